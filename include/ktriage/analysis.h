@@ -1,0 +1,59 @@
+// Diagnoses: small named analyses read the parsed (and, when debug info was
+// given, symbolized) reports and emit findings with evidence; known-bug
+// matches come from the knowledge base (lib/kb). Renderers print these.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ktriage/report.h"
+
+namespace ktriage {
+
+// One checkable fact behind a finding.
+struct Evidence {
+  std::string what;                  // "log_line", "register", "frame", "instruction", "figure", "kernel"
+  std::string text;                  // "preempt count 0xffff8811 is pointer-like (top half of a direct-map address)"
+  std::optional<size_t> report;      // index into Analysis::reports
+  std::optional<uint32_t> line;      // input line, 1-based
+};
+
+struct Finding {
+  std::string id;                    // stable, e.g. "stack_overflow.thread_info"
+  std::string cause;                 // root-cause class (docs/json.md): null_deref, stack_overflow, ...
+  std::string title;                 // one line: "kernel stack overflow corrupted thread_info"
+  double confidence = 0;             // 0..1
+  std::string confidence_reason;
+  std::vector<size_t> reports;       // indices into Analysis::reports
+  std::vector<Evidence> evidence;
+  std::string explanation;
+  std::vector<std::string> actions;
+};
+
+// A known bug from the knowledge base that matches, and whether the running
+// kernel already carries its fix.
+struct KbMatch {
+  std::string id;
+  std::string title;
+  std::string fixed_in;              // first upstream release with the fix, e.g. "3.15"
+  std::string carried_by;            // distro kernel carrying it for this kernel's line, e.g. "2.6.32-520.el6"
+  std::string verdict;               // "fixed", "not_fixed", "unknown"
+  std::string verdict_text;          // "this kernel (2.6.32-431.el6) lacks the fix; upgrade to 2.6.32-520.el6 or later"
+  std::string commit;                // upstream commit id
+  std::string subject;               // upstream commit subject
+  std::vector<std::string> references;
+  std::string advice;
+};
+
+// The whole result of one `analyze` run, as rendered.
+struct Analysis {
+  std::string source;                // input name ("-" for stdin)
+  std::string kernel_version;        // the version used for KB verdicts (flag or log), "" when unknown
+  std::vector<Report> reports;
+  std::vector<Finding> findings;     // best first; findings[0] is the headline
+  std::vector<KbMatch> kb_matches;
+};
+
+}  // namespace ktriage

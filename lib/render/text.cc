@@ -1,0 +1,77 @@
+// Human report for the terminal: the headline first, then the details a
+// kernel engineer reads (fault, IP, trace), nothing computed here.
+#include <fmt/format.h>
+
+#include "ktriage/render.h"
+
+namespace ktriage {
+namespace {
+
+struct Style {
+  bool color;
+  std::string bold(std::string_view s) const { return wrap("1", s); }
+  std::string red(std::string_view s) const { return wrap("1;31", s); }
+  std::string dim(std::string_view s) const { return wrap("2", s); }
+  std::string wrap(std::string_view code, std::string_view s) const {
+    return color ? fmt::format("\033[{}m{}\033[0m", code, s) : std::string(s);
+  }
+};
+
+std::string symbol_text(const Symbol& s) {
+  std::string out = s.function.empty() && s.address ? fmt::format("{:#x}", *s.address) : s.function;
+  if (s.offset) out += fmt::format("+{:#x}", *s.offset);
+  if (s.size) out += fmt::format("/{:#x}", *s.size);
+  if (!s.module.empty()) out += fmt::format(" [{}]", s.module);
+  return out;
+}
+
+void render_report(const Report& r, size_t index, const Style& st, std::ostream& out) {
+  out << st.red(fmt::format("Report {}: {}", index + 1, r.title.empty() ? r.header : r.title)) << '\n';
+  auto field = [&](std::string_view name, const std::string& value) {
+    if (!value.empty()) out << fmt::format("  {:<14} {}\n", name, value);
+  };
+  field("kind", std::string(to_string(r.kind)));
+  field("header", r.header);
+  field("lines", fmt::format("{}-{}", r.span.first_line, r.span.last_line));
+  if (r.arch != Arch::unknown) field("arch", std::string(to_string(r.arch)));
+  field("kernel", r.kernel_release);
+  field("taint", r.taint.flags);
+  std::string task;
+  if (r.cpu) task += fmt::format("CPU {} ", *r.cpu);
+  if (r.pid) task += fmt::format("PID {} ", *r.pid);
+  if (!r.comm.empty()) task += fmt::format("comm {}", r.comm);
+  field("task", task);
+  if (r.preempt_count) field("preempt_count", fmt::format("{:#x}", *r.preempt_count));
+  if (r.fault_address) field("fault address", fmt::format("{:#x}", *r.fault_address));
+  if (r.error_code) field("error code", fmt::format("{:#x} ({})", r.error_code->code, r.error_code->describe()));
+  if (r.ip) field("ip", symbol_text(*r.ip));
+  if (r.corrupted) field("corrupted", r.corrupted_reason.empty() ? "yes" : r.corrupted_reason);
+  if (!r.frames.empty()) {
+    size_t unreliable = 0;
+    for (const Frame& f : r.frames) unreliable += !f.reliable;
+    out << fmt::format("  call trace     {} frames, {} unreliable\n", r.frames.size(), unreliable);
+    for (const Frame& f : r.frames) {
+      std::string line = fmt::format("    {} {}", f.reliable ? " " : "?", symbol_text(f));
+      out << (f.reliable ? line : st.dim(line)) << '\n';
+    }
+  }
+  for (const Anomaly& a : r.anomalies) out << st.dim(fmt::format("  note: line {}: {}", a.line, a.message)) << '\n';
+}
+
+}  // namespace
+
+void render_text(const Analysis& analysis, const RenderOptions& options, std::ostream& out) {
+  Style st{options.color};
+  if (analysis.reports.empty()) {
+    out << fmt::format("{}: no crash reports found\n", analysis.source);
+    return;
+  }
+  out << st.bold(fmt::format("{}: {} crash report{}\n", analysis.source, analysis.reports.size(),
+                             analysis.reports.size() == 1 ? "" : "s"));
+  for (size_t i = 0; i < analysis.reports.size(); ++i) {
+    out << '\n';
+    render_report(analysis.reports[i], i, st, out);
+  }
+}
+
+}  // namespace ktriage
