@@ -105,6 +105,35 @@ Json report_json(const Report& r) {
   return j;
 }
 
+Json finding_json(const Finding& f) {
+  Json evidence = Json::array();
+  for (const Evidence& e : f.evidence) {
+    evidence.push_back(Json{{"what", e.what}, {"text", e.text}, {"report", opt(e.report)}, {"line", opt(e.line)}});
+  }
+  return Json{{"id", f.id},
+              {"cause", f.cause},
+              {"title", f.title},
+              {"confidence", f.confidence},
+              {"confidence_reason", f.confidence_reason},
+              {"reports", f.reports},
+              {"evidence", evidence},
+              {"explanation", f.explanation},
+              {"actions", f.actions}};
+}
+
+Json kb_match_json(const KbMatch& m) {
+  return Json{{"id", m.id},
+              {"title", m.title},
+              {"fixed_in", m.fixed_in},
+              {"carried_by", m.carried_by},
+              {"verdict", m.verdict},
+              {"verdict_text", m.verdict_text},
+              {"commit", m.commit},
+              {"subject", m.subject},
+              {"references", m.references},
+              {"advice", m.advice}};
+}
+
 }  // namespace
 
 void render_json(const Analysis& analysis, std::ostream& out) {
@@ -114,6 +143,13 @@ void render_json(const Analysis& analysis, std::ostream& out) {
   Json reports = Json::array();
   for (const Report& r : analysis.reports) reports.push_back(report_json(r));
   doc["reports"] = std::move(reports);
+  doc["kernel_version"] = str_or_null(analysis.kernel_version);
+  Json findings = Json::array();
+  for (const Finding& f : analysis.findings) findings.push_back(finding_json(f));
+  doc["findings"] = std::move(findings);
+  Json matches = Json::array();
+  for (const KbMatch& m : analysis.kb_matches) matches.push_back(kb_match_json(m));
+  doc["kb_matches"] = std::move(matches);
   // Invalid UTF-8 from the log is replaced, never a throw.
   out << doc.dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
 }

@@ -58,6 +58,39 @@ void render_report(const Report& r, size_t index, const Style& st, std::ostream&
   for (const Anomaly& a : r.anomalies) out << st.dim(fmt::format("  note: line {}: {}", a.line, a.message)) << '\n';
 }
 
+void render_finding(const Finding& f, bool headline, const Style& st, std::ostream& out) {
+  std::string head = fmt::format("{} [{}, confidence {:.0f}%]", f.title, f.cause, f.confidence * 100);
+  out << (headline ? st.red("Most likely: " + head) : st.bold(head)) << '\n';
+  if (!f.confidence_reason.empty()) out << fmt::format("  confidence: {}\n", f.confidence_reason);
+  if (!f.reports.empty()) {
+    std::string ids;
+    for (size_t r : f.reports) ids += fmt::format("{}{}", ids.empty() ? "" : ", ", r + 1);
+    out << fmt::format("  reports: {}\n", ids);
+  }
+  if (!f.evidence.empty()) {
+    out << "  evidence:\n";
+    for (const Evidence& e : f.evidence) {
+      std::string where = e.line ? fmt::format("line {}: ", *e.line) : "";
+      out << fmt::format("    - {}{}\n", where, e.text);
+    }
+  }
+  if (!f.explanation.empty()) out << fmt::format("  why: {}\n", f.explanation);
+  for (const std::string& a : f.actions) out << fmt::format("  -> {}\n", a);
+}
+
+void render_kb(const Analysis& a, const Style& st, std::ostream& out) {
+  if (a.kb_matches.empty()) return;
+  out << '\n' << st.bold("Known bugs that match") << '\n';
+  for (const KbMatch& m : a.kb_matches) {
+    out << fmt::format("  [{}] {}: {}\n", m.verdict, m.id, m.title);
+    if (!m.commit.empty())
+      out << fmt::format("      fix: {} \"{}\" (upstream {})\n", m.commit, m.subject, m.fixed_in);
+    if (!m.carried_by.empty()) out << fmt::format("      carried by: {}\n", m.carried_by);
+    if (!m.verdict_text.empty()) out << fmt::format("      {}\n", m.verdict_text);
+    for (const std::string& r : m.references) out << st.dim(fmt::format("      see {}", r)) << '\n';
+  }
+}
+
 }  // namespace
 
 void render_text(const Analysis& analysis, const RenderOptions& options, std::ostream& out) {
@@ -68,6 +101,12 @@ void render_text(const Analysis& analysis, const RenderOptions& options, std::os
   }
   out << st.bold(fmt::format("{}: {} crash report{}\n", analysis.source, analysis.reports.size(),
                              analysis.reports.size() == 1 ? "" : "s"));
+  if (!analysis.kernel_version.empty()) out << fmt::format("kernel version: {}\n", analysis.kernel_version);
+  for (size_t i = 0; i < analysis.findings.size(); ++i) {
+    out << '\n';
+    render_finding(analysis.findings[i], i == 0, st, out);
+  }
+  render_kb(analysis, st, out);
   for (size_t i = 0; i < analysis.reports.size(); ++i) {
     out << '\n';
     render_report(analysis.reports[i], i, st, out);
