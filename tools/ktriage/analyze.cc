@@ -29,15 +29,46 @@ bool use_color(const std::string& mode) {
   return isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
 }
 
-int run_analyze(const AnalyzeOptions& o) {
-  Expected<std::string> textOrErr = support::read_file(o.input);
-  if (!textOrErr) {
-    std::fprintf(stderr, "ktriage: %s\n", textOrErr.error().message.c_str());
-    return kError;
+// Progress on stderr for big inputs, only when a person is watching.
+class Progress {
+ public:
+  Progress() : enabled_(isatty(STDERR_FILENO)) {}
+  ~Progress() {
+    if (shown_) std::fputs("\r\033[K", stderr);
   }
+  void update(const support::StreamProgress& p) {
+    constexpr uint64_t kStep = 64ull << 20;
+    if (!enabled_ || !p.total || *p.total < kStep || p.done < next_) return;
+    next_ = p.done + kStep;
+    shown_ = true;
+    std::fprintf(stderr, "\rktriage: reading %llu / %llu MiB", static_cast<unsigned long long>(p.done >> 20),
+                 static_cast<unsigned long long>(*p.total >> 20));
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+  uint64_t next_ = 0;
+};
+
+int run_analyze(const AnalyzeOptions& o) {
   Analysis analysis;
   analysis.source = o.input;
-  analysis.reports = parse_log(*textOrErr);
+  {
+    LogParser parser;
+    Progress progress;
+    Expected<uint64_t> sizeOrErr = support::stream_file(
+        o.input, 1 << 20, [&](std::string_view chunk, const support::StreamProgress& p) {
+          parser.feed(chunk);
+          progress.update(p);
+        });
+    if (!sizeOrErr) {
+      std::fprintf(stderr, "ktriage: %s\n", sizeOrErr.error().message.c_str());
+      return kError;
+    }
+    parser.finish();
+    analysis.reports = parser.take_reports();
+  }
   if (o.json) {
     render_json(analysis, std::cout);
   } else {
