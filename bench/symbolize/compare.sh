@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# compare.sh LOG [RUNS] - time ktriage's symbolizer against eu-addr2line,
+# llvm-symbolizer and binutils addr2line on the same vmlinux frames of LOG,
+# warm page cache, median of RUNS (default 5), and print the ratios.
+#
+# ktriage side: symbolize_run (parse the log + symbolize every report, what
+# `ktriage analyze --vmlinux` does minus rendering), and `ktriage analyze
+# --vmlinux` itself when the CLI accepts that flag. Peers get every vmlinux
+# call-trace address of LOG in one invocation each (address = System.map
+# value + offset - 1, the call instruction), inline chains on.
+#
+# Environment: KLAB_CACHE (default ~/.cache/kernel-lab), KLAB_KVER,
+# KTRIAGE_BUILD (build dir holding symbolize_run and ktriage; default build).
+set -euo pipefail
+LOG=${1:?usage: compare.sh LOG [RUNS]}
+RUNS=${2:-5}
+HERE=$(cd "$(dirname "$0")" && pwd)
+CACHE=${KLAB_CACHE:-$HOME/.cache/kernel-lab}
+KVER=${KLAB_KVER:-6.1.0-56-cloud-amd64}
+VMLINUX=$CACHE/dbg/usr/lib/debug/boot/vmlinux-$KVER
+MAP=$CACHE/dbg/usr/lib/debug/boot/System.map-$KVER
+BUILD=${KTRIAGE_BUILD:-$HERE/../../build}
+RUN=$(find "$BUILD" -name symbolize_run -type f -perm -u+x | head -1)
+KTRIAGE=$BUILD/ktriage
+[ -f "$VMLINUX" ] || { echo "compare.sh: no $VMLINUX (run kernel-lab setup)" >&2; exit 2; }
+[ -n "$RUN" ] || { echo "compare.sh: no symbolize_run under $BUILD" >&2; exit 2; }
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# vmlinux call-trace frames (no [module]) -> link-time addresses of the calls.
+grep -oE '^\[ *[0-9.]+\]  (\? )?[A-Za-z0-9_.]+\+0x[0-9a-f]+/0x[0-9a-f]+$' "$LOG" |
+	sed -E 's/.*\] +(\? )?//; s/\/.*//; s/\+/ /' > "$TMP/frames"
+awk 'NR == FNR { a[$3] = $1; next } ($1 in a) { print a[$1], $2 }' "$MAP" "$TMP/frames" |
+	while read -r base off; do printf '0x%x\n' $((0x$base + off - 1)); done > "$TMP/addrs"
+echo "log $LOG: $(wc -l < "$TMP/addrs") vmlinux frames, $RUNS warm runs each"
+
+declare -A WALL RSS
+bench() {   # bench NAME CMD...
+	local name=$1 i; shift
+	"$@" > /dev/null 2>&1 || true          # warm-up
+	read -r WALL[$name] RSS[$name] < <(for ((i = 0; i < RUNS; i++)); do
+		local t0=$EPOCHREALTIME
+		/usr/bin/time -f '%M' -o "$TMP/t" "$@" > /dev/null 2>&1 || true
+		echo "$(echo "$EPOCHREALTIME - $t0" | bc -l) $(tail -1 "$TMP/t")"
+	done | sort -n | awk '{ s[NR] = $1; r[NR] = $2 } END { i = int((NR + 1) / 2); print s[i], r[i] }')
+	printf '%-28s median %6.4f s  peak RSS %7.1f MB\n' "$name" "${WALL[$name]}" \
+		"$(echo "${RSS[$name]} / 1024" | bc -l)"
+}
+
+bench symbolize_run "$RUN" "$LOG" --vmlinux "$VMLINUX" --quiet
+if [ -x "$KTRIAGE" ] && "$KTRIAGE" analyze --help 2>&1 | grep -q -- --vmlinux; then
+	bench "ktriage analyze" "$KTRIAGE" analyze --vmlinux "$VMLINUX" "$LOG"
+fi
+bench eu-addr2line eu-addr2line -f -i -e "$VMLINUX" $(cat "$TMP/addrs")
+command -v llvm-symbolizer > /dev/null &&
+	bench llvm-symbolizer llvm-symbolizer --inlining --obj="$VMLINUX" $(cat "$TMP/addrs")
+bench addr2line addr2line -f -i -e "$VMLINUX" $(cat "$TMP/addrs")
+
+echo
+for k in "${!WALL[@]}"; do
+	case $k in symbolize_run | "ktriage analyze") ;; *) continue ;; esac
+	for p in eu-addr2line llvm-symbolizer addr2line; do
+		[ -n "${WALL[$p]:-}" ] || continue
+		printf '%-16s / %-16s wall %5.2f  RSS %5.2f\n' "$k" "$p" \
+			"$(echo "${WALL[$k]} / ${WALL[$p]}" | bc -l)" "$(echo "${RSS[$k]} / ${RSS[$p]}" | bc -l)"
+	done
+done
+echo "targets (issue 3): ktriage / eu-addr2line wall <= 0.33, RSS <= 0.50"

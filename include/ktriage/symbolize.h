@@ -1,0 +1,188 @@
+// Symbolization: turning the `func+off/size [module]` and raw addresses of a
+// parsed Report into source locations and inline chains, from a vmlinux
+// (with or without DWARF), module .ko files, or a System.map/kallsyms file.
+//
+// Data flows one way: the Report is read, never modified; the result is a
+// separate Symbolization whose `frames` run parallel to Report::frames.
+//
+//   ktriage::DebugInfoOptions opts;
+//   opts.vmlinux = "/usr/lib/debug/boot/vmlinux-6.1.0-56-cloud-amd64";
+//   opts.module_dirs = {"/usr/lib/debug/lib/modules/6.1.0-56-cloud-amd64"};
+//   auto symOrErr = ktriage::Symbolizer::open(opts);
+//   if (!symOrErr) return symOrErr.error();
+//   ktriage::Symbolization s = symOrErr->symbolize(report);
+//   // s.frames[i].source->file == "mm/slub.c", s.kaslr_offset_hex() == "0x0"
+//
+// What is resolved where:
+//  - `ip` (the faulting instruction) at its own address; call-trace frames
+//    are return addresses and resolve at address - 1 (the call instruction),
+//    except at offset 0 where there is no call before them.
+//  - `func+off/size`: among ELF symbols with that name, the one whose size
+//    fits the printed size (kallsyms sizes include padding up to the next
+//    symbol, ELF st_size does not).
+//  - module frames relative to the module's own symbol, in whatever section
+//    it sits (.text, .text.unlikely, .init.text, .exit.text, .cold parts).
+//  - bare addresses (fault address, register values, frames without a name)
+//    through the KASLR offset computed from the log.
+//
+// Failures stay per frame (`symbolize_error`); only unusable options (a
+// missing or non-ELF --vmlinux, a missing directory) fail open().
+//
+// A Symbolizer keeps files open and caches per-module state; it is not
+// thread-safe. Every offset read from an ELF/DWARF file is treated as
+// hostile: a damaged file gives an Error or a per-frame error, never a crash.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ktriage/error.h"
+#include "ktriage/report.h"
+
+namespace ktriage {
+
+struct DebugInfoOptions {
+  // vmlinux ELF (DWARF optional), or a System.map / /proc/kallsyms file.
+  std::string vmlinux;
+  // Searched recursively for <name>.ko, .ko.debug, .ko.xz, .ko.zst
+  // ('-' and '_' in names treated alike).
+  std::vector<std::string> module_dirs;
+  // A debug root (/, /usr/lib/debug, an unpacked -dbg package): vmlinux and
+  // modules are looked up by the report's kernel release and by build-id.
+  std::string debug_root;
+  // When set, `source_context` is filled with lines around each location.
+  std::string source_root;
+  unsigned source_context_lines = 2;  // lines before and after
+  // Extra path prefixes to strip from DWARF file names (tried first).
+  std::vector<std::string> strip_prefixes;
+};
+
+// A source position; `file` is kernel-relative ("mm/slub.c",
+// "include/linux/list.h"); an out-of-tree module's own files are relative
+// to the module's directory ("crashzoo.c").
+struct SourceLocation {
+  std::string file;
+  uint32_t line = 0;
+  uint32_t column = 0;  // 0 when DWARF has none
+};
+
+// One entry of an inline chain (JSON: {function, file, line, column}).
+struct InlineFrame {
+  std::string function;  // DWARF name ("zoo_sum_ids", not "zoo_sum_ids.constprop.0")
+  SourceLocation location;
+};
+
+struct SourceLine {
+  uint32_t line = 0;
+  std::string text;
+};
+
+// The result for one frame, the ip, or a bare address.
+struct FrameSymbolization {
+  // Innermost location: what `addr2line -i` prints first. Empty when only a
+  // symbol-level result was possible (no DWARF) or on error.
+  std::optional<SourceLocation> source;
+  // The whole chain at the address, innermost first, ending with the
+  // function that contains it (llvm-symbolizer order).
+  std::vector<InlineFrame> inlined;
+  // Why this frame could not be (fully) symbolized; "" on success.
+  std::string symbolize_error;
+  // Non-fatal remarks: "2 symbols named foo, none of size 0x80", ...
+  std::vector<std::string> warnings;
+
+  // How it was resolved (useful for rendering and for bare addresses).
+  std::string object;               // "vmlinux" or the module name
+  std::string function;             // ELF symbol it resolved in
+  uint64_t offset = 0;              // offset into `function`
+  std::optional<uint64_t> size;     // ELF st_size of `function`
+  std::optional<uint64_t> address;  // runtime address, when known
+  bool return_address = false;      // resolved at address - 1
+
+  std::vector<SourceLine> source_context;  // with DebugInfoOptions::source_root
+
+  bool ok() const { return symbolize_error.empty() && !function.empty(); }
+};
+
+// A register value or the fault address that points into kernel text.
+struct AddressSymbolization {
+  std::string what;  // "fault_address", "rip", "rax", ...
+  uint64_t value = 0;
+  FrameSymbolization result;
+};
+
+// One debug file that was used, and whether it matches the log.
+struct DebugInfoFile {
+  std::string role;       // "vmlinux", "module", "system_map"
+  std::string name;       // "vmlinux", "crashzoo"
+  std::string path;
+  std::string build_id;   // hex, "" when the file has none
+  bool has_dwarf = false;
+  // "match", "mismatch" or "unknown" against what the log printed.
+  std::string match = "unknown";
+  // "certain" (build-id or release differ), "likely" (symbol sizes differ),
+  // "weak"; "" for match/unknown.
+  std::string confidence;
+  std::vector<std::string> evidence;  // human-readable reasons, both ways
+};
+
+struct Symbolization {
+  std::optional<FrameSymbolization> ip;  // when Report::ip is set
+  std::vector<FrameSymbolization> frames;  // parallel to Report::frames
+  std::vector<AddressSymbolization> addresses;  // fault address, registers
+  // Runtime minus link-time address of vmlinux, when the log tells it.
+  std::optional<int64_t> kaslr_offset;
+  std::string kaslr_source;   // "frames (3 agree)", "assumed 0", ...
+  std::vector<DebugInfoFile> debuginfo;
+  std::vector<std::string> warnings;  // report-level: inconsistent KASLR, ...
+
+  // kaslr_offset as JSON wants it: "0x13200000"; "" when unknown.
+  std::string kaslr_offset_hex() const;
+};
+
+class Symbolizer {
+ public:
+  // Checks the options (files exist, vmlinux is ELF or a symbol map);
+  // DWARF and modules are loaded lazily, on first use.
+  static Expected<Symbolizer> open(const DebugInfoOptions& options);
+
+  Symbolizer(Symbolizer&&) noexcept;
+  Symbolizer& operator=(Symbolizer&&) noexcept;
+  ~Symbolizer();
+
+  Symbolization symbolize(const Report& report);
+
+ private:
+  struct Impl;
+  explicit Symbolizer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Lower-level pieces, exposed for tests, benchmarks and the fuzzer.
+
+// Strips build prefixes ("debian/build/build_amd64_none_cloud-amd64/",
+// ".../linux-headers-6.1.0-56-common/", "./") from a DWARF path.
+// `module_dir` is an out-of-tree module's source directory, stripped too.
+std::string kernel_relative_path(std::string_view path,
+                                 const std::vector<std::string>& extra_prefixes = {},
+                                 std::string_view module_dir = {});
+
+// Does a kallsyms-printed size fit an ELF symbol? `elf_size` is st_size,
+// `gap` the distance to the next symbol in the same section (0 = unknown).
+bool printed_size_matches(uint64_t printed, uint64_t elf_size, uint64_t gap);
+
+// Opens one ELF file (vmlinux or a module) and resolves `symbol+offset`
+// in it, as the Symbolizer does per frame. For tests and the fuzzer.
+class DebugObject;
+Expected<std::shared_ptr<DebugObject>> open_debug_object(const std::string& path,
+                                                         const std::string& name);
+FrameSymbolization resolve_symbol(DebugObject& object, const Symbol& symbol,
+                                  bool return_address,
+                                  const DebugInfoOptions& options = {});
+FrameSymbolization resolve_address(DebugObject& object, uint64_t link_address,
+                                   bool return_address,
+                                   const DebugInfoOptions& options = {});
+
+}  // namespace ktriage

@@ -1,0 +1,717 @@
+// libdwfl/libdw/libelf access for one debug file. Every libdw/libelf
+// failure becomes an Error (or a per-frame message) right where it happens.
+#include "symbolize/debug_object.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <string_view>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+namespace ktriage {
+namespace {
+
+Error dwfl_error(std::string_view what) {
+  const char* msg = dwfl_errmsg(-1);
+  return Error{fmt::format("{}: {}", what, msg ? msg : "unknown libdwfl error")};
+}
+
+// Offline use: the file we were given is the whole story; never go looking
+// for separate debug files of the host by build-id or debuglink.
+int find_no_debuginfo(Dwfl_Module*, void**, const char*, Dwarf_Addr, const char*, const char*,
+                      GElf_Word, char**) {
+  return -1;
+}
+
+char* g_debuginfo_path = nullptr;
+const Dwfl_Callbacks kOfflineCallbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = find_no_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = &g_debuginfo_path,
+};
+
+struct FdCloser {
+  int fd;
+  ~FdCloser() {
+    if (fd >= 0) close(fd);
+  }
+};
+struct ElfEnder {
+  void operator()(Elf* e) const { elf_end(e); }
+};
+
+// Rejects what libelf/libdw would otherwise read out of bounds or choke on:
+// not ELF, truncated headers, section contents past the end of the file.
+Expected<bool> check_elf_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error{fmt::format("{}: {}", path, std::strerror(errno))};
+  FdCloser closer{fd};
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return Error{fmt::format("{}: {}", path, std::strerror(errno))};
+  if (!S_ISREG(st.st_mode)) return Error{fmt::format("{}: not a regular file", path)};
+  if (st.st_size == 0) return Error{fmt::format("{}: empty file", path)};
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  elf_version(EV_CURRENT);
+  std::unique_ptr<Elf, ElfEnder> elf(elf_begin(fd, ELF_C_READ_MMAP, nullptr));
+  if (!elf) return Error{fmt::format("{}: {}", path, elf_errmsg(-1))};
+  if (elf_kind(elf.get()) != ELF_K_ELF) return Error{fmt::format("{}: not an ELF file", path)};
+  GElf_Ehdr ehdr;
+  if (!gelf_getehdr(elf.get(), &ehdr)) {
+    return Error{fmt::format("{}: bad ELF header: {}", path, elf_errmsg(-1))};
+  }
+  if (ehdr.e_type != ET_EXEC && ehdr.e_type != ET_REL && ehdr.e_type != ET_DYN) {
+    return Error{fmt::format("{}: ELF type {} is not an executable or object", path, ehdr.e_type)};
+  }
+  size_t shnum = 0;
+  if (elf_getshdrnum(elf.get(), &shnum) != 0) {
+    return Error{fmt::format("{}: bad section headers: {}", path, elf_errmsg(-1))};
+  }
+  if (shnum > 1'000'000) return Error{fmt::format("{}: {} sections", path, shnum)};
+  bool has_debug_info = false;
+  size_t shstrndx = 0;
+  bool have_names = elf_getshdrstrndx(elf.get(), &shstrndx) == 0;
+  for (Elf_Scn* scn = elf_nextscn(elf.get(), nullptr); scn; scn = elf_nextscn(elf.get(), scn)) {
+    GElf_Shdr shdr;
+    if (!gelf_getshdr(scn, &shdr)) {
+      return Error{fmt::format("{}: bad section header: {}", path, elf_errmsg(-1))};
+    }
+    if (shdr.sh_type == SHT_NOBITS || shdr.sh_type == SHT_NULL) continue;
+    if (shdr.sh_offset > file_size || shdr.sh_size > file_size - shdr.sh_offset) {
+      return Error{fmt::format("{}: section {} extends past the end of the file ({} + {} > {})",
+                               path, elf_ndxscn(scn), shdr.sh_offset, shdr.sh_size, file_size)};
+    }
+    if (have_names) {
+      const char* name = elf_strptr(elf.get(), shstrndx, shdr.sh_name);
+      if (name && std::strcmp(name, ".debug_info") == 0 && shdr.sh_size > 0) has_debug_info = true;
+    }
+  }
+  return has_debug_info;
+}
+
+std::string attr_string(Dwarf_Die* die, unsigned attr) {
+  Dwarf_Attribute a;
+  if (!dwarf_attr_integrate(die, attr, &a)) return {};
+  const char* s = dwarf_formstring(&a);
+  return s ? s : "";
+}
+
+std::optional<uint64_t> attr_udata(Dwarf_Die* die, unsigned attr) {
+  Dwarf_Attribute a;
+  Dwarf_Word w = 0;
+  if (!dwarf_attr(die, attr, &a) || dwarf_formudata(&a, &w) != 0) return std::nullopt;
+  return w;
+}
+
+std::string die_function_name(Dwarf_Die* die) {
+  std::string name = attr_string(die, DW_AT_name);
+  if (name.empty()) name = attr_string(die, DW_AT_linkage_name);
+  return name.empty() ? "??" : name;
+}
+
+std::string dirname_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash);
+}
+
+constexpr int kMaxInlineDepth = 64;
+
+// The concrete scopes containing pc, innermost first: subprograms, inlined
+// instances and lexical blocks, found by descending only into DIEs whose
+// ranges hold pc. (dwarf_getscopes() would continue an inlined instance
+// with its abstract definition's scopes instead of its callers.)
+std::vector<Dwarf_Die> function_scopes(Dwarf_Die* cudie, Dwarf_Addr pc) {
+  std::vector<Dwarf_Die> path;
+  Dwarf_Die parent = *cudie;
+  for (int depth = 0; depth < 4 * kMaxInlineDepth; ++depth) {
+    Dwarf_Die child;
+    if (dwarf_child(&parent, &child) != 0) break;
+    bool descended = false;
+    int siblings = 0;
+    do {
+      const int tag = dwarf_tag(&child);
+      if ((tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+           tag == DW_TAG_lexical_block || tag == DW_TAG_entry_point) &&
+          dwarf_haspc(&child, pc) == 1) {
+        path.push_back(child);
+        parent = child;
+        descended = true;
+        break;
+      }
+    } while (++siblings < 10'000'000 && dwarf_siblingof(&child, &child) == 0);
+    if (!descended) break;
+  }
+  std::reverse(path.begin(), path.end());
+  return path;
+}
+
+}  // namespace
+
+void DebugObject::DwflCloser::operator()(Dwfl* d) const { dwfl_end(d); }
+
+DebugObject::~DebugObject() = default;
+
+Expected<std::shared_ptr<DebugObject>> DebugObject::open_elf(const std::string& path,
+                                                             const std::string& name) {
+  Expected<bool> checked = check_elf_file(path);
+  if (!checked) return checked.error();
+  std::shared_ptr<DebugObject> obj(new DebugObject());
+  obj->kind_ = Kind::elf;
+  obj->name_ = name;
+  obj->path_ = path;
+  obj->dwfl_.reset(dwfl_begin(&kOfflineCallbacks));
+  if (!obj->dwfl_) return dwfl_error(path);
+  dwfl_report_begin(obj->dwfl_.get());
+  obj->module_ = dwfl_report_offline(obj->dwfl_.get(), name.c_str(), path.c_str(), -1);
+  if (!obj->module_) return dwfl_error(path);
+  if (dwfl_report_end(obj->dwfl_.get(), nullptr, nullptr) != 0) return dwfl_error(path);
+  GElf_Addr bias = 0;
+  Elf* elf = dwfl_module_getelf(obj->module_, &bias);
+  if (!elf) return dwfl_error(path);
+  GElf_Ehdr ehdr;
+  if (!gelf_getehdr(elf, &ehdr)) return Error{fmt::format("{}: {}", path, elf_errmsg(-1))};
+  obj->relocatable_ = ehdr.e_type == ET_REL;
+  // An executable's DWARF needs no relocation: a .debug_info section is
+  // enough. A .ko's is only usable once libdwfl has relocated it.
+  if (!*checked || !obj->relocatable_) obj->has_dwarf_ = *checked;
+  return obj;
+}
+
+Expected<std::shared_ptr<DebugObject>> DebugObject::open_symbol_map(const std::string& path,
+                                                                    const std::string& name) {
+  std::shared_ptr<DebugObject> obj(new DebugObject());
+  obj->kind_ = Kind::symbol_map;
+  obj->name_ = name;
+  obj->path_ = path;
+  obj->has_dwarf_ = false;
+  std::ifstream in(path);
+  if (!in) return Error{fmt::format("{}: cannot open", path)};
+  std::string line;
+  size_t lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    // "ffffffff81000000 T _stext" or kallsyms "ffffffffc0201000 t crc_itu_t\t[crc_itu_t]"
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long addr = std::strtoull(line.c_str(), &end, 16);
+    if (end == line.c_str() || errno != 0 || *end != ' ') {
+      if (line.empty()) continue;
+      return Error{fmt::format("{}:{}: not a System.map/kallsyms line", path, lineno)};
+    }
+    std::string_view rest(end + 1);
+    if (rest.size() < 3 || rest[1] != ' ') {
+      return Error{fmt::format("{}:{}: not a System.map/kallsyms line", path, lineno)};
+    }
+    char type = rest[0];
+    std::string_view sym = rest.substr(2);
+    size_t ws = sym.find_first_of(" \t");
+    bool in_module = ws != std::string_view::npos && sym.find('[', ws) != std::string_view::npos;
+    if (ws != std::string_view::npos) sym = sym.substr(0, ws);
+    if (in_module || sym.empty()) continue;  // module symbols: runtime addresses, skip
+    bool text = type == 't' || type == 'T' || type == 'w' || type == 'W';
+    ElfSymbol s;
+    s.name = std::string(sym);
+    s.address = addr;
+    s.section = text ? 1 : 2;  // text vs everything else, for gaps
+    obj->sorted_.push_back(std::move(s));
+  }
+  if (obj->sorted_.empty()) return Error{fmt::format("{}: no symbols", path)};
+  std::stable_sort(obj->sorted_.begin(), obj->sorted_.end(),
+                   [](const ElfSymbol& a, const ElfSymbol& b) { return a.address < b.address; });
+  // kallsyms' own notion of size: up to the next symbol with a higher address.
+  for (size_t i = 0; i < obj->sorted_.size(); ++i) {
+    for (size_t j = i + 1; j < obj->sorted_.size(); ++j) {
+      if (obj->sorted_[j].address > obj->sorted_[i].address) {
+        obj->sorted_[i].gap = obj->sorted_[j].address - obj->sorted_[i].address;
+        break;
+      }
+    }
+    obj->by_name_[obj->sorted_[i].name].push_back(obj->sorted_[i]);
+  }
+  return obj;
+}
+
+bool DebugObject::has_dwarf() {
+  if (!has_dwarf_) {
+    Dwarf_Addr bias = 0;
+    has_dwarf_ = module_ && dwfl_module_getdwarf(module_, &bias) != nullptr;
+  }
+  return *has_dwarf_;
+}
+
+std::string DebugObject::build_id() {
+  if (!module_) return {};
+  const unsigned char* bits = nullptr;
+  GElf_Addr vaddr = 0;
+  int len = dwfl_module_build_id(module_, &bits, &vaddr);
+  std::string out;
+  for (int i = 0; i < len && i < 64; ++i) out += fmt::format("{:02x}", bits[i]);
+  return out;
+}
+
+namespace {
+
+// One ELF symbol as the scans see it, from either reader below.
+struct RawSym {
+  const char* name;
+  uint64_t address;
+  uint64_t size;
+  uint32_t section;
+  int type;
+};
+
+// Direct walk over an executable's .symtab (vmlinux: 150k entries): no
+// per-symbol library calls or locks. Returns false when the file is not a
+// plain ELF64 little-endian symtab, so the caller falls back to libdwfl.
+template <typename Fn>
+bool for_each_raw_symbol(Elf* elf, Fn&& fn) {
+  GElf_Ehdr ehdr;
+  if (!elf || !gelf_getehdr(elf, &ehdr) || ehdr.e_ident[EI_CLASS] != ELFCLASS64 ||
+      ehdr.e_ident[EI_DATA] != ELFDATA2LSB) {
+    return false;
+  }
+  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
+    GElf_Shdr shdr;
+    if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_SYMTAB) continue;
+    Elf_Data* syms = elf_getdata(scn, nullptr);
+    Elf_Scn* strscn = elf_getscn(elf, shdr.sh_link);
+    Elf_Data* strs = strscn ? elf_getdata(strscn, nullptr) : nullptr;
+    if (!syms || !strs || !syms->d_buf || !strs->d_buf || shdr.sh_entsize != sizeof(Elf64_Sym)) {
+      return false;
+    }
+    const auto* table = static_cast<const Elf64_Sym*>(syms->d_buf);
+    const size_t count = syms->d_size / sizeof(Elf64_Sym);
+    const char* names = static_cast<const char*>(strs->d_buf);
+    const size_t names_size = strs->d_size;
+    for (size_t i = 1; i < count; ++i) {
+      const Elf64_Sym& sym = table[i];
+      if (sym.st_name >= names_size || sym.st_shndx == SHN_UNDEF) continue;
+      fn(RawSym{names + sym.st_name, sym.st_value, sym.st_size, sym.st_shndx,
+                ELF64_ST_TYPE(sym.st_info)},
+         names_size - sym.st_name);
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void DebugObject::scan_elf_symbols(const std::vector<std::string>& names) {
+  std::unordered_set<std::string_view> wanted;
+  std::vector<bool> wanted_length(256, false);
+  for (const std::string& n : names) {
+    if (by_name_.count(n) || n.empty()) continue;
+    wanted.insert(n);
+    if (n.size() < wanted_length.size()) wanted_length[n.size()] = true;
+  }
+  if (wanted.empty() || !module_) return;
+  for (const std::string& n : names) by_name_.try_emplace(n);
+
+  // All symbols go through one visitor, from the raw table or libdwfl.
+  auto scan = [&](auto&& visit) {
+    GElf_Addr bias = 0;
+    Elf* elf = relocatable_ ? nullptr : dwfl_module_getelf(module_, &bias);
+    if (elf && bias == 0 &&
+        for_each_raw_symbol(elf, [&](const RawSym& s, size_t max_len) { visit(s, max_len); })) {
+      return;
+    }
+    const int count = dwfl_module_getsymtab(module_);
+    for (int i = 1; i < count; ++i) {
+      GElf_Sym sym;
+      GElf_Addr addr = 0;
+      GElf_Word shndx = 0;
+      const char* name =
+          dwfl_module_getsym_info(module_, i, &sym, &addr, &shndx, nullptr, nullptr);
+      if (!name || shndx == SHN_UNDEF) continue;
+      visit(RawSym{name, addr, sym.st_size, shndx, GELF_ST_TYPE(sym.st_info)},
+            std::numeric_limits<size_t>::max());
+    }
+  };
+
+  std::vector<ElfSymbol> found;
+  scan([&](const RawSym& s, size_t max_len) {
+    if (s.type == STT_SECTION || s.type == STT_FILE) return;
+    const size_t len = strnlen(s.name, std::min<size_t>(max_len, wanted_length.size()));
+    if (len >= wanted_length.size() || !wanted_length[len]) return;
+    std::string_view name(s.name, len);
+    if (!wanted.count(name)) return;
+    found.push_back(ElfSymbol{std::string(name), s.address, s.size, s.section, 0});
+  });
+  if (found.empty()) return;
+  // Second pass: distance to the next symbol in the same section, which is
+  // what kallsyms prints as the size.
+  scan([&](const RawSym& s, size_t) {
+    if (s.type == STT_SECTION || s.type == STT_FILE || *s.name == '\0') return;
+    for (ElfSymbol& f : found) {
+      if (s.section == f.section && s.address > f.address) {
+        const uint64_t gap = s.address - f.address;
+        if (f.gap == 0 || gap < f.gap) f.gap = gap;
+      }
+    }
+  });
+  for (ElfSymbol& f : found) by_name_[f.name].push_back(std::move(f));
+}
+
+void DebugObject::prefetch(const std::vector<std::string>& names) {
+  if (kind_ == Kind::elf) scan_elf_symbols(names);
+}
+
+const std::vector<ElfSymbol>& DebugObject::symbols_named(const std::string& name) {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end() && kind_ == Kind::elf) {
+    scan_elf_symbols({name});
+    it = by_name_.find(name);
+  }
+  static const std::vector<ElfSymbol> kNone;
+  return it == by_name_.end() ? kNone : it->second;
+}
+
+std::optional<ElfSymbol> DebugObject::symbol_at(uint64_t address, uint64_t* offset) {
+  if (kind_ == Kind::symbol_map) {
+    auto it = std::upper_bound(sorted_.begin(), sorted_.end(), address,
+                               [](uint64_t a, const ElfSymbol& s) { return a < s.address; });
+    if (it == sorted_.begin()) return std::nullopt;
+    --it;
+    if (it->gap != 0 && address - it->address >= it->gap) return std::nullopt;
+    *offset = address - it->address;
+    return *it;
+  }
+  if (!module_) return std::nullopt;
+  GElf_Off off = 0;
+  GElf_Sym sym;
+  GElf_Word shndx = 0;
+  const char* name = dwfl_module_addrinfo(module_, address, &off, &sym, &shndx, nullptr, nullptr);
+  if (!name) return std::nullopt;
+  ElfSymbol s;
+  s.name = name;
+  s.address = address - off;
+  s.size = sym.st_size;
+  s.section = shndx;
+  *offset = off;
+  return s;
+}
+
+std::optional<std::string> DebugObject::string_at_symbol(const std::string& name) {
+  if (kind_ != Kind::elf || !module_) return std::nullopt;
+  const std::vector<ElfSymbol>& syms = symbols_named(name);
+  if (syms.empty()) return std::nullopt;
+  GElf_Addr bias = 0;
+  Elf* elf = dwfl_module_getelf(module_, &bias);
+  if (!elf) return std::nullopt;
+  Elf_Scn* scn = elf_getscn(elf, syms.front().section);
+  GElf_Shdr shdr;
+  if (!scn || !gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS) return std::nullopt;
+  Elf_Data* data = elf_getdata(scn, nullptr);
+  if (!data || !data->d_buf) return std::nullopt;
+  uint64_t addr = syms.front().address - bias;
+  if (addr < shdr.sh_addr) return std::nullopt;
+  uint64_t pos = addr - shdr.sh_addr;
+  if (pos >= data->d_size) return std::nullopt;
+  const char* p = static_cast<const char*>(data->d_buf) + pos;
+  size_t max = std::min<uint64_t>(data->d_size - pos, 1024);
+  return std::string(p, strnlen(p, max));
+}
+
+struct DebugObject::UnitView {
+  void* map = MAP_FAILED;
+  size_t size = 0;
+  Elf* elf = nullptr;
+  Dwarf* dwarf = nullptr;
+  ~UnitView() {
+    if (dwarf) dwarf_end(dwarf);
+    if (elf) elf_end(elf);
+    if (map != MAP_FAILED) munmap(map, size);
+  }
+};
+
+namespace {
+
+// Bounds-checked little-endian reader over a section's bytes.
+struct Reader {
+  const uint8_t* p;
+  size_t size;
+  size_t pos = 0;
+  bool ok = true;
+  uint64_t read(size_t n) {
+    if (!ok || n > size - pos) {
+      ok = false;
+      return 0;
+    }
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; ++i) v |= static_cast<uint64_t>(p[pos + i]) << (8 * i);
+    pos += n;
+    return v;
+  }
+};
+
+}  // namespace
+
+bool DebugObject::load_aranges() {
+  if (aranges_ok_) return *aranges_ok_;
+  aranges_ok_ = false;
+  if (relocatable_ || !module_) return false;
+  GElf_Addr bias = 0;
+  Elf* elf = dwfl_module_getelf(module_, &bias);
+  GElf_Ehdr ehdr;
+  if (!elf || bias != 0 || !gelf_getehdr(elf, &ehdr) || ehdr.e_type != ET_EXEC ||
+      ehdr.e_ident[EI_CLASS] != ELFCLASS64 || ehdr.e_ident[EI_DATA] != ELFDATA2LSB ||
+      ehdr.e_shentsize != sizeof(Elf64_Shdr)) {
+    return false;
+  }
+  size_t shstrndx = 0;
+  if (elf_getshdrstrndx(elf, &shstrndx) != 0) return false;
+  size_t rawsize = 0;
+  if (!elf_rawfile(elf, &rawsize)) return false;
+  file_size_ = rawsize;
+  shoff_ = ehdr.e_shoff;
+  Elf_Data* aranges = nullptr;
+  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
+    GElf_Shdr shdr;
+    if (!gelf_getshdr(scn, &shdr)) return false;
+    const char* name = elf_strptr(elf, shstrndx, shdr.sh_name);
+    if (!name) continue;
+    if (std::strcmp(name, ".debug_info") == 0) {
+      if (shdr.sh_flags & SHF_COMPRESSED) return false;
+      debug_info_index_ = elf_ndxscn(scn);
+      debug_info_offset_ = shdr.sh_offset;
+      debug_info_size_ = shdr.sh_size;
+    } else if (std::strcmp(name, ".debug_aranges") == 0 && !(shdr.sh_flags & SHF_COMPRESSED)) {
+      aranges = elf_getdata(scn, nullptr);
+    }
+  }
+  if (!aranges || !aranges->d_buf || debug_info_size_ == 0) return false;
+  // DWARF 2-5 .debug_aranges: sets of (address, length) tuples per unit.
+  Reader r{static_cast<const uint8_t*>(aranges->d_buf), aranges->d_size};
+  while (r.ok && r.pos < r.size) {
+    uint64_t length = r.read(4);
+    size_t offset_size = 4;
+    if (length == 0xffffffff) {
+      length = r.read(8);
+      offset_size = 8;
+    }
+    const size_t set_start = r.pos;
+    if (!r.ok || length > r.size - set_start) break;
+    const size_t set_end = set_start + length;
+    r.read(2);  // version
+    const uint64_t cu_offset = r.read(offset_size);
+    const uint64_t address_size = r.read(1);
+    r.read(1);  // segment selector size
+    if (!r.ok || (address_size != 8 && address_size != 4)) break;
+    // Tuples start at a multiple of twice the address size from the set.
+    const size_t header = r.pos - (set_start - (offset_size == 8 ? 12 : 4));
+    const size_t align = 2 * address_size;
+    r.pos += (align - header % align) % align;
+    while (r.ok && r.pos + 2 * address_size <= set_end) {
+      uint64_t begin = r.read(address_size);
+      uint64_t len = r.read(address_size);
+      if (begin == 0 && len == 0) break;
+      if (len != 0 && begin + len > begin) aranges_.push_back({begin, begin + len, cu_offset});
+    }
+    r.pos = set_end;
+  }
+  if (aranges_.empty()) return false;
+  std::sort(aranges_.begin(), aranges_.end(),
+            [](const Arange& a, const Arange& b) { return a.begin < b.begin; });
+  aranges_ok_ = true;
+  return true;
+}
+
+Dwarf* DebugObject::unit_dwarf(uint64_t cu_offset, std::string* error) {
+  auto it = units_.find(cu_offset);
+  if (it != units_.end()) return it->second ? it->second->dwarf : nullptr;
+  std::unique_ptr<UnitView>& view = units_[cu_offset];
+  // Unit length from its header (32- or 64-bit DWARF).
+  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *error = fmt::format("{}: {}", path_, std::strerror(errno));
+    return nullptr;
+  }
+  FdCloser closer{fd};
+  auto v = std::make_unique<UnitView>();
+  v->size = file_size_;
+  v->map = mmap(nullptr, v->size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  if (v->map == MAP_FAILED) {
+    *error = fmt::format("{}: mmap: {}", path_, std::strerror(errno));
+    return nullptr;
+  }
+  auto* bytes = static_cast<uint8_t*>(v->map);
+  if (cu_offset >= debug_info_size_ || debug_info_offset_ > file_size_ ||
+      debug_info_size_ > file_size_ - debug_info_offset_) {
+    *error = fmt::format("unit offset {:#x} outside .debug_info", cu_offset);
+    return nullptr;
+  }
+  Reader r{bytes + debug_info_offset_ + cu_offset, debug_info_size_ - cu_offset};
+  uint64_t unit_length = r.read(4);
+  if (unit_length == 0xffffffff) unit_length = r.read(8);
+  if (!r.ok || unit_length > r.size - r.pos) {
+    *error = fmt::format("unit at {:#x}: bad length", cu_offset);
+    return nullptr;
+  }
+  const uint64_t unit_size = r.pos + unit_length;
+  const size_t shdr_at = shoff_ + debug_info_index_ * sizeof(Elf64_Shdr);
+  if (shoff_ > file_size_ || shdr_at + sizeof(Elf64_Shdr) > file_size_) {
+    *error = "bad section header table";
+    return nullptr;
+  }
+  Elf64_Shdr shdr;
+  std::memcpy(&shdr, bytes + shdr_at, sizeof shdr);
+  shdr.sh_offset = debug_info_offset_ + cu_offset;
+  shdr.sh_size = unit_size;
+  std::memcpy(bytes + shdr_at, &shdr, sizeof shdr);  // private copy of one page
+  v->elf = elf_memory(static_cast<char*>(v->map), v->size);
+  if (!v->elf) {
+    *error = fmt::format("{}: {}", path_, elf_errmsg(-1));
+    return nullptr;
+  }
+  v->dwarf = dwarf_begin_elf(v->elf, DWARF_C_READ, nullptr);
+  if (!v->dwarf) {
+    *error = fmt::format("{}: {}", path_, dwarf_errmsg(-1));
+    return nullptr;
+  }
+  view = std::move(v);
+  return view->dwarf;
+}
+
+bool DebugObject::find_cu(uint64_t address, Dwarf_Die* cudie, uint64_t* pc, std::string* error) {
+  if (load_aranges()) {
+    auto it = std::upper_bound(aranges_.begin(), aranges_.end(), address,
+                               [](uint64_t a, const Arange& r) { return a < r.begin; });
+    while (it != aranges_.begin()) {
+      --it;
+      if (address < it->end) break;
+      if (it == aranges_.begin()) {
+        it = aranges_.end();
+        break;
+      }
+    }
+    if (it == aranges_.end() || address < it->begin || address >= it->end) {
+      *error = fmt::format("no DWARF unit covers {:#x} in {}", address, path_);
+      return false;
+    }
+    Dwarf* dwarf = unit_dwarf(it->cu_offset, error);
+    if (!dwarf) return false;
+    Dwarf_Off next = 0;
+    size_t header_size = 0;
+    if (dwarf_nextcu(dwarf, 0, &next, &header_size, nullptr, nullptr, nullptr) != 0 ||
+        !dwarf_offdie(dwarf, header_size, cudie)) {
+      *error = fmt::format("unit at {:#x} in {}: {}", it->cu_offset, path_, dwarf_errmsg(-1));
+      return false;
+    }
+    *pc = address;
+    return true;
+  }
+  Dwarf_Addr bias = 0;
+  Dwarf_Die* cu = dwfl_module_addrdie(module_, address, &bias);
+  if (!cu) {
+    *error = fmt::format("no DWARF unit covers {:#x} in {}", address, path_);
+    return false;
+  }
+  *cudie = *cu;
+  *pc = address - bias;
+  return true;
+}
+
+void DebugObject::describe(uint64_t address, FrameSymbolization& out,
+                           const DebugInfoOptions& options) {
+  if (kind_ == Kind::symbol_map) {
+    out.symbolize_error = fmt::format("{} is a symbol map: no source lines", path_);
+    return;
+  }
+  if (!has_dwarf()) {
+    out.symbolize_error = fmt::format("{} has no DWARF: symbol only", path_);
+    return;
+  }
+  Dwarf_Die cudie;
+  uint64_t pc = 0;
+  if (!find_cu(address, &cudie, &pc, &out.symbolize_error)) return;
+
+  std::vector<std::string> prefixes = options.strip_prefixes;
+  std::string comp_dir = attr_string(&cudie, DW_AT_comp_dir);
+  if (!comp_dir.empty()) prefixes.push_back(comp_dir);
+  // An out-of-tree module's own files are shown relative to its directory.
+  std::string module_dir;
+  if (relocatable_) {
+    std::string cu_name = attr_string(&cudie, DW_AT_name);
+    if (!cu_name.empty() && cu_name.front() == '/' &&
+        kernel_relative_path(cu_name, prefixes) == cu_name) {
+      module_dir = dirname_of(cu_name);
+    }
+  }
+  auto relative = [&](const char* file) -> std::string {
+    if (!file) return "??";
+    return kernel_relative_path(file, prefixes, module_dir);
+  };
+
+  SourceLocation innermost;
+  if (Dwarf_Line* line = dwarf_getsrc_die(&cudie, pc)) {
+    innermost.file = relative(dwarf_linesrc(line, nullptr, nullptr));
+    int lineno = 0, col = 0;
+    dwarf_lineno(line, &lineno);
+    dwarf_linecol(line, &col);
+    innermost.line = lineno > 0 ? static_cast<uint32_t>(lineno) : 0;
+    innermost.column = col > 0 ? static_cast<uint32_t>(col) : 0;
+    out.source = innermost;
+  } else {
+    out.symbolize_error = fmt::format("no line information for {:#x} in {}", pc, path_);
+  }
+
+  Dwarf_Files* files = nullptr;
+  size_t nfiles = 0;
+  if (dwarf_getsrcfiles(&cudie, &files, &nfiles) != 0) files = nullptr;
+
+  std::vector<Dwarf_Die> scopes = function_scopes(&cudie, pc);
+  const int nscopes = static_cast<int>(scopes.size());
+  SourceLocation current = innermost;
+  for (int i = 0; i < nscopes && i < kMaxInlineDepth; ++i) {
+    Dwarf_Die* scope = &scopes[i];
+    int tag = dwarf_tag(scope);
+    if (tag == DW_TAG_inlined_subroutine) {
+      out.inlined.push_back({die_function_name(scope), current});
+      SourceLocation call;
+      if (auto f = attr_udata(scope, DW_AT_call_file); f && files && *f < nfiles) {
+        call.file = relative(dwarf_filesrc(files, *f, nullptr, nullptr));
+      }
+      if (auto l = attr_udata(scope, DW_AT_call_line)) call.line = static_cast<uint32_t>(*l);
+      if (auto c = attr_udata(scope, DW_AT_call_column)) call.column = static_cast<uint32_t>(*c);
+      current = call;
+    } else if (tag == DW_TAG_subprogram) {
+      out.inlined.push_back({die_function_name(scope), current});
+      break;
+    }
+  }
+
+  if (!options.source_root.empty() && out.source && out.source->line > 0 &&
+      out.source->file.front() != '/') {
+    auto [it, inserted] = file_cache_.try_emplace(out.source->file);
+    if (inserted) {
+      std::ifstream in(options.source_root + "/" + out.source->file);
+      std::string text;
+      while (in && std::getline(in, text)) it->second.push_back(text);
+    }
+    const std::vector<std::string>& lines = it->second;
+    uint32_t n = options.source_context_lines;
+    uint32_t first = out.source->line > n ? out.source->line - n : 1;
+    for (uint32_t l = first; l <= out.source->line + n && l <= lines.size(); ++l) {
+      out.source_context.push_back({l, lines[l - 1]});
+    }
+  }
+}
+
+}  // namespace ktriage

@@ -1,0 +1,109 @@
+// One file of debug information: an ELF (vmlinux or a module, DWARF
+// optional), read through libdwfl, or a System.map/kallsyms text file.
+// Internal to the symbolize stage.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+
+#include "ktriage/error.h"
+#include "ktriage/symbolize.h"
+
+
+namespace ktriage {
+
+struct ElfSymbol {
+  std::string name;
+  uint64_t address = 0;  // in the object's own address space (dwfl layout for .ko)
+  uint64_t size = 0;     // st_size; 0 for System.map entries
+  uint32_t section = 0;  // section index; 0 for System.map
+  uint64_t gap = 0;      // distance to the next symbol in the same section, 0 = unknown
+};
+
+class DebugObject {
+ public:
+  enum class Kind { elf, symbol_map };
+
+  static Expected<std::shared_ptr<DebugObject>> open_elf(const std::string& path,
+                                                         const std::string& name);
+  static Expected<std::shared_ptr<DebugObject>> open_symbol_map(const std::string& path,
+                                                                const std::string& name);
+  ~DebugObject();
+  DebugObject(const DebugObject&) = delete;
+  DebugObject& operator=(const DebugObject&) = delete;
+
+  Kind kind() const { return kind_; }
+  const std::string& name() const { return name_; }
+  const std::string& path() const { return path_; }
+  bool relocatable() const { return relocatable_; }
+  bool has_dwarf();
+  std::string build_id();
+
+  // Symbols with exactly this name. The first call for a batch of names
+  // scans the symbol table once; later names found in that pass are cached.
+  void prefetch(const std::vector<std::string>& names);
+  const std::vector<ElfSymbol>& symbols_named(const std::string& name);
+
+  // The symbol containing `address` and the offset into it.
+  std::optional<ElfSymbol> symbol_at(uint64_t address, uint64_t* offset);
+
+  // A NUL-terminated string stored at a data symbol ("linux_banner").
+  std::optional<std::string> string_at_symbol(const std::string& name);
+
+  // Fills source, inlined (and source_context) from DWARF for `address`.
+  // Sets out.symbolize_error when DWARF does not cover it.
+  void describe(uint64_t address, FrameSymbolization& out, const DebugInfoOptions& options);
+
+ private:
+  DebugObject() = default;
+  void scan_elf_symbols(const std::vector<std::string>& names);
+  // Finds the compile unit DIE covering `address`; pc is the DWARF address.
+  bool find_cu(uint64_t address, Dwarf_Die* cudie, uint64_t* pc, std::string* error);
+  bool load_aranges();
+  Dwarf* unit_dwarf(uint64_t cu_offset, std::string* error);
+
+  Kind kind_ = Kind::elf;
+  std::string name_;
+  std::string path_;
+  bool relocatable_ = false;
+  std::optional<bool> has_dwarf_;
+
+  struct DwflCloser {
+    void operator()(Dwfl* d) const;
+  };
+  std::unique_ptr<Dwfl, DwflCloser> dwfl_;
+  Dwfl_Module* module_ = nullptr;
+  int fd_ = -1;
+
+  // Executables (vmlinux): instead of letting libdw walk every unit header
+  // of a 160 MB .debug_info to reach one unit (it interns units in order),
+  // .debug_aranges gives the unit and a private copy-on-write mapping of
+  // the file, whose .debug_info section header is narrowed to that unit,
+  // is opened with elf_memory(): only the pages of that unit are touched.
+  struct UnitView;
+  struct Arange {
+    uint64_t begin, end, cu_offset;
+  };
+  std::optional<bool> aranges_ok_;
+  std::vector<Arange> aranges_;
+  uint64_t file_size_ = 0;
+  uint64_t shoff_ = 0;
+  size_t debug_info_index_ = 0;
+  uint64_t debug_info_offset_ = 0, debug_info_size_ = 0;
+  std::map<uint64_t, std::unique_ptr<UnitView>> units_;
+
+  std::unordered_map<std::string, std::vector<ElfSymbol>> by_name_;
+  // System.map: every symbol, sorted by address.
+  std::vector<ElfSymbol> sorted_;
+  std::map<std::string, std::vector<std::string>> file_cache_;  // source_root lines
+};
+
+}  // namespace ktriage
