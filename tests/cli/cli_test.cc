@@ -1,0 +1,298 @@
+// The ktriage CLI as a user and a script see it: exit codes (0 found, 1 none,
+// 2 error with one line on stderr), standard input, the JSON document's
+// fixed shape, and colour only when asked for or on a terminal.
+#include <fcntl.h>
+#include <pty.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+using Json = nlohmann::json;
+
+const std::string kExample = KTRIAGE_SOURCE_DIR "/examples/xfs-panic.log";
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void spit(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary);
+  out << text;
+}
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+struct Result {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ktriage-cli-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs `ktriage ARGS < stdin_path` with stdout and stderr captured apart.
+  Result run(std::initializer_list<std::string> args, const std::string& stdin_path = "/dev/null") {
+    std::string cmd = quote(KTRIAGE_BINARY);
+    for (const std::string& a : args) cmd += " " + quote(a);
+    cmd += " <" + quote(stdin_path) + " >" + quote((dir_ / "out").string()) + " 2>" +
+           quote((dir_ / "err").string());
+    int raw = std::system(cmd.c_str());
+    Result r;
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+    r.out = slurp(dir_ / "out");
+    r.err = slurp(dir_ / "err");
+    return r;
+  }
+
+  // Runs ktriage on a pseudo-terminal (stdout and stderr a tty), returns what it printed.
+  std::string run_on_tty(std::initializer_list<std::string> args, bool no_color_env) {
+    std::vector<std::string> argv_s = {KTRIAGE_BINARY};
+    argv_s.insert(argv_s.end(), args);
+    std::vector<char*> argv;
+    for (std::string& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int master = -1;
+    pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+    if (pid == 0) {
+      if (no_color_env) setenv("NO_COLOR", "1", 1);
+      else unsetenv("NO_COLOR");
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    EXPECT_GT(pid, 0);
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      ssize_t n = read(master, buf, sizeof buf);
+      if (n > 0) out.append(buf, static_cast<size_t>(n));
+      else if (n < 0 && errno == EINTR) continue;
+      else break;  // EIO once the child has gone
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(master);
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    return out;
+  }
+
+  fs::path file(const std::string& name, const std::string& text) {
+    fs::path p = dir_ / name;
+    spit(p, text);
+    return p;
+  }
+
+  fs::path dir_;
+};
+
+const char kQuietLog[] =
+    "[    0.000000] Linux version 6.1.0-13-amd64 (debian-kernel@lists.debian.org)\n"
+    "[    1.204811] e1000e 0000:00:19.0 eth0: NIC Link is Up 1000 Mbps Full Duplex\n"
+    "[    2.001002] systemd[1]: Started Journal Service.\n"
+    "[    3.500000] EXT4-fs (sda1): mounted filesystem with ordered data mode\n";
+
+// One line on stderr, prefixed with the program name.
+void expect_one_error_line(const Result& r) {
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_THAT(r.err, StartsWith("ktriage: "));
+  ASSERT_FALSE(r.err.empty());
+  EXPECT_EQ(r.err.back(), '\n');
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST_F(CliTest, ExitsZeroWhenReportsAreFound) {
+  Result r = run({"analyze", kExample});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_FALSE(r.out.empty());
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(CliTest, ExitsOneWhenNoReportIsFound) {
+  Result r = run({"analyze", file("quiet.log", kQuietLog).string()});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(r.err, "");
+  Result empty = run({"analyze", file("empty.log", "").string()});
+  EXPECT_EQ(empty.status, 1) << empty.err;
+}
+
+TEST_F(CliTest, ExitsTwoOnMissingFileWithOneLineNamingIt) {
+  std::string missing = (dir_ / "no-such.log").string();
+  Result r = run({"analyze", missing});
+  expect_one_error_line(r);
+  EXPECT_THAT(r.err, HasSubstr("no-such.log"));
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(CliTest, ExitsTwoOnDirectory) { expect_one_error_line(run({"analyze", dir_.string()})); }
+
+TEST_F(CliTest, ExitsTwoOnUnreadableFile) {
+  if (geteuid() == 0) GTEST_SKIP() << "root reads any file";
+  fs::path p = file("secret.log", kQuietLog);
+  chmod(p.c_str(), 0);
+  expect_one_error_line(run({"analyze", p.string()}));
+}
+
+TEST_F(CliTest, ExitsTwoOnBadFlags) {
+  expect_one_error_line(run({"analyze", "--no-such-flag", kExample}));
+  expect_one_error_line(run({"analyze", "--color=sometimes", kExample}));
+  expect_one_error_line(run({"no-such-command"}));
+  expect_one_error_line(run({}));
+}
+
+TEST_F(CliTest, HelpAndVersionExitZero) {
+  Result help = run({"--help"});
+  EXPECT_EQ(help.status, 0);
+  EXPECT_THAT(help.out, HasSubstr("analyze"));
+  Result version = run({"--version"});
+  EXPECT_EQ(version.status, 0);
+  EXPECT_THAT(version.out, HasSubstr("ktriage"));
+}
+
+TEST_F(CliTest, DashReadsStandardInput) {
+  Result from_file = run({"analyze", "--json", kExample});
+  Result from_stdin = run({"analyze", "--json", "-"}, kExample);
+  ASSERT_EQ(from_stdin.status, 0) << from_stdin.err;
+  Json a = Json::parse(from_file.out);
+  Json b = Json::parse(from_stdin.out);
+  EXPECT_EQ(b["source"], "-");
+  EXPECT_EQ(a["reports"], b["reports"]);
+
+  Result quiet = run({"analyze", "-"}, file("quiet.log", kQuietLog).string());
+  EXPECT_EQ(quiet.status, 1);
+}
+
+// A hex string as docs/json.md promises for 64-bit values.
+void expect_hex_or_null(const Json& j, const std::string& what) {
+  if (j.is_null()) return;
+  ASSERT_TRUE(j.is_string()) << what << ": " << j;
+  EXPECT_THAT(j.get<std::string>(), ::testing::MatchesRegex("0x[0-9a-f]+")) << what;
+}
+
+void expect_symbol_shape(const Json& s, const std::string& what) {
+  ASSERT_TRUE(s.is_object()) << what;
+  for (const char* key : {"address", "function", "offset", "size", "module"}) {
+    EXPECT_TRUE(s.contains(key)) << what << " lacks " << key;
+  }
+  expect_hex_or_null(s["address"], what + ".address");
+  expect_hex_or_null(s["offset"], what + ".offset");
+  expect_hex_or_null(s["size"], what + ".size");
+  EXPECT_TRUE(s["function"].is_string()) << what;
+  EXPECT_TRUE(s["module"].is_string()) << what;
+}
+
+void expect_report_shape(const Json& r) {
+  ASSERT_TRUE(r.is_object());
+  for (const char* key : {"title", "type", "frame", "header", "kind", "arch", "kernel_release", "taint"}) {
+    ASSERT_TRUE(r.contains(key)) << "report lacks " << key;
+    EXPECT_TRUE(r[key].is_string()) << key << ": " << r[key];
+  }
+  for (const char* key : {"corrupted", "suppressed", "panicked"}) {
+    ASSERT_TRUE(r.contains(key)) << "report lacks " << key;
+    EXPECT_TRUE(r[key].is_boolean()) << key;
+  }
+  ASSERT_TRUE(r.contains("alt_titles"));
+  ASSERT_TRUE(r["alt_titles"].is_array());
+  for (const Json& t : r["alt_titles"]) EXPECT_TRUE(t.is_string());
+  ASSERT_TRUE(r.contains("ip"));
+  if (!r["ip"].is_null()) expect_symbol_shape(r["ip"], "ip");
+  ASSERT_TRUE(r.contains("frames"));
+  ASSERT_TRUE(r["frames"].is_array());
+  for (const Json& f : r["frames"]) {
+    expect_symbol_shape(f, "frame");
+    ASSERT_TRUE(f.contains("reliable"));
+    EXPECT_TRUE(f["reliable"].is_boolean());
+  }
+}
+
+TEST_F(CliTest, JsonHasSchemaVersionOneAndTheFixedFieldNames) {
+  Result r = run({"analyze", "--json", kExample});
+  ASSERT_EQ(r.status, 0) << r.err;
+  Json doc = Json::parse(r.out);  // throws (test fails) on invalid JSON
+  EXPECT_EQ(doc["schema_version"], 1);
+  ASSERT_TRUE(doc["reports"].is_array());
+  ASSERT_FALSE(doc["reports"].empty());
+  for (const Json& report : doc["reports"]) expect_report_shape(report);
+}
+
+// DISABLED_ until the detector-table parser lands (the placeholder parses no frames).
+TEST_F(CliTest, DISABLED_JsonOfTheFoundingCaseCarriesItsTraceAndFaultingIp) {
+  Json doc = Json::parse(run({"analyze", "--json", kExample}).out);
+  // examples/xfs-panic.log: "IP: [<fffffff81058e5d>] task_rq_lock+0x4d/0xa8"
+  // and a call trace printed entirely with '?' (unreliable) entries.
+  bool found = false;
+  for (const Json& r : doc["reports"]) {
+    if (r["ip"].is_null() || r["ip"]["function"] != "task_rq_lock") continue;
+    found = true;
+    EXPECT_EQ(r["ip"]["offset"], "0x4d");
+    EXPECT_EQ(r["ip"]["size"], "0xa8");
+    ASSERT_FALSE(r["frames"].empty());
+    EXPECT_EQ(r["frames"][0]["reliable"], false);
+    EXPECT_EQ(r["frames"][0]["address"], "0xffffffff81058e5d");
+  }
+  EXPECT_TRUE(found) << "no report with ip task_rq_lock";
+}
+
+TEST_F(CliTest, JsonIsValidWhenNothingIsFoundAndOnBinaryInput) {
+  Result quiet = run({"analyze", "--json", file("quiet.log", kQuietLog).string()});
+  EXPECT_EQ(quiet.status, 1);
+  Json doc = Json::parse(quiet.out);
+  EXPECT_EQ(doc["schema_version"], 1);
+  EXPECT_TRUE(doc["reports"].empty());
+
+  // Invalid UTF-8 and control bytes inside a report still give valid JSON.
+  std::string binary = slurp(kExample);
+  binary.insert(binary.find("task_rq_lock"), "\xff\xfe\x01\x80 ");
+  binary += std::string("\0\xc3\x28\n", 4);
+  Result r = run({"analyze", "--json", file("binary.log", binary).string()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NO_THROW(Json::parse(r.out));
+}
+
+bool has_escape(const std::string& s) { return s.find("\x1b[") != std::string::npos; }
+
+TEST_F(CliTest, ColourOnlyWhenAskedOrOnATerminal) {
+  EXPECT_FALSE(has_escape(run({"analyze", kExample}).out)) << "colour into a file by default";
+  EXPECT_FALSE(has_escape(run({"analyze", "--color=never", kExample}).out));
+  EXPECT_TRUE(has_escape(run({"analyze", "--color=always", kExample}).out));
+  EXPECT_FALSE(has_escape(run({"analyze", "--json", kExample}).out));
+
+  EXPECT_TRUE(has_escape(run_on_tty({"analyze", kExample}, false))) << "no colour on a terminal";
+  EXPECT_FALSE(has_escape(run_on_tty({"analyze", kExample}, true))) << "NO_COLOR ignored";
+  EXPECT_FALSE(has_escape(run_on_tty({"analyze", "--color=never", kExample}, false)));
+}
+
+}  // namespace

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds the clang/libFuzzer build and fuzzes every target briefly.
+#
+#   tests/fuzz/fuzz-smoke.sh SOURCE_DIR BUILD_DIR [TOTAL_SECONDS]
+#
+# TOTAL_SECONDS (default 24) is shared between the targets; 0 only builds.
+# Seeds: examples/, tests/fuzz/corpus/<target>/ when present, and the shared
+# corpus beside the checkout when present. The working corpus and any crash
+# artifacts stay in BUILD_DIR/runs. Exit 77 (ctest: skipped) without clang.
+set -euo pipefail
+src=$(cd "$1" && pwd)
+build=$2
+total=${3:-24}
+
+find_tool() {
+  for t in "$@"; do command -v "$t" >/dev/null 2>&1 && { command -v "$t"; return; }; done
+  return 1
+}
+cxx=$(find_tool clang++-14 clang++) || { echo "fuzz-smoke: SKIP: clang++ not found"; exit 77; }
+cc=$(find_tool clang-14 clang) || { echo "fuzz-smoke: SKIP: clang not found"; exit 77; }
+probe=$(mktemp -d)
+trap 'rm -rf "$probe"' EXIT
+echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' >"$probe/p.cc"
+if ! "$cxx" -fsanitize=fuzzer,address,undefined "$probe/p.cc" -o "$probe/p" 2>"$probe/err"; then
+  echo "fuzz-smoke: SKIP: $cxx cannot link libFuzzer: $(head -n 1 "$probe/err")"
+  exit 77
+fi
+
+generator=()
+command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+san="-fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link"
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S "$src" -B "$build" "${generator[@]}" \
+    -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Fuzz \
+    -DCMAKE_C_FLAGS_FUZZ="-O1 -g -fno-omit-frame-pointer $san" \
+    -DCMAKE_CXX_FLAGS_FUZZ="-O1 -g -fno-omit-frame-pointer $san" \
+    -DCMAKE_EXE_LINKER_FLAGS_FUZZ="-fsanitize=address,undefined" \
+    -DKTRIAGE_FUZZ=ON -DKTRIAGE_TESTS=OFF -DKTRIAGE_BENCH=OFF -DKTRIAGE_WERROR=OFF >/dev/null
+fi
+# Two jobs at most: CI machines and the team share two cores.
+cmake --build "$build" --target fuzz_targets -j 2
+
+[ "$total" -gt 0 ] || exit 0
+targets=()
+for f in "$src"/tests/fuzz/*_fuzz.cc; do targets+=("$(basename "$f" .cc)"); done
+per=$(( total / ${#targets[@]} ))
+[ "$per" -ge 3 ] || per=3
+
+shared="$src/../shared"
+status=0
+for t in "${targets[@]}"; do
+  runs="$build/runs/$t"
+  mkdir -p "$runs/corpus" "$runs/seeds"
+  cp -f "$src"/examples/* "$runs/seeds/" 2>/dev/null || true
+  seeds=("$runs/seeds")
+  [ -d "$src/tests/fuzz/corpus/$t" ] && seeds+=("$src/tests/fuzz/corpus/$t")
+  [ -d "$shared/corpus/distro/logs" ] && seeds+=("$shared/corpus/distro/logs")
+  echo "fuzz-smoke: $t for ${per}s"
+  if ! "$build/tests/fuzz/$t" -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+        -print_final_stats=1 -artifact_prefix="$runs/" "$runs/corpus" "${seeds[@]}" >"$runs/log" 2>&1; then
+    echo "fuzz-smoke: $t FAILED; artifacts and log in $runs"
+    grep -E 'ERROR|SUMMARY|property failed|runtime error|Test unit written|deadly signal' "$runs/log" | head -n 20 || true
+    status=1
+  else
+    tail -n 12 "$runs/log" | grep -E '^(#|stat::|Done)' | tail -n 3 || true
+  fi
+done
+exit $status
