@@ -1,0 +1,44 @@
+// Diagnosis: turn parsed (and optionally symbolized) reports into ranked
+// findings with evidence, the way a kernel engineer reads an oops.
+//
+//   std::vector<ktriage::Report> reports = ktriage::parse_log(text);
+//   ktriage::DiagnoseOptions options;
+//   options.kernel_version = "2.6.32-431.el6.x86_64";   // optional override
+//   options.log_text = text;                              // optional, see below
+//   std::vector<ktriage::Finding> findings = ktriage::diagnose(reports, options);
+//   // findings[0] is the headline; each finding cites its evidence.
+//
+// Each analysis is a small named unit (lib/analysis/analyses.cc, table
+// kAnalyses) that reads the reports and may emit findings. Findings are
+// ranked by confidence, with findings about the first incident in the log
+// ahead of later ones at equal strength. Causes are documented in
+// docs/findings.md. diagnose() never fails: missing fields only lower what it
+// can say, and an empty input gives no findings.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ktriage/analysis.h"
+#include "ktriage/report.h"
+
+namespace ktriage {
+
+struct DiagnoseOptions {
+  // Kernel release to reason about (THREAD_SIZE, where thread_info lives),
+  // e.g. "2.6.32-431.el6.x86_64". Overrides the release printed in the log.
+  std::string kernel_version;
+  // The text the reports were parsed from, when the caller still has it.
+  // Report spans index into it; analyses read lines the Report model does
+  // not keep (e.g. `last sysfs file:`, `IP: [<...>]`, lock lists). Optional.
+  std::string_view log_text;
+};
+
+std::vector<Finding> diagnose(const std::vector<Report>& reports,
+                              const DiagnoseOptions& options = {});
+
+// Names of the analyses, in table order (for docs and `--explain`-style listings).
+std::vector<std::string> analysis_names();
+
+}  // namespace ktriage

@@ -1,0 +1,399 @@
+// Every analysis on small hand-built reports, with negative cases.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "ktriage/diagnose.h"
+
+namespace ktriage {
+namespace {
+
+Frame frame(std::string fn, std::string module = "", bool reliable = true) {
+  Frame f;
+  f.function = std::move(fn);
+  f.module = std::move(module);
+  f.offset = 0x10;
+  f.size = 0x40;
+  f.reliable = reliable;
+  return f;
+}
+
+Report report(CrashKind kind, std::string header) {
+  Report r;
+  r.kind = kind;
+  r.header = header;
+  r.title = header;
+  r.arch = Arch::x86_64;
+  r.kernel_release = "6.1.0-56-cloud-amd64";
+  r.span.first_line = 10;
+  r.span.last_line = 40;
+  return r;
+}
+
+const Finding* find(const std::vector<Finding>& fs, std::string_view id) {
+  for (const Finding& f : fs)
+    if (f.id == id) return &f;
+  return nullptr;
+}
+
+bool mentions(const Finding& f, std::string_view text) {
+  for (const Evidence& e : f.evidence)
+    if (e.text.find(text) != std::string::npos) return true;
+  return false;
+}
+
+TEST(AnalysisFindings, EmptyInputGivesNoFindings) {
+  EXPECT_TRUE(diagnose({}).empty());
+}
+
+TEST(AnalysisFindings, NullDerefWithOffset) {
+  Report r = report(CrashKind::null_deref, "BUG: kernel NULL pointer dereference, address: 0000000000000018");
+  r.fault_address = 0x18;
+  r.error_code = PageFaultError{0};
+  r.ip = Symbol{};
+  r.ip->function = "zoo_sum_ids.constprop.0";
+  r.ip->module = "crashzoo";
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "null_deref");
+  EXPECT_EQ(fs[0].id, "fault_address.null");
+  EXPECT_TRUE(mentions(fs[0], "offset 0x18"));
+  EXPECT_TRUE(mentions(fs[0], "supervisor read access in kernel mode, page not present"));
+  // A NULL deref is not a stack overflow.
+  for (const Finding& f : fs) EXPECT_NE(f.cause, "stack_overflow") << f.id;
+}
+
+TEST(AnalysisFindings, NullFunctionPointerCall) {
+  Report r = report(CrashKind::null_deref, "BUG: kernel NULL pointer dereference, address: 0000000000000000");
+  r.fault_address = 0;
+  r.error_code = PageFaultError{0x10};
+  r.frames = {frame("zoo_nullcall", "crashzoo"), frame("zoo_trigger", "crashzoo")};
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].id, "fault_address.null_call");
+  EXPECT_EQ(fs[0].cause, "null_deref");
+}
+
+TEST(AnalysisFindings, SlabPoisonIsUseAfterFree) {
+  Report r = report(CrashKind::gpf, "general protection fault, probably for non-canonical address 0x6b6b6b6b6b6b6b6b: 0000 [#1] PREEMPT SMP NOPTI");
+  r.fault_address = 0x6b6b6b6b6b6b6b6b;
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "use_after_free");
+  EXPECT_TRUE(mentions(fs[0], "POISON_FREE"));
+}
+
+TEST(AnalysisFindings, SlabPoisonFromHeaderWhenFieldMissing) {
+  Report r = report(CrashKind::gpf, "general protection fault, probably for non-canonical address 0x6b6b6b6b6b6b6b73: 0000 [#1] SMP");
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "use_after_free");
+}
+
+TEST(AnalysisFindings, PoisonInRegisterIsUseAfterFree) {
+  Report r = report(CrashKind::gpf, "general protection fault: 0000 [#1] SMP");
+  RegisterSet regs;
+  regs.regs = {{"rax", 0x6b6b6b6b6b6b6b6b}, {"rbx", 0x1}};
+  r.registers = {regs};
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].id, "slab.poison_register");
+  EXPECT_EQ(fs[0].cause, "use_after_free");
+}
+
+TEST(AnalysisFindings, ListPoisonGpfStaysGpf) {
+  Report r = report(CrashKind::gpf, "general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] PREEMPT SMP NOPTI");
+  r.fault_address = 0xdead000000000100;
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].id, "fault_address.list_poison1");
+  EXPECT_EQ(fs[0].cause, "gpf");
+  EXPECT_TRUE(mentions(fs[0], "list_del()"));
+}
+
+TEST(AnalysisFindings, NonCanonicalGpf) {
+  Report r = report(CrashKind::gpf, "general protection fault, probably for non-canonical address 0x1234567812345678: 0000 [#1] SMP");
+  r.fault_address = 0x1234567812345678;
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].id, "fault_address.non_canonical");
+  EXPECT_EQ(fs[0].cause, "gpf");
+}
+
+TEST(AnalysisFindings, KasanShadowNearZeroIsNullDeref) {
+  Report r = report(CrashKind::gpf, "general protection fault, probably for non-canonical address 0xdffffc0000000002: 0000 [#1] PREEMPT SMP KASAN");
+  r.fault_address = 0xdffffc0000000002;
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "null_deref");
+  EXPECT_TRUE(mentions(fs[0], "0x10"));
+}
+
+TEST(AnalysisFindings, WriteToReadOnlyMemory) {
+  Report r = report(CrashKind::oops_paging, "BUG: unable to handle page fault for address: ffffffffc0209430");
+  r.fault_address = 0xffffffffc0209430;
+  r.error_code = PageFaultError{0x3};
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].id, "fault_address.write_protected");
+  EXPECT_EQ(fs[0].cause, "oops_paging");
+}
+
+TEST(AnalysisFindings, UserAddressReadInKernelMode) {
+  Report r = report(CrashKind::oops_paging, "BUG: unable to handle page fault for address: 00000000dd7ed3a8");
+  r.fault_address = 0xdd7ed3a8;
+  r.error_code = PageFaultError{0};
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].id, "fault_address.user");
+  EXPECT_TRUE(mentions(fs[0], "never touches such an address on purpose"));
+}
+
+TEST(AnalysisFindings, GuardPageIsStackOverflowWithRecursion) {
+  Report r = report(CrashKind::stack_overflow, "BUG: TASK stack guard page was hit at 00000000cae8473d (stack is 0000000009a41a84..000000003a4448fe)");
+  for (int i = 0; i < 40; ++i) r.frames.push_back(frame("zoo_recurse", "crashzoo"));
+  r.frames.push_back(frame("zoo_trigger", "crashzoo"));
+  RegisterSet regs;
+  regs.regs = {{"rsp", 0xffffc900003f7f50}, {"cr2", 0xffffc900003f7f48}};
+  r.registers = {regs};
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "stack_overflow");
+  EXPECT_EQ(fs[0].id, "stack_overflow.direct");
+  EXPECT_NE(fs[0].title.find("zoo_recurse"), std::string::npos);
+  EXPECT_TRUE(mentions(fs[0], "repeats 40 times"));
+  EXPECT_TRUE(mentions(fs[0], "16 KiB"));
+}
+
+TEST(AnalysisFindings, NormalPreemptCountIsNotStackOverflow) {
+  Report r = report(CrashKind::scheduling_while_atomic, "BUG: scheduling while atomic: sh/96/0x00000002");
+  r.comm = "sh";
+  r.pid = 96;
+  r.preempt_count = 0x2;
+  r.frames = {frame("dump_stack_lvl"), frame("__schedule_bug.cold"), frame("__schedule"), frame("schedule"),
+              frame("schedule_timeout"), frame("msleep"), frame("zoo_sleep_atomic", "crashzoo"), frame("zoo_trigger", "crashzoo")};
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "scheduling_while_atomic");
+  EXPECT_NE(fs[0].title.find("zoo_sleep_atomic"), std::string::npos);
+  for (const Finding& f : fs) {
+    EXPECT_NE(f.cause, "stack_overflow") << f.id;
+    EXPECT_NE(f.cause, "memory_corruption") << f.id;
+  }
+}
+
+TEST(AnalysisFindings, PointerLikePreemptCountOnModernX86IsMemoryCorruption) {
+  Report r = report(CrashKind::scheduling_while_atomic, "BUG: scheduling while atomic: kworker/1:0/27/0xffff8811");
+  r.preempt_count = 0xffff8811;
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "memory_corruption");
+  EXPECT_EQ(fs[0].id, "memory_corruption.preempt_count");
+  for (const Finding& f : fs) EXPECT_NE(f.cause, "stack_overflow") << f.id;
+}
+
+TEST(AnalysisFindings, PointerLikePreemptCountOnOldX86IsStackOverflow) {
+  Report r = report(CrashKind::scheduling_while_atomic, "BUG: scheduling while atomic: qemu/27122/0xffff8811");
+  r.preempt_count = 0xffff8811;
+  r.kernel_release = "2.6.32-431.el6.x86_64";
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "stack_overflow");
+  EXPECT_EQ(fs[0].title, "kernel stack overflow corrupted thread_info");
+  EXPECT_TRUE(mentions(fs[0], "8 KiB"));
+  EXPECT_TRUE(mentions(fs[0], "thread_info at the bottom"));
+}
+
+TEST(AnalysisFindings, KernelVersionOptionOverridesLog) {
+  Report r = report(CrashKind::scheduling_while_atomic, "BUG: scheduling while atomic: qemu/27122/0xffff8811");
+  r.preempt_count = 0xffff8811;
+  DiagnoseOptions old;
+  old.kernel_version = "2.6.32-431.el6.x86_64";
+  EXPECT_EQ(diagnose({r}, old)[0].cause, "stack_overflow");
+  DiagnoseOptions modern;
+  modern.kernel_version = "5.10.0";
+  EXPECT_EQ(diagnose({r}, modern)[0].cause, "memory_corruption");
+}
+
+TEST(AnalysisFindings, DoubleFreeFromSlubFreelistCheck) {
+  Report r = report(CrashKind::bug_at, "kernel BUG at mm/slub.c:419!");
+  r.ip = Symbol{};
+  r.ip->function = "__kmem_cache_free";
+  r.frames = {frame("zoo_double_free", "crashzoo"), frame("zoo_trigger", "crashzoo")};
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "double_free");
+  EXPECT_NE(fs[0].title.find("zoo_double_free"), std::string::npos);
+}
+
+TEST(AnalysisFindings, SlabBugOutsideFreePathIsNotDoubleFree) {
+  Report r = report(CrashKind::bug_at, "kernel BUG at mm/slub.c:1234!");
+  r.ip = Symbol{};
+  r.ip->function = "new_slab";
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "bug_at");
+}
+
+TEST(AnalysisFindings, KasanDoubleFreeAndUseAfterFree) {
+  auto fs = diagnose({report(CrashKind::kasan, "BUG: KASAN: double-free in kfree+0x10/0x20")});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "double_free");
+  fs = diagnose({report(CrashKind::kasan, "BUG: KASAN: slab-use-after-free in foo+0x10/0x20")});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "use_after_free");
+}
+
+TEST(AnalysisFindings, ListDebugBugIsListCorruption) {
+  Report r = report(CrashKind::bug_at, "kernel BUG at lib/list_debug.c:27!");
+  r.ip = Symbol{};
+  r.ip->function = "__list_add_valid.cold";
+  r.frames = {frame("zoo_list_corrupt", "crashzoo")};
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "list_corruption");
+  EXPECT_NE(fs[0].title.find("zoo_list_corrupt"), std::string::npos);
+}
+
+TEST(AnalysisFindings, ListCorruptionMessageInLogText) {
+  std::string text =
+      "list_add corruption. next->prev should be prev (ffffffffc04410a0), but was dead000000000122. (next=ffff8a2c5ff80fe0).\n"
+      "kernel BUG at lib/list_debug.c:27!\n";
+  Report r = report(CrashKind::bug_at, "kernel BUG at lib/list_debug.c:27!");
+  r.span.begin = text.find("kernel BUG");
+  r.span.end = text.size();
+  DiagnoseOptions o;
+  o.log_text = text;
+  auto fs = diagnose({r}, o);
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "list_corruption");
+  EXPECT_TRUE(mentions(fs[0], "LIST_POISON2"));
+}
+
+TEST(AnalysisFindings, BugOnWithSourceLine) {
+  Report r = report(CrashKind::bug_at, "kernel BUG at /kernel-lab/build/crashzoo/crashzoo.c:116!");
+  r.ip = Symbol{};
+  r.ip->function = "zoo_put_session";
+  r.ip->module = "crashzoo";
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "bug_at");
+  EXPECT_NE(fs[0].title.find("crashzoo.c:116"), std::string::npos);
+  EXPECT_NE(fs[0].title.find("zoo_put_session"), std::string::npos);
+}
+
+TEST(AnalysisFindings, WarningIsWarning) {
+  Report r = report(CrashKind::warning, "WARNING: CPU: 0 PID: 96 at /kernel-lab/build/crashzoo/crashzoo.c:169 zoo_warn+0xf/0x16 [crashzoo]");
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "warning");
+  EXPECT_NE(fs[0].title.find("crashzoo.c:169"), std::string::npos);
+}
+
+TEST(AnalysisFindings, SleepingInAtomic) {
+  Report r = report(CrashKind::sleeping_in_atomic, "BUG: sleeping function called from invalid context at kernel/locking/mutex.c:580");
+  r.frames = {frame("dump_stack_lvl"), frame("__might_resched"), frame("mutex_lock"), frame("mydrv_irq", "mydrv")};
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "sleeping_in_atomic");
+  EXPECT_NE(fs[0].title.find("mydrv_irq"), std::string::npos);
+}
+
+TEST(AnalysisFindings, SoftLockupNamesCpuTaskAndPlace) {
+  Report r = report(CrashKind::soft_lockup, "watchdog: BUG: soft lockup - CPU#1 stuck for 13s! [sh:97]");
+  r.cpu = 1;
+  r.comm = "sh";
+  r.pid = 97;
+  r.ip = Symbol{};
+  r.ip->function = "zoo_spin";
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "soft_lockup");
+  EXPECT_NE(fs[0].title.find("sh:97"), std::string::npos);
+  EXPECT_NE(fs[0].title.find("zoo_spin"), std::string::npos);
+}
+
+TEST(AnalysisFindings, HungTaskSaysWhatItWaitsOn) {
+  Report r = report(CrashKind::hung_task, "INFO: task sh:97 blocked for more than 5 seconds.");
+  r.comm = "sh";
+  r.pid = 97;
+  r.frames = {frame("__schedule"), frame("schedule"), frame("schedule_timeout"), frame("__wait_for_common"),
+              frame("usleep_range_state", "", false), frame("zoo_hang", "crashzoo")};
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "hung_task");
+  EXPECT_NE(fs[0].title.find("a completion"), std::string::npos);
+  EXPECT_NE(fs[0].title.find("zoo_hang"), std::string::npos);
+}
+
+TEST(AnalysisFindings, FollowOnPanicIsNotTheHeadline) {
+  Report oops = report(CrashKind::bug_at, "kernel BUG at fs/foo.c:10!");
+  oops.timestamp = 3.4;
+  oops.pid = 97;
+  Report panic = report(CrashKind::panic, "Kernel panic - not syncing: Fatal exception");
+  panic.timestamp = 3.48;
+  panic.span.first_line = 50;
+  auto fs = diagnose({oops, panic});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "bug_at");
+  for (const Finding& f : fs) EXPECT_NE(f.cause, "panic") << f.id;
+}
+
+TEST(AnalysisFindings, DeliberatePanic) {
+  Report r = report(CrashKind::panic, "Kernel panic - not syncing: crashzoo: deliberate panic");
+  r.frames = {frame("dump_stack_lvl"), frame("panic"), frame("zoo_trigger", "crashzoo")};
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "panic");
+  EXPECT_EQ(fs[0].title, "kernel panic: crashzoo: deliberate panic");
+  EXPECT_TRUE(mentions(fs[0], "zoo_trigger"));
+}
+
+TEST(AnalysisFindings, TaintNamesTheOutOfTreeModuleInTheTrace) {
+  Report r = report(CrashKind::warning, "WARNING: CPU: 0 PID: 96 at drivers/foo.c:1 foo+0x1/0x2");
+  r.taint.flags = "G           OE";
+  r.modules = {"mydrv(OE)", "crc_itu_t"};
+  r.frames = {frame("mydrv_probe", "mydrv")};
+  auto fs = diagnose({r});
+  const Finding* t = find(fs, "context.taint");
+  ASSERT_TRUE(t);
+  EXPECT_NE(t->title.find("mydrv"), std::string::npos);
+  EXPECT_NE(t->title.find("out-of-tree"), std::string::npos);
+  EXPECT_NE(fs[0].id, "context.taint");
+}
+
+TEST(AnalysisFindings, ModuleVersusCoreKernel) {
+  Report r = report(CrashKind::bug_at, "kernel BUG at mm/slub.c:1!");
+  r.ip = Symbol{};
+  r.ip->function = "kfree";
+  r.frames = {frame("mydrv_remove", "mydrv")};
+  auto fs = diagnose({r});
+  const Finding* loc = find(fs, "context.core_from_module");
+  ASSERT_TRUE(loc);
+  EXPECT_NE(loc->title.find("mydrv"), std::string::npos);
+
+  r.ip->module = "mydrv";
+  fs = diagnose({r});
+  EXPECT_TRUE(find(fs, "context.in_module"));
+}
+
+TEST(AnalysisFindings, UnrelatedReportsAreNotLinked) {
+  Report a = report(CrashKind::warning, "WARNING: CPU: 0 PID: 1 at a.c:1 a+0x1/0x2");
+  a.pid = 1;
+  a.cpu = 0;
+  a.timestamp = 1.0;
+  Report b = report(CrashKind::null_deref, "BUG: kernel NULL pointer dereference, address: 0000000000000008");
+  b.pid = 2;
+  b.cpu = 1;
+  b.timestamp = 100.0;
+  b.fault_address = 8;
+  b.span.first_line = 200;
+  auto fs = diagnose({a, b});
+  EXPECT_FALSE(find(fs, "context.linked_reports"));
+  const Finding* n = find(fs, "fault_address.null");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->reports, std::vector<size_t>{1});
+}
+
+}  // namespace
+}  // namespace ktriage
