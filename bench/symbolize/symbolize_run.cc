@@ -3,7 +3,9 @@
 // to time ktriage against eu-addr2line, llvm-symbolizer and addr2line.
 //
 //   symbolize_run LOG --vmlinux PATH [--modules DIR]... [--quiet]
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -34,6 +36,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: symbolize_run LOG --vmlinux PATH [--modules DIR]... [--quiet]\n");
     return 2;
   }
+  using Clock = std::chrono::steady_clock;
+  const bool timing = std::getenv("KTRIAGE_TIMING") != nullptr;
+  auto t0 = Clock::now();
+  auto lap = [&](const char* what) {
+    if (!timing) return;
+    auto t1 = Clock::now();
+    std::fprintf(stderr, "%-10s %.2f ms\n", what, std::chrono::duration<double, std::milli>(t1 - t0).count());
+    t0 = t1;
+  };
   std::ifstream in(log, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -43,7 +54,9 @@ int main(int argc, char** argv) {
   for (const auto& r : reports) any_frames |= !r.frames.empty() || r.ip.has_value();
   if (!any_frames) reports = {ktriage::bench::first_trace(text)};
 
+  lap("parse");
   auto symOrErr = ktriage::Symbolizer::open(options);
+  lap("open");
   if (!symOrErr) {
     std::fprintf(stderr, "symbolize_run: %s\n", symOrErr.error().message.c_str());
     return 2;
@@ -78,5 +91,6 @@ int main(int argc, char** argv) {
     }
     for (const auto& w : s.warnings) fmt::print("  warning: {}\n", w);
   }
+  lap("symbolize");
   return 0;
 }

@@ -20,6 +20,7 @@
 #include <limits>
 #include <set>
 #include <string_view>
+#include <tuple>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -165,7 +166,10 @@ std::vector<Dwarf_Die> function_scopes(Dwarf_Die* cudie, Dwarf_Addr pc) {
 
 void DebugObject::DwflCloser::operator()(Dwfl* d) const { dwfl_end(d); }
 
-DebugObject::~DebugObject() = default;
+DebugObject::~DebugObject() {
+  units_.clear();  // their Elf/Dwarf point into image_
+  if (image_) munmap(image_, file_size_);
+}
 
 Expected<std::shared_ptr<DebugObject>> DebugObject::open_elf(const std::string& path,
                                                              const std::string& name) {
@@ -313,15 +317,31 @@ bool for_each_raw_symbol(Elf* elf, Fn&& fn) {
 
 }  // namespace
 
+namespace {
+
+// The first four bytes of a name, zero-padded: a cheap filter that rejects
+// almost every one of vmlinux's 150k symbols before any hashing.
+uint32_t name_prefix(const char* name, size_t max_len) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < 4 && i < max_len && name[i] != '\0'; ++i) {
+    v |= static_cast<uint32_t>(static_cast<unsigned char>(name[i])) << (8 * i);
+  }
+  return v;
+}
+
+}  // namespace
+
 void DebugObject::scan_elf_symbols(const std::vector<std::string>& names) {
   std::unordered_set<std::string_view> wanted;
-  std::vector<bool> wanted_length(256, false);
+  std::vector<uint32_t> prefixes;
   for (const std::string& n : names) {
     if (by_name_.count(n) || n.empty()) continue;
     wanted.insert(n);
-    if (n.size() < wanted_length.size()) wanted_length[n.size()] = true;
+    prefixes.push_back(name_prefix(n.c_str(), n.size()));
   }
   if (wanted.empty() || !module_) return;
+  std::sort(prefixes.begin(), prefixes.end());
+  prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
   for (const std::string& n : names) by_name_.try_emplace(n);
 
   // All symbols go through one visitor, from the raw table or libdwfl.
@@ -346,27 +366,90 @@ void DebugObject::scan_elf_symbols(const std::vector<std::string>& names) {
   };
 
   std::vector<ElfSymbol> found;
+  constexpr size_t kMaxName = 4096;
   scan([&](const RawSym& s, size_t max_len) {
     if (s.type == STT_SECTION || s.type == STT_FILE) return;
-    const size_t len = strnlen(s.name, std::min<size_t>(max_len, wanted_length.size()));
-    if (len >= wanted_length.size() || !wanted_length[len]) return;
+    if (!std::binary_search(prefixes.begin(), prefixes.end(), name_prefix(s.name, max_len))) {
+      return;
+    }
+    const size_t len = strnlen(s.name, std::min(max_len, kMaxName));
     std::string_view name(s.name, len);
     if (!wanted.count(name)) return;
     found.push_back(ElfSymbol{std::string(name), s.address, s.size, s.section, 0});
   });
   if (found.empty()) return;
+
+  for (ElfSymbol& f : found) {
+    by_name_[f.name].push_back(f);
+    gaps_pending_.push_back(f.name);
+  }
+}
+
+void DebugObject::ensure_gaps() {
+  if (gaps_pending_.empty() || kind_ != Kind::elf) return;
+  std::vector<ElfSymbol> found;
+  std::sort(gaps_pending_.begin(), gaps_pending_.end());
+  gaps_pending_.erase(std::unique(gaps_pending_.begin(), gaps_pending_.end()), gaps_pending_.end());
+  for (const std::string& n : gaps_pending_) {
+    for (const ElfSymbol& f : by_name_[n]) found.push_back(f);
+  }
+  gaps_pending_.clear();
+  if (found.empty()) return;
+  auto scan = [&](auto&& visit) {
+    GElf_Addr bias = 0;
+    Elf* elf = relocatable_ ? nullptr : dwfl_module_getelf(module_, &bias);
+    if (elf && bias == 0 &&
+        for_each_raw_symbol(elf, [&](const RawSym& s, size_t max_len) { visit(s, max_len); })) {
+      return;
+    }
+    const int count = dwfl_module_getsymtab(module_);
+    for (int i = 1; i < count; ++i) {
+      GElf_Sym sym;
+      GElf_Addr addr = 0;
+      GElf_Word shndx = 0;
+      const char* name =
+          dwfl_module_getsym_info(module_, i, &sym, &addr, &shndx, nullptr, nullptr);
+      if (!name || shndx == SHN_UNDEF) continue;
+      visit(RawSym{name, addr, sym.st_size, shndx, GELF_ST_TYPE(sym.st_info)},
+            std::numeric_limits<size_t>::max());
+    }
+  };
   // Second pass: distance to the next symbol in the same section, which is
-  // what kallsyms prints as the size.
+  // what kallsyms prints as the size. Each symbol can only be the "next"
+  // of the closest found symbol below it, so one binary search per symbol.
+  std::sort(found.begin(), found.end(), [](const ElfSymbol& a, const ElfSymbol& b) {
+    return std::tie(a.section, a.address) < std::tie(b.section, b.address);
+  });
   scan([&](const RawSym& s, size_t) {
-    if (s.type == STT_SECTION || s.type == STT_FILE || *s.name == '\0') return;
-    for (ElfSymbol& f : found) {
-      if (s.section == f.section && s.address > f.address) {
-        const uint64_t gap = s.address - f.address;
+    if (s.type == STT_SECTION || s.type == STT_FILE) return;
+    auto it = std::lower_bound(found.begin(), found.end(), s, [](const ElfSymbol& f, const RawSym& r) {
+      return std::tie(f.section, f.address) < std::tie(r.section, r.address);
+    });
+    if (it == found.begin()) return;
+    --it;
+    if (it->section != s.section || s.address <= it->address) return;
+    const uint64_t gap = s.address - it->address;
+    if (it->gap == 0 || gap < it->gap) it->gap = gap;
+  });
+  for (size_t i = 0; i + 1 < found.size(); ++i) {
+    ElfSymbol& f = found[i];
+    // The next found symbol at a higher address bounds the gap too.
+    for (size_t j = i + 1; j < found.size() && found[j].section == f.section; ++j) {
+      if (found[j].address > f.address) {
+        const uint64_t gap = found[j].address - f.address;
         if (f.gap == 0 || gap < f.gap) f.gap = gap;
+        break;
       }
     }
-  });
-  for (ElfSymbol& f : found) by_name_[f.name].push_back(std::move(f));
+  }
+  for (auto& [n, list] : by_name_) {
+    for (ElfSymbol& s : list) {
+      auto it = std::find_if(found.begin(), found.end(), [&](const ElfSymbol& f) {
+        return f.name == s.name && f.address == s.address && f.section == s.section;
+      });
+      if (it != found.end()) s.gap = it->gap;
+    }
+  }
 }
 
 void DebugObject::prefetch(const std::vector<std::string>& names) {
@@ -430,14 +513,11 @@ std::optional<std::string> DebugObject::string_at_symbol(const std::string& name
 }
 
 struct DebugObject::UnitView {
-  void* map = MAP_FAILED;
-  size_t size = 0;
   Elf* elf = nullptr;
   Dwarf* dwarf = nullptr;
   ~UnitView() {
     if (dwarf) dwarf_end(dwarf);
     if (elf) elf_end(elf);
-    if (map != MAP_FAILED) munmap(map, size);
   }
 };
 
@@ -537,21 +617,25 @@ Dwarf* DebugObject::unit_dwarf(uint64_t cu_offset, std::string* error) {
   auto it = units_.find(cu_offset);
   if (it != units_.end()) return it->second ? it->second->dwarf : nullptr;
   std::unique_ptr<UnitView>& view = units_[cu_offset];
-  // Unit length from its header (32- or 64-bit DWARF).
-  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    *error = fmt::format("{}: {}", path_, std::strerror(errno));
-    return nullptr;
+  // One private (copy-on-write) mapping of the file serves every unit: its
+  // .debug_info section header is rewritten before each dwarf_begin_elf(),
+  // which reads the section headers once and keeps its own Elf_Data.
+  if (!image_) {
+    int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      *error = fmt::format("{}: {}", path_, std::strerror(errno));
+      return nullptr;
+    }
+    FdCloser closer{fd};
+    void* map = mmap(nullptr, file_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+      *error = fmt::format("{}: mmap: {}", path_, std::strerror(errno));
+      return nullptr;
+    }
+    image_ = map;
   }
-  FdCloser closer{fd};
   auto v = std::make_unique<UnitView>();
-  v->size = file_size_;
-  v->map = mmap(nullptr, v->size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-  if (v->map == MAP_FAILED) {
-    *error = fmt::format("{}: mmap: {}", path_, std::strerror(errno));
-    return nullptr;
-  }
-  auto* bytes = static_cast<uint8_t*>(v->map);
+  auto* bytes = static_cast<uint8_t*>(image_);
   if (cu_offset >= debug_info_size_ || debug_info_offset_ > file_size_ ||
       debug_info_size_ > file_size_ - debug_info_offset_) {
     *error = fmt::format("unit offset {:#x} outside .debug_info", cu_offset);
@@ -575,7 +659,7 @@ Dwarf* DebugObject::unit_dwarf(uint64_t cu_offset, std::string* error) {
   shdr.sh_offset = debug_info_offset_ + cu_offset;
   shdr.sh_size = unit_size;
   std::memcpy(bytes + shdr_at, &shdr, sizeof shdr);  // private copy of one page
-  v->elf = elf_memory(static_cast<char*>(v->map), v->size);
+  v->elf = elf_memory(static_cast<char*>(image_), file_size_);
   if (!v->elf) {
     *error = fmt::format("{}: {}", path_, elf_errmsg(-1));
     return nullptr;

@@ -51,6 +51,9 @@ class DebugObject {
   // scans the symbol table once; later names found in that pass are cached.
   void prefetch(const std::vector<std::string>& names);
   const std::vector<ElfSymbol>& symbols_named(const std::string& name);
+  // Fills ElfSymbol::gap of every symbol looked up so far (one more pass
+  // over the symbol table; only needed when st_size alone cannot decide).
+  void ensure_gaps();
 
   // The symbol containing `address` and the offset into it.
   std::optional<ElfSymbol> symbol_at(uint64_t address, uint64_t* offset);
@@ -98,9 +101,11 @@ class DebugObject {
   uint64_t shoff_ = 0;
   size_t debug_info_index_ = 0;
   uint64_t debug_info_offset_ = 0, debug_info_size_ = 0;
+  void* image_ = nullptr;  // private mapping of the file; unmapped after units_
   std::map<uint64_t, std::unique_ptr<UnitView>> units_;
 
   std::unordered_map<std::string, std::vector<ElfSymbol>> by_name_;
+  std::vector<std::string> gaps_pending_;
   // System.map: every symbol, sorted by address.
   std::vector<ElfSymbol> sorted_;
   std::map<std::string, std::vector<std::string>> file_cache_;  // source_root lines

@@ -113,7 +113,7 @@ bool printed_size_matches(uint64_t printed, uint64_t elf_size, uint64_t gap) {
   // kallsyms measures up to the next symbol it knows, so padding (and
   // symbols it omits) make the printed size larger than st_size, never
   // smaller, and never past the next ELF symbol in the same section.
-  if (elf_size == 0 && gap == 0) return false;
+  if (elf_size == 0 && gap == 0) return true;  // nothing to compare against
   if (printed < elf_size) return false;
   if (gap != 0) return printed <= gap;
   // Unknown gap (last symbol of a section): allow alignment padding only.

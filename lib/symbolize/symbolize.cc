@@ -72,6 +72,23 @@ std::vector<std::string> words(std::string_view s) {
   return out;
 }
 
+// Symbols named like `sym`, with kallsyms-style gaps computed when st_size
+// alone cannot decide (duplicates, or a printed size beyond padding).
+const std::vector<ElfSymbol>& candidates(DebugObject& object, const Symbol& sym) {
+  const std::vector<ElfSymbol>& list = object.symbols_named(sym.function);
+  if (!sym.size || list.empty()) return list;
+  const uint64_t printed = *sym.size;
+  bool need = list.size() > 1;
+  for (const ElfSymbol& e : list) {
+    // st_size 0 (assembler labels): nothing to compare without the gap,
+    // but also nothing to choose between when the name is unique.
+    if (e.gap == 0 && e.size != 0 && (printed < e.size || printed - e.size >= 16)) need = true;
+  }
+  if (!need) return list;
+  object.ensure_gaps();
+  return object.symbols_named(sym.function);
+}
+
 // Picks the symbol a `func+off/size` line means; nullptr when none fits.
 const ElfSymbol* pick_symbol(const std::vector<ElfSymbol>& candidates, const Symbol& sym,
                              std::vector<std::string>* warnings, std::string* error) {
@@ -156,12 +173,14 @@ FrameSymbolization resolve_symbol(DebugObject& object, const Symbol& symbol, boo
   out.function = symbol.function;
   out.offset = symbol.offset.value_or(0);
   const ElfSymbol* sym =
-      pick_symbol(object.symbols_named(symbol.function), symbol, &out.warnings,
+      pick_symbol(candidates(object, symbol), symbol, &out.warnings,
                   &out.symbolize_error);
   if (!sym) return out;
   if (sym->size) out.size = sym->size;
   const uint64_t limit = std::max(sym->size, sym->gap);
-  if (limit != 0 && out.offset >= limit) {
+  // A return address may sit right at the end (a call to a noreturn
+  // function is the last instruction); an ip may not.
+  if (limit != 0 && (out.offset > limit || (out.offset == limit && !return_address))) {
     out.warnings.push_back(fmt::format("offset {:#x} is past the end of {} (size {:#x})",
                                        out.offset, symbol.function, limit));
   }
@@ -369,7 +388,7 @@ Symbolization Symbolizer::symbolize(const Report& report) {
   std::map<int64_t, int> votes;
   auto vote = [&](const Symbol& s) {
     if (!vmlinux || !s.module.empty() || !s.address || s.function.empty() || !s.offset) return;
-    const ElfSymbol* sym = pick_symbol(vmlinux->symbols_named(s.function), s, nullptr, nullptr);
+    const ElfSymbol* sym = pick_symbol(candidates(*vmlinux, s), s, nullptr, nullptr);
     if (!sym) return;
     votes[static_cast<int64_t>(*s.address - (sym->address + *s.offset))]++;
   };
@@ -430,7 +449,7 @@ Symbolization Symbolizer::symbolize(const Report& report) {
       if (s.address) {
         r.address = s.address;
       } else if (out.kaslr_offset && r.size) {
-        const auto& c = vmlinux->symbols_named(s.function);
+        const auto& c = candidates(*vmlinux, s);
         if (const ElfSymbol* e = pick_symbol(c, s, nullptr, nullptr)) {
           r.address = e->address + r.offset + static_cast<uint64_t>(*out.kaslr_offset);
         }
@@ -515,7 +534,7 @@ Symbolization Symbolizer::symbolize(const Report& report) {
     int checked = 0, size_mismatch = 0, missing = 0;
     auto check = [&](const Symbol& s) {
       if (!s.module.empty() || s.function.empty()) return;
-      const auto& c = vmlinux->symbols_named(s.function);
+      const auto& c = candidates(*vmlinux, s);
       if (c.empty()) {
         ++missing;
         if (missing <= 3) d.evidence.push_back(fmt::format("no symbol {} in vmlinux", s.function));
@@ -566,7 +585,7 @@ Symbolization Symbolizer::symbolize(const Report& report) {
     int checked = 0, bad = 0;
     for (const Frame& f : report.frames) {
       if (module_key(f.module) != key || f.function.empty()) continue;
-      const auto& c = obj->symbols_named(f.function);
+      const auto& c = candidates(*obj, f);
       if (c.empty()) {
         ++bad;
         d.evidence.push_back(fmt::format("no symbol {} in {}", f.function, obj->path()));
