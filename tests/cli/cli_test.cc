@@ -3,6 +3,7 @@
 // fixed shape, and colour only when asked for or on a terminal.
 #include <fcntl.h>
 #include <pty.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -280,6 +281,27 @@ TEST_F(CliTest, JsonIsValidWhenNothingIsFoundAndOnBinaryInput) {
   Result r = run({"analyze", "--json", file("binary.log", binary).string()});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NO_THROW(Json::parse(r.out));
+}
+
+// The CLI streams: a log much bigger than the memory limit, from a file and
+// from a pipe, never makes it resident.
+TEST_F(CliTest, StreamsLargeInputInBoundedMemory) {
+  fs::path big = dir_ / "big.log";
+  {
+    std::ofstream out(big, std::ios::binary);
+    std::string block;
+    for (int i = 0; block.size() < (1 << 20); ++i) block += std::string(kQuietLog);
+    for (int i = 0; i < 128; ++i) out << block;
+    out << slurp(kExample);  // one report at the very end
+  }
+  Result from_file = run({"analyze", big.string()});
+  EXPECT_EQ(from_file.status, 0) << from_file.err;
+  Result from_pipe = run({"analyze", "-"}, big.string());
+  EXPECT_EQ(from_pipe.status, 0) << from_pipe.err;
+  rusage usage{};
+  ASSERT_EQ(getrusage(RUSAGE_CHILDREN, &usage), 0);
+  EXPECT_LT(usage.ru_maxrss, 64 * 1024) << "peak RSS (KiB) of ktriage on a 128 MiB log";
+  fs::remove(big);
 }
 
 bool has_escape(const std::string& s) { return s.find("\x1b[") != std::string::npos; }
