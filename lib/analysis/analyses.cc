@@ -542,21 +542,12 @@ void list_corruption(const Context& c, std::vector<Finding>& out) {
                   icontains(r.header, "list corruption");
     std::string message;
     // CONFIG_DEBUG_LIST prints its verdict on the line just before "kernel BUG at".
-    if (!by_msg && !c.options.log_text.empty() && r.span.begin > 0) {
-      std::string_view before = c.options.log_text.substr(0, std::min<uint64_t>(r.span.begin, c.options.log_text.size()));
-      size_t lines = 0, pos = before.size();
-      while (pos > 0 && lines < 3) {
-        size_t start = before.rfind('\n', pos - 1);
-        std::string_view line = before.substr(start == std::string_view::npos ? 0 : start + 1,
-                                              pos - (start == std::string_view::npos ? 0 : start + 1));
+    if (!by_msg) {
+      for (std::string_view line : c.lines_before(i, 3)) {
         if (icontains(line, "list_add corruption") || icontains(line, "list_del corruption")) {
-          size_t at = line.find("list_");
-          message = std::string(line.substr(at));
+          message = std::string(line.substr(line.find("list_")));
           break;
         }
-        if (start == std::string_view::npos) break;
-        pos = start;
-        ++lines;
       }
     }
     if (!(by_loc || by_msg || r.kind == CrashKind::list_corruption || !message.empty())) continue;
@@ -690,11 +681,27 @@ std::string wait_kind(const Report& r) {
   return "";
 }
 
+// "INFO: task sh:97 blocked ..." / "... stuck for 13s! [sh:97]" -> "sh:97".
+std::string task_from_header(std::string_view h) {
+  size_t at = h.find("INFO: task ");
+  if (at != std::string_view::npos) {
+    std::string_view rest = h.substr(at + 11);
+    return std::string(rest.substr(0, rest.find(" blocked")));
+  }
+  size_t open = h.rfind('[');
+  size_t close = h.rfind(']');
+  if (open != std::string_view::npos && close != std::string_view::npos && close > open + 1 &&
+      contains(h.substr(open, close - open), ":"))
+    return std::string(h.substr(open + 1, close - open - 1));
+  return "";
+}
+
 void lockups(const Context& c, std::vector<Finding>& out) {
   for (size_t i = 0; i < c.reports.size(); ++i) {
     const Report& r = c.reports[i];
     if (!is_primary(c, i)) continue;
-    std::string task = r.comm.empty() ? "" : fmt::format("{}{}", r.comm, r.pid ? fmt::format(":{}", *r.pid) : "");
+    std::string task = task_from_header(r.header);
+    if (task.empty() && !r.comm.empty()) task = fmt::format("{}{}", r.comm, r.pid ? fmt::format(":{}", *r.pid) : "");
     Finding f;
     if (r.kind == CrashKind::soft_lockup || r.kind == CrashKind::hard_lockup) {
       bool soft = r.kind == CrashKind::soft_lockup;
@@ -731,6 +738,105 @@ void lockups(const Context& c, std::vector<Finding>& out) {
       f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
       f.explanation = "A CPU or task stayed in an RCU read-side critical section (or with preemption off) for too long.";
       f.actions = {"Look at the stalled CPU's backtrace for the loop holding it."};
+    } else {
+      continue;
+    }
+    out.push_back(std::move(f));
+  }
+}
+
+// --- traps and detectors with a fixed meaning ------------------------------
+
+bool any_line(const Context& c, size_t i, std::string_view needle) {
+  if (contains(c.reports[i].header, needle)) return true;
+  for (std::string_view l : c.lines_before(i, 3))
+    if (contains(l, needle)) return true;
+  for (std::string_view l : c.lines_of(i))
+    if (contains(l, needle)) return true;
+  return false;
+}
+
+void traps(const Context& c, std::vector<Finding>& out) {
+  for (size_t i = 0; i < c.reports.size(); ++i) {
+    const Report& r = c.reports[i];
+    if (!is_primary(c, i)) continue;
+    std::string_view h = r.header;
+    Finding f;
+    if (contains(h, "stack-protector") || r.kind == CrashKind::stack_protector) {
+      std::string fn;
+      size_t at = h.find("corrupted in:");
+      if (at != std::string_view::npos) {
+        fn = std::string(h.substr(at + 13));
+        while (!fn.empty() && fn.front() == ' ') fn.erase(0, 1);
+      }
+      f = make("trap.stack_protector", "stack_protector",
+               "stack buffer overflow detected by the stack protector" + (fn.empty() ? std::string() : " in " + fn), 0.85,
+               "the stack canary of a function was overwritten before it returned", i);
+      f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
+      f.explanation = "A function wrote past the end of a local array (or through a bad pointer into its own frame) and destroyed the canary the compiler placed before the return address.";
+      f.actions = {"Audit the on-stack buffers of " + (fn.empty() ? std::string("the named function") : fn) + " and every copy into them (lengths from user space or hardware)."};
+    } else if (r.kind == CrashKind::divide_error || h.starts_with("divide error")) {
+      f = make("trap.divide_error", "divide_error", "integer division by zero" + in_where(r), 0.8,
+               "the CPU raised #DE: a divide by zero (or a quotient overflow)", i);
+      f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
+      f.explanation = "An integer division had a zero divisor (or its quotient did not fit). The divisor usually comes from a configuration value, hardware, or a count that can be zero.";
+      f.actions = {"Find the divisor at the faulting instruction and the path where it can be zero."};
+    } else if ((r.kind == CrashKind::invalid_opcode || h.starts_with("invalid opcode")) && r.code && r.code->faulting_offset &&
+               *r.code->faulting_offset + 1 < r.code->bytes.size() && r.code->bytes[*r.code->faulting_offset] == 0x0f &&
+               r.code->bytes[*r.code->faulting_offset + 1] == 0x0b) {
+      f = make("trap.bug_ud2", "bug_at", "BUG() hit" + in_where(r) + " (no location printed)", 0.65,
+               "the faulting instruction is ud2, the instruction BUG() compiles to", i);
+      f.evidence.push_back(Evidence{"instruction", "the marked Code: bytes are 0f 0b (ud2): a BUG()/BUG_ON() without CONFIG_DEBUG_BUGVERBOSE", i, std::nullopt});
+      f.explanation = "A BUG_ON() fired; the kernel was built without the option that prints its file and line.";
+      f.actions = {"Symbolize the IP with vmlinux to find the BUG_ON() line."};
+    } else if (r.kind == CrashKind::bad_page || contains(h, "Bad page state") || contains(h, "Bad page map")) {
+      f = make("trap.bad_page", "bad_page", "page in a bad state" + in_where(r), 0.75,
+               "the page allocator found a page whose flags, mapping or counts are wrong", i);
+      f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
+      f.explanation = "A page was freed or allocated while still mapped, referenced or flagged: typically a double free or use-after-free of a page, or memory corruption of struct page.";
+      f.actions = {"Read the page dump (flags, mapcount, refcount) under the report; enable page_owner to see who freed it."};
+    } else if (r.kind == CrashKind::lockdep || contains(h, "possible circular locking dependency") ||
+               contains(h, "possible recursive locking") || contains(h, "inconsistent lock state") ||
+               contains(h, "possible irq lock inversion")) {
+      f = make("trap.lockdep", "lockdep", "lock ordering problem found by lockdep: " + std::string(h.substr(h.find(':') == std::string_view::npos ? 0 : h.find(':') + 1)), 0.8,
+               "lockdep proved a possible deadlock from the locking order it observed", i);
+      f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
+      for (std::string_view line : c.lines_of(i))
+        if (contains(line, "){") && contains(line, "}"))
+          f.evidence.push_back(Evidence{"log_line", std::string(line), i, std::nullopt});
+      f.explanation = "Two code paths take the same locks in opposite orders (or a lock is taken in IRQ and non-IRQ context unsafely). It has not deadlocked yet, but can.";
+      f.actions = {"Read the two chains lockdep printed and make one of them take the locks in the other's order."};
+    } else if (r.kind == CrashKind::refcount || any_line(c, i, "refcount_t: ")) {
+      bool uaf = any_line(c, i, "use-after-free");
+      f = make(uaf ? "trap.refcount_uaf" : "trap.refcount", uaf ? "use_after_free" : "refcount",
+               uaf ? "refcount underflow on a freed object (use-after-free)" + in_where(r) : "refcount_t saturated: leaking memory" + in_where(r),
+               0.75, "refcount_t checks caught an impossible transition and said what it means", i);
+      for (std::string_view line : c.lines_before(i, 3))
+        if (contains(line, "refcount_t: ")) f.evidence.push_back(Evidence{"log_line", std::string(line.substr(line.find("refcount_t: "))), i, std::nullopt});
+      if (contains(h, "refcount_t: ")) f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
+      for (std::string_view line : c.lines_of(i))
+        if (contains(line, "refcount_t: ")) f.evidence.push_back(Evidence{"log_line", std::string(line.substr(line.find("refcount_t: "))), i, std::nullopt});
+      f.explanation = uaf ? "A reference count went from 0 to -1 or was incremented from 0: the object had already dropped its last reference (and may be freed). Someone put a reference they did not hold."
+                          : "A reference count overflowed and was saturated; the object will never be freed.";
+      f.actions = {"Pair every get with a put on the path in the trace; look for an extra put (or a missing get) on error paths."};
+    } else if (r.kind == CrashKind::ubsan || h.starts_with("UBSAN:")) {
+      f = make("trap.ubsan", "ubsan", std::string(h), 0.75, "the undefined-behaviour sanitizer caught it at a source line", i);
+      f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
+      f.explanation = "The code did something the C standard leaves undefined (out-of-bounds index, shift too large, overflow).";
+      f.actions = {"Read the source line UBSAN names."};
+    } else if (r.kind == CrashKind::kasan && !icontains(h, "use-after-free") && !icontains(h, "double-free") && !icontains(h, "invalid-free")) {
+      f = make("trap.kasan", "kasan", std::string(h), 0.85, "KASAN caught an invalid access at its source", i);
+      f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
+      f.explanation = "KASAN caught an out-of-bounds or otherwise invalid memory access at the instruction that made it.";
+      f.actions = {"Read the allocation stack and the object description KASAN printed under the report."};
+    } else if (r.kind == CrashKind::double_fault) {
+      f = make("trap.double_fault", "double_fault", "double fault" + in_where(r), 0.6,
+               "a fault while delivering a fault: often a kernel stack overflow or a corrupted stack pointer", i);
+      f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
+      if (auto rsp = reg(r, "rsp"))
+        f.evidence.push_back(Evidence{"register", fmt::format("RSP {} ({})", hex(*rsp), to_string(classify_address(*rsp, c.kernel.arch))), i, std::nullopt});
+      f.explanation = "The CPU faulted while trying to handle an exception, usually because the stack itself was unusable.";
+      f.actions = {"Check RSP against the task's stack bounds; look for deep recursion in the trace."};
     } else {
       continue;
     }
@@ -896,6 +1002,7 @@ const std::vector<Analyzer>& analyzers() {
       {"fault_address", fault_address},
       {"atomic_context", atomic_context},
       {"lockups", lockups},
+      {"traps", traps},
       {"assertions", assertions},
       {"panic", panic_reason},
       {"mechanism", mechanism},

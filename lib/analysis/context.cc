@@ -85,6 +85,9 @@ StackFacts stack_facts(const KernelFacts& k) {
       } else if (k.era_pre_3) {
         f.thread_size = 8192;
         f.assumption = "8 KiB: x86_64 THREAD_SIZE is 8 KiB before 3.15 (16 KiB since), and this log has the marks of a 2.6-era kernel";
+      } else if (k.era_modern) {
+        f.thread_size = 16384;
+        f.assumption = "16 KiB: x86_64 THREAD_SIZE since 3.15, and this log has the report format of 4.15+ kernels";
       } else {
         f.assumption = "unknown: x86_64 THREAD_SIZE is 8 KiB before 3.15 and 16 KiB since; the kernel version is not known";
       }
@@ -92,14 +95,14 @@ StackFacts stack_facts(const KernelFacts& k) {
         *f.thread_size *= 2;
         f.assumption += "; doubled because KASAN is enabled";
       }
-      if (v || k.era_pre_3 || k.era_pre_4) {
-        bool on_stack = v ? v->before(4, 9) : true;
+      if (v || k.era_pre_3 || k.era_pre_4 || k.era_modern) {
+        bool on_stack = v ? v->before(4, 9) : !k.era_modern;
         f.thread_info_on_stack = on_stack;
         f.thread_info_reason = on_stack
             ? "x86 keeps thread_info at the bottom of the kernel stack before 4.9 (THREAD_INFO_IN_TASK): an overflow overwrites it first"
             : "x86 moved thread_info into task_struct in 4.9 (THREAD_INFO_IN_TASK): a stack overflow cannot reach it";
         bool in_ti = v ? v->before(3, 13) : k.era_pre_3;
-        if (v || k.era_pre_3) {
+        if (v || k.era_pre_3 || k.era_modern) {
           f.preempt_count_in_thread_info = in_ti;
           f.preempt_count_reason = in_ti
               ? "x86 keeps preempt_count in thread_info before 3.13"
@@ -301,6 +304,23 @@ std::vector<std::string_view> Context::lines_of(size_t r) const {
   return out;
 }
 
+std::vector<std::string_view> Context::lines_before(size_t r, size_t n) const {
+  std::vector<std::string_view> out;
+  std::string_view text = options.log_text;
+  uint64_t begin = reports[r].span.begin;
+  if (text.empty() || begin == 0 || begin > text.size()) return out;
+  std::string_view before = text.substr(0, begin);
+  if (before.ends_with('\n')) before.remove_suffix(1);
+  while (!before.empty() && out.size() < n) {
+    size_t nl = before.rfind('\n');
+    size_t start = nl == std::string_view::npos ? 0 : nl + 1;
+    out.push_back(before.substr(start));
+    if (nl == std::string_view::npos) break;
+    before = before.substr(0, nl);
+  }
+  return out;
+}
+
 namespace {
 
 // Panic reasons that only say an earlier report was fatal.
@@ -413,7 +433,20 @@ Context make_context(const std::vector<Report>& reports, const DiagnoseOptions& 
             i, r.span.first_line ? std::optional<uint32_t>(r.span.first_line) : std::nullopt});
       }
     }
-    if (k.era_pre_3 || k.era_pre_4)
+    if (!k.era_pre_4) {
+      for (size_t i = 0; i < n && !k.era_modern; ++i) {
+        const Report& r = reports[i];
+        if (contains(r.oops_code, "PTI") || r.header.starts_with("BUG: unable to handle page fault for address:") ||
+            r.header.starts_with("BUG: kernel NULL pointer dereference, address:")) {
+          k.era_modern = true;
+          k.era_evidence.push_back({"kernel",
+              "the report format (`PTI`/`NOPTI` in the Oops line, or the `unable to handle page fault for address:` wording) "
+              "is that of x86 kernels since 4.15",
+              i, r.span.first_line ? std::optional<uint32_t>(r.span.first_line) : std::nullopt});
+        }
+      }
+    }
+    if (k.era_pre_3 || k.era_pre_4 || k.era_modern)
       k.era_evidence.insert(k.era_evidence.begin(), {"kernel", "the log prints no kernel release; its era is inferred from the report format", std::nullopt, std::nullopt});
   }
   return c;

@@ -31,6 +31,7 @@ struct KernelFacts {
   std::string release;                 // as given, "" when unknown
   bool era_pre_3 = false;              // inferred 2.6-era kernel (no release printed)
   bool era_pre_4 = false;              // inferred pre-4.x kernel
+  bool era_modern = false;             // inferred 4.15+ x86 kernel (PTI era report format)
   std::vector<Evidence> era_evidence;  // why we believe the era
   bool kasan = false;                  // KASAN reports seen (doubles THREAD_SIZE)
 };
@@ -56,8 +57,11 @@ struct Context {
 
   // Reports of the same incident as `r`, in order.
   std::vector<size_t> incident_of(size_t r) const;
-  // The report's lines from the log text ("" when no text was given).
+  // The report's lines from the log text (empty when no text was given).
   std::vector<std::string_view> lines_of(size_t r) const;
+  // Up to n lines printed just before the report (nearest first): detectors
+  // such as CONFIG_DEBUG_LIST and refcount_t print their verdict there.
+  std::vector<std::string_view> lines_before(size_t r, size_t n) const;
 };
 
 Context make_context(const std::vector<Report>& reports, const DiagnoseOptions& options);

@@ -395,5 +395,76 @@ TEST(AnalysisFindings, UnrelatedReportsAreNotLinked) {
   EXPECT_EQ(n->reports, std::vector<size_t>{1});
 }
 
+TEST(AnalysisFindings, StackProtector) {
+  Report r = report(CrashKind::panic, "Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: zoo_stack_smash+0x50/0x50 [crashzoo]");
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "stack_protector");
+  EXPECT_NE(fs[0].title.find("zoo_stack_smash"), std::string::npos);
+}
+
+TEST(AnalysisFindings, DivideError) {
+  Report r = report(CrashKind::divide_error, "divide error: 0000 [#1] PREEMPT SMP NOPTI");
+  r.ip = Symbol{};
+  r.ip->function = "zoo_wq_fn";
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "divide_error");
+  EXPECT_NE(fs[0].title.find("zoo_wq_fn"), std::string::npos);
+}
+
+TEST(AnalysisFindings, Ud2WithoutLocationIsBug) {
+  Report r = report(CrashKind::invalid_opcode, "invalid opcode: 0000 [#1] SMP");
+  r.code = CodeBytes{};
+  r.code->bytes = {0x48, 0x89, 0xc7, 0x0f, 0x0b, 0x90};
+  r.code->faulting_offset = 3;
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "bug_at");
+  EXPECT_EQ(fs[0].id, "trap.bug_ud2");
+  // Other bytes at the IP: no BUG() claim.
+  r.code->bytes[4] = 0x90;
+  fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_NE(fs[0].id, "trap.bug_ud2");
+}
+
+TEST(AnalysisFindings, BadPageAndLockdep) {
+  auto fs = diagnose({report(CrashKind::bad_page, "BUG: Bad page state in process sh  pfn:1f3c2")});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "bad_page");
+  fs = diagnose({report(CrashKind::warning, "WARNING: possible circular locking dependency detected")});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "lockdep");
+}
+
+TEST(AnalysisFindings, RefcountUnderflowSaysUseAfterFree) {
+  std::string text =
+      "------------[ cut here ]------------\n"
+      "refcount_t: underflow; use-after-free.\n"
+      "WARNING: CPU: 1 PID: 97 at lib/refcount.c:28 refcount_warn_saturate+0xba/0x110\n";
+  Report r = report(CrashKind::warning, "WARNING: CPU: 1 PID: 97 at lib/refcount.c:28 refcount_warn_saturate+0xba/0x110");
+  r.span.begin = text.find("WARNING");
+  r.span.end = text.size();
+  DiagnoseOptions o;
+  o.log_text = text;
+  auto fs = diagnose({r}, o);
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "use_after_free");
+  EXPECT_TRUE(mentions(fs[0], "refcount_t: underflow"));
+  // Without the message it is just a warning.
+  EXPECT_EQ(diagnose({r})[0].cause, "warning");
+}
+
+TEST(AnalysisFindings, PointerLikeCountWithModernFormatButNoRelease) {
+  Report r = report(CrashKind::scheduling_while_atomic, "BUG: scheduling while atomic: sh/97/0xffff8881");
+  r.kernel_release.clear();
+  r.preempt_count = 0xffff8881;
+  r.oops_code = "0000 [#1] PREEMPT SMP NOPTI";
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "memory_corruption");
+}
+
 }  // namespace
 }  // namespace ktriage
