@@ -91,6 +91,29 @@ std::optional<uint64_t> fault_address_of(const Report& r) {
   return std::nullopt;
 }
 
+// The preempt count: the parsed field, else the last "/0x..." of
+// "BUG: scheduling while atomic: comm/pid/0xffff8811".
+std::optional<uint64_t> preempt_count_of(const Report& r) {
+  if (r.preempt_count) return r.preempt_count;
+  if (r.kind != CrashKind::scheduling_while_atomic && !contains(r.header, "scheduling while atomic")) return std::nullopt;
+  size_t slash = r.header.rfind('/');
+  if (slash == std::string::npos) return std::nullopt;
+  std::string_view tail = std::string_view(r.header).substr(slash + 1);
+  if (!tail.starts_with("0x")) return std::nullopt;
+  return leading_hex(tail);
+}
+
+// "comm/pid" of "scheduling while atomic: comm/pid/count" when the parser left it out.
+std::string atomic_task(const Report& r) {
+  if (!r.comm.empty()) return fmt::format("{}{}", r.comm, r.pid ? fmt::format("/{}", *r.pid) : "");
+  size_t at = r.header.find("atomic:");
+  size_t slash = r.header.rfind('/');
+  if (at == std::string::npos || slash == std::string::npos || slash <= at + 7) return "";
+  std::string task = r.header.substr(at + 7, slash - at - 7);
+  while (!task.empty() && task.front() == ' ') task.erase(0, 1);
+  return task;
+}
+
 std::optional<uint64_t> reg(const Report& r, std::string_view name) {
   for (const RegisterSet& set : r.registers)
     if (auto v = set.get(name)) return v;
@@ -374,8 +397,9 @@ void stack_overflow(const Context& c, std::vector<Finding>& out) {
       continue;
     }
 
-    if (!r.preempt_count) continue;
-    PreemptCount pc = decode_preempt_count(*r.preempt_count);
+    auto count = preempt_count_of(r);
+    if (!count) continue;
+    PreemptCount pc = decode_preempt_count(*count);
     if (pc.plausible || pc.underflow) continue;
 
     // Indirect: a garbage preempt count. Where does the count live on this kernel?
@@ -611,7 +635,7 @@ void atomic_context(const Context& c, std::vector<Finding>& out) {
     const Report& r = c.reports[i];
     if (r.kind != CrashKind::scheduling_while_atomic && r.kind != CrashKind::sleeping_in_atomic) continue;
     const Frame* caller = first_caller(r);
-    std::string task = r.comm.empty() ? "" : fmt::format("{}{}", r.comm, r.pid ? fmt::format("/{}", *r.pid) : "");
+    std::string task = atomic_task(r);
     if (r.kind == CrashKind::sleeping_in_atomic) {
       if (!is_primary(c, i)) continue;
       auto loc = bug_location(r.header);
@@ -629,7 +653,8 @@ void atomic_context(const Context& c, std::vector<Finding>& out) {
       out.push_back(std::move(f));
       continue;
     }
-    if (!r.preempt_count) {
+    auto count = preempt_count_of(r);
+    if (!count) {
       if (!is_primary(c, i)) continue;
       Finding f = make("atomic.scheduling", "scheduling_while_atomic",
                        fmt::format("scheduling while atomic{}{}", task.empty() ? "" : ": " + task, caller ? " in " + caller->function : ""),
@@ -638,7 +663,7 @@ void atomic_context(const Context& c, std::vector<Finding>& out) {
       out.push_back(std::move(f));
       continue;
     }
-    PreemptCount pc = decode_preempt_count(*r.preempt_count);
+    PreemptCount pc = decode_preempt_count(*count);
     if (!pc.plausible && !pc.underflow) {
       // The count is garbage: the stack_overflow analysis explains it.
       Finding f = make("atomic.garbage_count", "scheduling_while_atomic",
@@ -651,7 +676,7 @@ void atomic_context(const Context& c, std::vector<Finding>& out) {
     }
     if (!is_primary(c, i)) continue;
     Finding f = make("atomic.scheduling", "scheduling_while_atomic",
-                     fmt::format("scheduling while atomic: {} slept with preempt count {:#x}{}", task.empty() ? "a task" : task, *r.preempt_count,
+                     fmt::format("scheduling while atomic: {} slept with preempt count {:#x}{}", task.empty() ? "a task" : task, *count,
                                  caller ? " in " + caller->function : ""),
                      0.8, "the scheduler was entered with a plausible non-zero preempt count: a real atomic-context sleep", i);
     f.evidence.push_back(log_line(i, r, fmt::format("preempt count {}", pc.meaning)));
@@ -762,7 +787,23 @@ void traps(const Context& c, std::vector<Finding>& out) {
     if (!is_primary(c, i)) continue;
     std::string_view h = r.header;
     Finding f;
-    if (contains(h, "stack-protector") || r.kind == CrashKind::stack_protector) {
+    if (any_line(c, i, "usercopy: Kernel memory")) {
+      std::string msg;
+      for (std::string_view l : c.lines_before(i, 3))
+        if (contains(l, "usercopy: ")) msg = std::string(l.substr(l.find("usercopy: ")));
+      if (msg.empty() && contains(h, "usercopy: ")) msg = std::string(h.substr(h.find("usercopy: ")));
+      bool overwrite = contains(msg, "overwrite") || contains(h, "overwrite");
+      const Frame* caller = first_caller(r);
+      f = make("trap.usercopy", "bug_at",
+               fmt::format("hardened usercopy stopped a {}{}", overwrite ? "heap buffer overflow (copy_from_user past the object)" : "kernel memory exposure (copy_to_user past the object)",
+                           caller ? " in " + caller->function : ""),
+               0.8, "CONFIG_HARDENED_USERCOPY compared the copy length with the object size and BUG()ed", i);
+      if (!msg.empty()) f.evidence.push_back(Evidence{"log_line", msg, i, std::nullopt});
+      f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
+      if (caller) f.evidence.push_back(Evidence{"frame", "the copy was made by " + frame_name(*caller), i, caller->line ? std::optional<uint32_t>(caller->line) : std::nullopt});
+      f.explanation = "A copy between user space and a kernel object was longer than the object (the message names the slab cache, offset and size). Without the check it would have overflowed (or leaked) kernel heap memory.";
+      f.actions = {"Bound the copy length by the buffer size in the caller (or allocate the buffer from the length)."};
+    } else if (contains(h, "stack-protector") || r.kind == CrashKind::stack_protector) {
       std::string fn;
       size_t at = h.find("corrupted in:");
       if (at != std::string_view::npos) {

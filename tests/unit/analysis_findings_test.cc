@@ -466,5 +466,43 @@ TEST(AnalysisFindings, PointerLikeCountWithModernFormatButNoRelease) {
   EXPECT_EQ(fs[0].cause, "memory_corruption");
 }
 
+TEST(AnalysisFindings, PreemptCountAndTaskFromHeaderWhenFieldsMissing) {
+  Report r = report(CrashKind::scheduling_while_atomic, "BUG: scheduling while atomic: kworker/0:1/27/0x00000101");
+  auto fs = diagnose({r});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].id, "atomic.scheduling");
+  EXPECT_NE(fs[0].title.find("kworker/0:1/27"), std::string::npos);
+  EXPECT_TRUE(mentions(fs[0], "softirq"));
+}
+
+TEST(AnalysisFindings, HardenedUsercopy) {
+  std::string text =
+      "usercopy: Kernel memory overwrite attempt detected to SLUB object 'kmalloc-16' (offset 0, size 64)!\n"
+      "------------[ cut here ]------------\n"
+      "kernel BUG at mm/usercopy.c:99!\n";
+  Report r = report(CrashKind::bug_at, "kernel BUG at mm/usercopy.c:99!");
+  r.span.begin = text.find("kernel BUG");
+  r.span.end = text.size();
+  r.frames = {frame("usercopy_abort"), frame("__check_heap_object"), frame("zoo_usercopy", "crashzoo")};
+  DiagnoseOptions o;
+  o.log_text = text;
+  auto fs = diagnose({r}, o);
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].id, "trap.usercopy");
+  EXPECT_EQ(fs[0].cause, "bug_at");
+  EXPECT_TRUE(mentions(fs[0], "kmalloc-16"));
+}
+
+TEST(AnalysisFindings, CorruptedStackEndPanicIsStackOverflowEvenAfterAnotherReport) {
+  Report warn = report(CrashKind::warning, "WARNING: CPU: 0 PID: 5 at a.c:1 a+0x1/0x2");
+  warn.timestamp = 1.0;
+  Report panic = report(CrashKind::panic, "Kernel panic - not syncing: corrupted stack end detected inside scheduler");
+  panic.timestamp = 1.2;
+  panic.span.first_line = 60;
+  auto fs = diagnose({warn, panic});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "stack_overflow");
+}
+
 }  // namespace
 }  // namespace ktriage

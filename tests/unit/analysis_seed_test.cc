@@ -48,7 +48,8 @@ std::vector<Report> seed_reports(std::string_view text) {
   oops.title = "BUG: unable to handle kernel paging request in task_rq_lock";
   oops.fault_address = 0xdd7ed3a8;
   oops.oops_code = "0000 [#1] SMP";
-  oops.ip = Symbol{0xffffffff81058e5dull, "task_rq_lock", 0x4d, 0xa8, "", ""};
+  // As published: a 15-digit IP address (a typo the analyses must survive).
+  oops.ip = Symbol{0xfffffff81058e5dull, "task_rq_lock", 0x4d, 0xa8, "", ""};
   struct F { uint64_t a; const char* fn; uint64_t off, size; const char* mod; };
   const F frames[] = {
       {0xffffffff81058e5d, "task_rq_lock", 0x4d, 0xa0, ""},
