@@ -35,15 +35,24 @@ awk 'NR == FNR { a[$3] = $1; next } ($1 in a) { print a[$1], $2 }' "$MAP" "$TMP/
 echo "log $LOG: $(wc -l < "$TMP/addrs") vmlinux frames, $RUNS warm runs each"
 
 declare -A WALL RSS
+# Wall time: mean of RUNS from `perf stat -r` when perf works (no fork of a
+# timing wrapper per run in the measurement), else median of RUNS from
+# bash's clock around /usr/bin/time. Peak RSS: median of RUNS, /usr/bin/time.
+wall_perf() {
+	perf stat -r "$RUNS" -x, -e duration_time "$@" 2>&1 > /dev/null |
+		awk -F, '$3 == "duration_time" { printf "%.4f\n", $1 / 1e9 }'
+}
 bench() {   # bench NAME CMD...
-	local name=$1 i; shift
+	local name=$1 i w=""; shift
 	"$@" > /dev/null 2>&1 || true          # warm-up
 	read -r WALL[$name] RSS[$name] < <(for ((i = 0; i < RUNS; i++)); do
 		local t0=$EPOCHREALTIME
 		/usr/bin/time -f '%M' -o "$TMP/t" "$@" > /dev/null 2>&1 || true
 		echo "$(echo "$EPOCHREALTIME - $t0" | bc -l) $(tail -1 "$TMP/t")"
 	done | sort -n | awk '{ s[NR] = $1; r[NR] = $2 } END { i = int((NR + 1) / 2); print s[i], r[i] }')
-	printf '%-28s median %6.4f s  peak RSS %7.1f MB\n' "$name" "${WALL[$name]}" \
+	command -v perf > /dev/null && w=$(wall_perf "$@" || true)
+	[ -n "$w" ] && WALL[$name]=$w
+	printf '%-28s wall %6.4f s  peak RSS %7.1f MB\n' "$name" "${WALL[$name]}" \
 		"$(echo "${RSS[$name]} / 1024" | bc -l)"
 }
 

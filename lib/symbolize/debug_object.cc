@@ -80,11 +80,23 @@ Expected<bool> check_elf_file(const std::string& path) {
   if (ehdr.e_type != ET_EXEC && ehdr.e_type != ET_REL && ehdr.e_type != ET_DYN) {
     return Error{fmt::format("{}: ELF type {} is not an executable or object", path, ehdr.e_type)};
   }
+  // libelf quietly reports zero sections when the header table lies past
+  // the end of the file (a truncated download): check it ourselves.
+  const uint64_t shentsize = ehdr.e_ident[EI_CLASS] == ELFCLASS64 ? sizeof(Elf64_Shdr)
+                                                                  : sizeof(Elf32_Shdr);
+  if (ehdr.e_shoff == 0 || ehdr.e_shentsize != shentsize) {
+    return Error{fmt::format("{}: no usable section header table", path)};
+  }
   size_t shnum = 0;
   if (elf_getshdrnum(elf.get(), &shnum) != 0) {
     return Error{fmt::format("{}: bad section headers: {}", path, elf_errmsg(-1))};
   }
-  if (shnum > 1'000'000) return Error{fmt::format("{}: {} sections", path, shnum)};
+  if (shnum == 0 || shnum > 1'000'000 || ehdr.e_shoff > file_size ||
+      shnum > (file_size - ehdr.e_shoff) / shentsize) {
+    return Error{fmt::format(
+        "{}: section header table ({} entries at {:#x}) does not fit in the file ({} bytes): "
+        "truncated?", path, ehdr.e_shnum, ehdr.e_shoff, file_size)};
+  }
   bool has_debug_info = false;
   size_t shstrndx = 0;
   bool have_names = elf_getshdrstrndx(elf.get(), &shstrndx) == 0;
@@ -207,20 +219,20 @@ Expected<std::shared_ptr<DebugObject>> DebugObject::open_symbol_map(const std::s
   std::ifstream in(path);
   if (!in) return Error{fmt::format("{}: cannot open", path)};
   std::string line;
-  size_t lineno = 0;
+  size_t lines = 0, bad = 0;
   while (std::getline(in, line)) {
-    ++lineno;
-    // "ffffffff81000000 T _stext" or kallsyms "ffffffffc0201000 t crc_itu_t\t[crc_itu_t]"
+    // "ffffffff81000000 T _stext" or kallsyms "ffffffffc0201000 t crc_itu_t\t[crc_itu_t]";
+    // `nm` output also has "                 U name" lines without a value.
+    if (line.empty() || line[0] == ' ') continue;
+    ++lines;
     char* end = nullptr;
     errno = 0;
     unsigned long long addr = std::strtoull(line.c_str(), &end, 16);
-    if (end == line.c_str() || errno != 0 || *end != ' ') {
-      if (line.empty()) continue;
-      return Error{fmt::format("{}:{}: not a System.map/kallsyms line", path, lineno)};
-    }
-    std::string_view rest(end + 1);
-    if (rest.size() < 3 || rest[1] != ' ') {
-      return Error{fmt::format("{}:{}: not a System.map/kallsyms line", path, lineno)};
+    std::string_view rest = end && *end == ' ' ? std::string_view(end + 1) : std::string_view();
+    if (end == line.c_str() || errno != 0 || rest.size() < 3 || rest[1] != ' ') {
+      ++bad;
+      if (lines >= 16 && bad * 10 > lines) break;
+      continue;
     }
     char type = rest[0];
     std::string_view sym = rest.substr(2);
@@ -234,6 +246,10 @@ Expected<std::shared_ptr<DebugObject>> DebugObject::open_symbol_map(const std::s
     s.address = addr;
     s.section = text ? 1 : 2;  // text vs everything else, for gaps
     obj->sorted_.push_back(std::move(s));
+  }
+  if (lines == 0 || bad * 10 > lines) {
+    return Error{fmt::format("{}: not a System.map/kallsyms file ({} of {} lines unreadable)",
+                             path, bad, lines)};
   }
   if (obj->sorted_.empty()) return Error{fmt::format("{}: no symbols", path)};
   std::stable_sort(obj->sorted_.begin(), obj->sorted_.end(),
@@ -489,6 +505,28 @@ std::optional<ElfSymbol> DebugObject::symbol_at(uint64_t address, uint64_t* offs
   s.section = shndx;
   *offset = off;
   return s;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> DebugObject::text_ranges() {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  if (kind_ == Kind::symbol_map) {
+    for (const ElfSymbol& s : sorted_) {
+      if (s.section != 1) continue;
+      if (out.empty()) out.emplace_back(s.address, s.address);
+      out.back().second = std::max(out.back().second, s.address + std::max<uint64_t>(s.gap, 1));
+    }
+    return out;
+  }
+  GElf_Addr bias = 0;
+  Elf* elf = module_ ? dwfl_module_getelf(module_, &bias) : nullptr;
+  if (!elf || relocatable_) return out;
+  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
+    GElf_Shdr shdr;
+    if (!gelf_getshdr(scn, &shdr) || !(shdr.sh_flags & SHF_EXECINSTR) || shdr.sh_size == 0) continue;
+    if (shdr.sh_addr + bias + shdr.sh_size < shdr.sh_addr + bias) continue;
+    out.emplace_back(shdr.sh_addr + bias, shdr.sh_addr + bias + shdr.sh_size);
+  }
+  return out;
 }
 
 std::optional<std::string> DebugObject::string_at_symbol(const std::string& name) {

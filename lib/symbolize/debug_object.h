@@ -58,6 +58,10 @@ class DebugObject {
   // The symbol containing `address` and the offset into it.
   std::optional<ElfSymbol> symbol_at(uint64_t address, uint64_t* offset);
 
+  // Address ranges of executable code: SHF_EXECINSTR sections of an ELF,
+  // the span of text symbols of a System.map.
+  std::vector<std::pair<uint64_t, uint64_t>> text_ranges();
+
   // A NUL-terminated string stored at a data symbol ("linux_banner").
   std::optional<std::string> string_at_symbol(const std::string& name);
 

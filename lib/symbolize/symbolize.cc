@@ -359,7 +359,7 @@ Symbolization Symbolizer::symbolize(const Report& report) {
   };
   if (report.ip) want(*report.ip);
   for (const Frame& f : report.frames) want(f);
-  names_by_module[""].insert(names_by_module[""].end(), {"_stext", "_etext", "linux_banner"});
+  names_by_module[""].push_back("linux_banner");
   if (vmlinux) vmlinux->prefetch(names_by_module[""]);
 
   std::map<std::string, std::shared_ptr<DebugObject>> module_objects;  // by key
@@ -408,15 +408,13 @@ Symbolization Symbolizer::symbolize(const Report& report) {
     }
   }
 
-  // Kernel text range, for deciding which bare addresses to resolve.
-  std::optional<std::pair<uint64_t, uint64_t>> text;
-  if (vmlinux) {
-    const auto& s = vmlinux->symbols_named("_stext");
-    const auto& e = vmlinux->symbols_named("_etext");
-    if (!s.empty() && !e.empty() && s.front().address < e.front().address) {
-      text = std::pair{s.front().address, e.front().address};
-    }
-  }
+  // Kernel code ranges, for deciding which bare addresses to resolve.
+  std::vector<std::pair<uint64_t, uint64_t>> text;
+  if (vmlinux) text = vmlinux->text_ranges();
+  auto in_text = [&](uint64_t link) {
+    return std::any_of(text.begin(), text.end(),
+                       [&](const auto& r) { return link >= r.first && link < r.second; });
+  };
 
   auto resolve = [&](const Symbol& s, bool return_address) {
     FrameSymbolization r;
@@ -462,7 +460,7 @@ Symbolization Symbolizer::symbolize(const Report& report) {
     }
     const uint64_t kaslr = static_cast<uint64_t>(out.kaslr_offset.value_or(0));
     const uint64_t link = *s.address - kaslr;
-    if (text && (link < text->first || link >= text->second)) {
+    if (!text.empty() && !in_text(link)) {
       r.object = "vmlinux";
       r.address = s.address;
       r.symbolize_error = fmt::format("address {:#x} is not in kernel text", *s.address);
@@ -479,11 +477,11 @@ Symbolization Symbolizer::symbolize(const Report& report) {
   for (const Frame& f : report.frames) out.frames.push_back(resolve(f, true));
 
   // Bare addresses: the fault address and register values in kernel text.
-  if (vmlinux && text) {
+  if (vmlinux && !text.empty()) {
     const uint64_t kaslr = static_cast<uint64_t>(out.kaslr_offset.value_or(0));
     auto bare = [&](const std::string& what, uint64_t value) {
       const uint64_t link = value - kaslr;
-      if (link < text->first || link >= text->second) return;
+      if (!in_text(link)) return;
       AddressSymbolization a;
       a.what = what;
       a.value = value;
