@@ -494,9 +494,22 @@ void slab_misuse(const Context& c, std::vector<Finding>& out) {
     const Report& r = c.reports[i];
     if (!is_primary(c, i)) continue;
     std::string_view h = r.header;
-    bool uaf = icontains(h, "use-after-free");
+    bool uaf = icontains(h, "use-after-free") || contains(h, "Poison overwritten");
     bool dfree = icontains(h, "double-free") || icontains(h, "double free") || contains(h, "Object already free") ||
-                 icontains(h, "invalid-free");
+                 icontains(h, "invalid-free") || contains(h, "KFENCE: invalid free");
+    // SLUB debug and KFENCE verdicts about writes outside an object.
+    bool overflow = contains(h, "Redzone overwritten") || contains(h, "Padding overwritten") ||
+                    contains(h, "Freepointer corrupt") || contains(h, "KFENCE: out-of-bounds") ||
+                    contains(h, "KFENCE: memory corruption");
+    if (overflow && !uaf && !dfree) {
+      Finding f = make("slab.out_of_bounds", "memory_corruption", "heap memory corruption around a slab object" + in_where(r), 0.8,
+                       "the slab debugger (SLUB red zones / KFENCE guard pages) found bytes written outside an object", i);
+      f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
+      f.explanation = "Something wrote past the end (or before the start) of a heap object, over the guard bytes the debugger keeps around it.";
+      f.actions = {"Read the object's allocation stack printed with the report; look for a length or index bug in code that fills it."};
+      out.push_back(std::move(f));
+      continue;
+    }
     if (uaf || dfree) {
       Finding f = make(dfree ? "slab.double_free" : "slab.use_after_free", dfree ? "double_free" : "use_after_free",
                        (dfree ? "double free" : "use-after-free") + in_where(r), 0.9,

@@ -408,6 +408,25 @@ Context make_context(const std::vector<Report>& reports, const DiagnoseOptions& 
     }
   }
 
+  if (k.arch == Arch::unknown) {
+    // From the raw text: x86_64 prints 16-digit [<ffffffff8...>] addresses and RIP, i386 EIP.
+    for (size_t i = 0; i < n && k.arch == Arch::unknown; ++i) {
+      for (std::string_view line : c.lines_of(i)) {
+        if (contains(line, "[<ffffffff8") || contains(line, "[<ffffffffa") || contains(line, "[<ffffffffc") ||
+            contains(line, "RIP: ")) {
+          k.arch = Arch::x86_64;
+          k.arch_reason = "inferred from the log's 64-bit x86 address and register format";
+          break;
+        }
+        if (contains(line, "EIP: ")) {
+          k.arch = Arch::i386;
+          k.arch_reason = "inferred from the log's EIP register line";
+          break;
+        }
+      }
+    }
+  }
+
   // Era marks when no release was printed or given.
   if (!k.version) {
     for (size_t i = 0; i < n; ++i) {

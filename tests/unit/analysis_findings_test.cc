@@ -504,5 +504,17 @@ TEST(AnalysisFindings, CorruptedStackEndPanicIsStackOverflowEvenAfterAnotherRepo
   EXPECT_EQ(fs[0].cause, "stack_overflow");
 }
 
+TEST(AnalysisFindings, SlubDebugVerdicts) {
+  auto fs = diagnose({report(CrashKind::other, "BUG kmalloc-64 (Tainted: G           OE     ): Poison overwritten")});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "use_after_free");
+  fs = diagnose({report(CrashKind::other, "BUG kmalloc-64 (Not tainted): Object already free")});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "double_free");
+  fs = diagnose({report(CrashKind::other, "BUG kmalloc-16 (Not tainted): Right Redzone overwritten")});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "memory_corruption");
+}
+
 }  // namespace
 }  // namespace ktriage
