@@ -112,6 +112,7 @@ struct CodeBytes {
   std::optional<uint32_t> faulting_offset;  // index into bytes of the marked unit
   uint8_t unit = 1;                // 1 = bytes (x86), 2 (thumb), 4 (arm/arm64 words)
   bool decodable = true;           // false for "Unable to access opcode bytes" etc.
+  std::string problem;             // why not decodable: "no faulting-byte marker", ...
 };
 
 // x86 page-fault error code bits (arch/x86/include/asm/trap_pf.h).

@@ -1,0 +1,178 @@
+// Disassembly of crash-report code bytes and explanation of the faulting
+// instruction, from the log alone (no vmlinux needed).
+//
+// Two steps, each usable alone:
+//
+//   1. decode_code(): the report's `Code:` bytes (CodeBytes, parsed by
+//      logparse::parse_code_line) -> the instruction list, one of them marked
+//      as the faulting instruction. On x86 the bytes before the marker may
+//      start mid-instruction; the decoder tries every start offset before the
+//      marker and keeps the most plausible decoding that lands exactly on it.
+//
+//   2. explain_fault(): the faulting instruction + the oops's registers and
+//      fault address -> what the instruction accessed (read, write, stack
+//      push/pop, execute), its memory operand as base + index*scale + disp,
+//      the effective address, which register made it bad (NULL, near NULL,
+//      user-space, non-canonical, poison), and a backward slice through the
+//      preceding Code: bytes to the instruction that produced that register.
+//
+// Usage, given a parsed Report:
+//
+//   ktriage::Expected<ktriage::CodeDecode> codeOrErr = ktriage::decode_report_code(report);
+//   if (!codeOrErr) { /* codeOrErr.error().message: "could not decode: ..." */ }
+//   ktriage::Expected<ktriage::FaultExplanation> faultOrErr = ktriage::explain_report_fault(report);
+//   if (faultOrErr) for (const std::string& s : faultOrErr->sentences) puts(s.c_str());
+//
+// Nothing here throws on hostile input: every failure is an Error value.
+// Architectures: x86_64, i386, arm64, arm (ARM and Thumb). Fault explanation
+// covers x86_64, i386, arm64 and arm.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ktriage/error.h"
+#include "ktriage/report.h"
+
+namespace ktriage {
+
+enum class AsmSyntax { att, intel };
+
+struct DecodeOptions {
+  AsmSyntax syntax = AsmSyntax::att;  // x86 only; ARM has one syntax
+  // Address of the marked (faulting) unit, i.e. RIP / PC. When set,
+  // instruction addresses are absolute; otherwise they are offsets from the
+  // first Code: byte (and branch targets are relative to that too).
+  std::optional<uint64_t> ip;
+  // arm: decode as Thumb. Also implied by CodeBytes::unit == 2.
+  bool thumb = false;
+};
+
+// One decoded instruction.
+struct Instruction {
+  uint64_t address = 0;        // absolute when DecodeOptions::ip was known, else == offset
+  uint32_t offset = 0;         // index of its first byte in CodeDecode::bytes
+  std::vector<uint8_t> bytes;
+  std::string mnemonic;        // "movl", "ldr"
+  std::string operands;        // "0x18(%rax), %eax"
+  std::string text;            // mnemonic + " " + operands
+  bool faulting = false;
+};
+
+// A decoded `Code:` line. JSON (fixed names): `code` {bytes, faulting_offset,
+// instructions: [{address, bytes, text}]}.
+struct CodeDecode {
+  Arch arch = Arch::unknown;
+  bool thumb = false;
+  std::vector<uint8_t> bytes;         // all Code: bytes, memory order
+  uint32_t faulting_offset = 0;       // index in bytes of the faulting instruction
+  uint32_t start = 0;                 // bytes before this could not be decoded in line
+                                      // with the marker (x86 mid-instruction start)
+  size_t faulting_index = 0;          // index in instructions
+  std::optional<uint64_t> base_address;  // address of bytes[0], when the IP was known
+  std::vector<Instruction> instructions;
+
+  const Instruction& faulting() const { return instructions.at(faulting_index); }
+};
+
+// Decodes `code` for `arch`. Errors ("could not decode: ...") for
+// undecodable Code: lines (decodable=false, no marker), unsupported
+// architectures, and bytes where no decoding lands on the marker.
+Expected<CodeDecode> decode_code(const CodeBytes& code, Arch arch, const DecodeOptions& options = {});
+
+// How the faulting instruction touched memory.
+enum class AccessKind {
+  unknown,
+  none,        // no memory operand (e.g. div, ud2, brk): the fault is not an access
+  read,
+  write,
+  read_write,  // read-modify-write (add %eax, (%rbx); lock inc)
+  execute,     // instruction fetch (error code bit 4, or PC == fault address)
+  stack_push,  // push/call: implicit write below the stack pointer
+  stack_pop,   // pop/ret: implicit read at the stack pointer
+};
+std::string_view to_string(AccessKind kind);
+
+// The memory operand as base + index*scale + displacement. Register names are
+// the dump's names (lower case, full width: "rax", "x19", "r3").
+struct MemoryOperand {
+  std::string segment;          // "gs", "fs", or ""
+  std::string base;             // "" when absent; "rip" / "pc" when PC-relative
+  std::string index;            // "" when absent
+  int64_t scale = 1;            // negative on arm for subtracted index
+  int64_t displacement = 0;
+  bool post_indexed = false;    // arm/arm64 [xN], #imm: accessed at base alone
+  uint32_t size = 0;            // bytes accessed, 0 when unknown
+
+  std::string describe() const; // "rax + 0x18", "rax*8 - 0x7e4030a0", "x19"
+};
+
+// What a suspicious pointer value looks like.
+enum class PointerClass {
+  plausible,      // nothing wrong visible from the value alone
+  null,           // exactly 0
+  near_null,      // NULL plus a small offset (< 64 KiB): a field of a NULL struct
+  user_space,     // a user-space address in kernel context
+  non_canonical,  // x86-64: bits 63..47 not all equal
+  poison,         // slab/list/page poison pattern
+};
+std::string_view to_string(PointerClass c);
+
+struct PointerVerdict {
+  PointerClass kind = PointerClass::plausible;
+  std::string description;  // "NULL + 0x18", "LIST_POISON1 (0xdead000000000100)", ...
+};
+
+// Classifies `value` as a kernel data pointer on `arch`.
+PointerVerdict classify_pointer(uint64_t value, Arch arch);
+
+// One step of the backward slice: the instruction that last wrote a register
+// the faulting address depended on. JSON (fixed names): {instruction,
+// address, source, expression, value}.
+struct ChainStep {
+  Instruction instruction;
+  std::string register_name;        // register this step wrote ("rax")
+  std::string source;               // source line; "" without debug info
+  std::string expression;           // "rax = *(u64 *)(rbx + 0x218)"
+  std::optional<uint64_t> value;    // value the register held at the fault, when known
+};
+
+// Everything the log alone says about the faulting instruction. JSON (fixed
+// names): `fault` {address, access, instruction: {address, bytes, text},
+// bad_register, effective_address, chain: [...]}.
+struct FaultExplanation {
+  std::optional<uint64_t> address;            // fault address: CR2 / FAR
+  AccessKind access = AccessKind::unknown;
+  Instruction instruction;
+  std::optional<MemoryOperand> memory;
+  std::optional<uint64_t> effective_address;  // from the registers, when all were known
+  std::optional<bool> address_matches;        // effective_address == address (page-granular for execute)
+  std::string bad_register;                   // "" when none could be named
+  std::optional<uint64_t> bad_value;
+  PointerVerdict bad_verdict;                 // what the bad value looks like
+  std::vector<ChainStep> chain;               // nearest step first
+  std::string chain_stop;                     // why the slice stopped: "a call at +0x1a", ...
+  std::vector<std::string> sentences;         // two or three plain sentences for the text report
+};
+
+// What the report says about the fault, beside the code.
+struct FaultContext {
+  const RegisterSet* registers = nullptr;     // the register dump at the fault, may be null
+  std::optional<uint64_t> fault_address;      // CR2 / FAR / "paging request at"
+  std::optional<PageFaultError> error_code;   // x86 page-fault error code
+};
+
+// Explains the faulting instruction of `decode`. Errors only when the decode
+// is empty or the faulting instruction cannot be analysed at all.
+Expected<FaultExplanation> explain_fault(const CodeDecode& decode, const FaultContext& context);
+
+// Convenience over a parsed Report: picks the Code: bytes, the register set,
+// the fault address (Report::fault_address, else CR2 / FAR) and the IP
+// (Report::ip->address, else the rip/pc register).
+Expected<CodeDecode> decode_report_code(const Report& report, const DecodeOptions& options = {});
+Expected<FaultExplanation> explain_report_fault(const Report& report, const DecodeOptions& options = {});
+
+}  // namespace ktriage

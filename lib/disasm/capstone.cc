@@ -1,0 +1,53 @@
+#include "disasm/capstone.h"
+
+#include <fmt/format.h>
+
+namespace ktriage::disasm {
+
+Error capstone_error(cs_err err, std::string_view what) {
+  return Error{fmt::format("capstone: {}: {}", what, cs_strerror(err))};
+}
+
+CapstoneHandle& CapstoneHandle::operator=(CapstoneHandle&& other) noexcept {
+  if (this != &other) {
+    if (open_) cs_close(&handle_);
+    handle_ = other.handle_;
+    open_ = other.open_;
+    other.open_ = false;
+  }
+  return *this;
+}
+
+CapstoneHandle::~CapstoneHandle() {
+  if (open_) cs_close(&handle_);
+}
+
+Expected<CapstoneHandle> open_capstone(Arch arch, bool thumb, AsmSyntax syntax) {
+  cs_arch cs_arch_id;
+  int mode;
+  switch (arch) {
+    case Arch::x86_64: cs_arch_id = CS_ARCH_X86; mode = CS_MODE_64; break;
+    case Arch::i386: cs_arch_id = CS_ARCH_X86; mode = CS_MODE_32; break;
+    case Arch::arm64: cs_arch_id = CS_ARCH_ARM64; mode = CS_MODE_LITTLE_ENDIAN; break;
+    case Arch::arm: cs_arch_id = CS_ARCH_ARM; mode = thumb ? CS_MODE_THUMB : CS_MODE_ARM; break;
+    default:
+      return Error{fmt::format("could not decode: no disassembler for architecture {}", to_string(arch))};
+  }
+  csh raw = 0;
+  if (cs_err err = cs_open(cs_arch_id, static_cast<cs_mode>(mode), &raw); err != CS_ERR_OK) {
+    return capstone_error(err, "cs_open");
+  }
+  CapstoneHandle handle(raw);
+  if (cs_err err = cs_option(raw, CS_OPT_DETAIL, CS_OPT_ON); err != CS_ERR_OK) {
+    return capstone_error(err, "cs_option(DETAIL)");
+  }
+  if (cs_arch_id == CS_ARCH_X86) {
+    cs_opt_value s = syntax == AsmSyntax::att ? CS_OPT_SYNTAX_ATT : CS_OPT_SYNTAX_INTEL;
+    if (cs_err err = cs_option(raw, CS_OPT_SYNTAX, s); err != CS_ERR_OK) {
+      return capstone_error(err, "cs_option(SYNTAX)");
+    }
+  }
+  return handle;
+}
+
+}  // namespace ktriage::disasm

@@ -1,0 +1,50 @@
+// RAII for Capstone handles and the one place a cs_err becomes an Error.
+#pragma once
+
+#include <capstone/capstone.h>
+
+#include <string_view>
+
+#include "ktriage/disasm.h"
+#include "ktriage/error.h"
+
+namespace ktriage::disasm {
+
+// Turns a Capstone failure into an Error at the failing call:
+// capstone_error(err, "cs_open") -> "capstone: cs_open: Invalid/unsupported mode".
+Error capstone_error(cs_err err, std::string_view what);
+
+// Owns a csh (closed on destruction), like a unique_ptr with a deleter; csh
+// is an integer, not a pointer, so unique_ptr itself cannot hold it.
+class CapstoneHandle {
+ public:
+  CapstoneHandle() = default;
+  explicit CapstoneHandle(csh handle) : handle_(handle), open_(true) {}
+  CapstoneHandle(CapstoneHandle&& other) noexcept : handle_(other.handle_), open_(other.open_) {
+    other.open_ = false;
+  }
+  CapstoneHandle& operator=(CapstoneHandle&& other) noexcept;
+  CapstoneHandle(const CapstoneHandle&) = delete;
+  CapstoneHandle& operator=(const CapstoneHandle&) = delete;
+  ~CapstoneHandle();
+
+  csh get() const { return handle_; }
+
+ private:
+  csh handle_ = 0;
+  bool open_ = false;
+};
+
+// Owns instructions returned by cs_disasm / cs_malloc.
+struct InsnDeleter {
+  size_t count = 1;
+  void operator()(cs_insn* insn) const {
+    if (insn != nullptr) cs_free(insn, count);
+  }
+};
+
+// A handle for `arch` (thumb selects Thumb on arm) with instruction detail on
+// and the requested x86 syntax.
+Expected<CapstoneHandle> open_capstone(Arch arch, bool thumb, AsmSyntax syntax);
+
+}  // namespace ktriage::disasm

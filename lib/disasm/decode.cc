@@ -1,0 +1,185 @@
+// Decoding `Code:` bytes. On x86 the kernel prints 42 bytes before the
+// faulting byte without regard to instruction boundaries, so the first bytes
+// usually sit in the middle of an instruction. We decode from every start
+// offset before the marker, keep the decodings that have an instruction
+// starting exactly at the marker, and prefer the one with the fewest
+// undecodable bytes and implausible instructions (x87, port I/O, far
+// jumps...), then the one that keeps the most bytes. Thumb (2- and 4-byte
+// instructions) gets the same search on halfword starts.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "disasm/capstone.h"
+#include "disasm/report_regs.h"
+#include "disasm/semantics.h"
+
+namespace ktriage {
+namespace {
+
+using disasm::CapstoneHandle;
+using InsnPtr = std::unique_ptr<cs_insn, disasm::InsnDeleter>;
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+// Instructions that kernel C code practically never contains: a decoding that
+// needs them before the marker is probably misaligned.
+bool implausible_x86(const cs_insn& insn) {
+  std::string_view m = insn.mnemonic;
+  static constexpr std::string_view kRare[] = {
+      "in",    "inb",  "inw",   "inl",   "out",   "outb",  "outw", "outl", "ins",   "outs", "hlt",  "std",
+      "int",   "into", "iret",  "lret",  "retf",  "enter", "les",  "lds",  "bound", "aaa",  "aas",  "daa",
+      "das",   "aam",  "aad",   "sahf",  "lahf",  "xlat",  "xlatb", "loop", "loope", "loopne", "jrcxz", "jecxz",
+      "ljmp",  "lcall", "arpl", "cmc",   "salc",  "fwait", "wait", "icebp", "int1", "lock", "rep",   "repne",
+      "insb",  "insd", "insl",  "outsb", "outsd", "outsl", "scasb", "cmpsb", "lodsb", "lodsl", "lodsq", "stc",
+      "pushf", "popf", "pushfq", "popfq", "sti",  "cli",   "rcl",   "rcr",  "sbb"};
+  for (std::string_view r : kRare) {
+    if (m == r) return true;
+  }
+  if (!m.empty() && m[0] == 'f' && !starts_with(m, "fxsave") && !starts_with(m, "fxrstor")) return true;  // x87
+  for (uint8_t i = 0; i < insn.detail->x86.op_count; ++i) {
+    const cs_x86_op& op = insn.detail->x86.operands[i];
+    if (op.type == X86_OP_MEM && op.mem.segment != X86_REG_INVALID && op.mem.segment != X86_REG_GS &&
+        op.mem.segment != X86_REG_FS) {
+      return true;  // cs:/ds:/es:/ss: overrides are noise in 64-bit kernel code
+    }
+    if (op.type == X86_OP_REG && (op.reg == X86_REG_CS || op.reg == X86_REG_DS || op.reg == X86_REG_ES ||
+                                  op.reg == X86_REG_SS)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+struct Candidate {
+  uint32_t start = 0;
+  int score = 0;  // lower is better
+  std::vector<Instruction> instructions;
+  size_t faulting_index = 0;
+};
+
+Instruction make_instruction(const cs_insn& insn, uint32_t offset) {
+  Instruction out;
+  out.address = insn.address;
+  out.offset = offset;
+  out.bytes.assign(insn.bytes, insn.bytes + insn.size);
+  out.mnemonic = insn.mnemonic;
+  out.operands = insn.op_str;
+  out.text = out.operands.empty() ? out.mnemonic : out.mnemonic + " " + out.operands;
+  return out;
+}
+
+Instruction bad_unit(const std::vector<uint8_t>& bytes, uint32_t offset, uint32_t unit, uint64_t base) {
+  Instruction out;
+  out.address = base + offset;
+  out.offset = offset;
+  out.bytes.assign(bytes.begin() + offset, bytes.begin() + std::min<size_t>(offset + unit, bytes.size()));
+  out.mnemonic = "(bad)";
+  out.text = "(bad)";
+  return out;
+}
+
+// Decodes bytes[start..] linearly. Returns nullopt when no instruction starts
+// exactly at `marker` or the marked instruction itself does not decode.
+std::optional<Candidate> decode_from(csh handle, Arch arch, const std::vector<uint8_t>& bytes, uint32_t start,
+                                     uint32_t marker, uint32_t unit, uint64_t base) {
+  InsnPtr insn(cs_malloc(handle));
+  if (!insn) return std::nullopt;
+  Candidate c;
+  c.start = start;
+  bool landed = false;
+  uint32_t off = start;
+  while (off < bytes.size()) {
+    const uint8_t* code = bytes.data() + off;
+    size_t size = bytes.size() - off;
+    uint64_t address = base + off;
+    if (!cs_disasm_iter(handle, &code, &size, &address, insn.get())) {
+      if (off == marker) return std::nullopt;     // the faulting instruction itself is garbage
+      if (off > marker) break;                    // the tail is cut mid-instruction: normal
+      c.instructions.push_back(bad_unit(bytes, off, unit, base));
+      c.score += 100;
+      off += unit;
+      continue;
+    }
+    if (off < marker && off + insn->size > marker) return std::nullopt;  // straddles the marker
+    if (off == marker) {
+      landed = true;
+      c.faulting_index = c.instructions.size();
+    }
+    if (off < marker && (arch == Arch::x86_64 || arch == Arch::i386) && implausible_x86(*insn)) c.score += 10;
+    c.instructions.push_back(make_instruction(*insn, off));
+    off += insn->size;
+  }
+  if (!landed) return std::nullopt;
+  c.instructions[c.faulting_index].faulting = true;
+  return c;
+}
+
+std::optional<uint64_t> report_ip(const Report& report) {
+  if (report.ip && report.ip->address) return report.ip->address;
+  if (const RegisterSet* regs = disasm::fault_registers(report)) {
+    for (std::string_view n : {"rip", "eip", "pc"}) {
+      if (auto v = regs->get(n)) return v;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Expected<CodeDecode> decode_code(const CodeBytes& code, Arch arch, const DecodeOptions& options) {
+  if (!code.decodable) {
+    return Error{fmt::format("could not decode: {}", code.problem.empty() ? "the Code: line is not decodable" : code.problem)};
+  }
+  if (!code.faulting_offset || *code.faulting_offset >= code.bytes.size()) {
+    return Error{"could not decode: no faulting-instruction marker in the Code: bytes"};
+  }
+  const uint32_t marker = *code.faulting_offset;
+  const bool thumb = arch == Arch::arm && (options.thumb || code.unit == 2);
+  const bool x86 = arch == Arch::x86_64 || arch == Arch::i386;
+  if ((x86 && code.unit != 1) || (arch == Arch::arm64 && code.unit != 4) ||
+      (arch == Arch::arm && code.unit != 2 && code.unit != 4)) {
+    return Error{fmt::format("could not decode: {}-byte Code: units do not fit {}", code.unit, to_string(arch))};
+  }
+
+  Expected<CapstoneHandle> handleOrErr = disasm::open_capstone(arch, thumb, options.syntax);
+  if (!handleOrErr) return handleOrErr.error();
+
+  const uint64_t base = options.ip ? *options.ip - marker : 0;
+  const uint32_t step = x86 ? 1 : thumb ? 2 : 4;
+  const uint32_t first = x86 || thumb ? 0 : marker % 4;  // fixed-width: aligned to the marker
+
+  std::optional<Candidate> best;
+  // Variable-length code: every start before the marker; fixed-width: one.
+  const uint32_t last = x86 || thumb ? marker : first;
+  for (uint32_t start = first; start <= last; start += step) {
+    std::optional<Candidate> c = decode_from(handleOrErr->get(), arch, code.bytes, start, marker, step, base);
+    if (c && (!best || c->score < best->score)) best = std::move(c);
+  }
+  if (!best) {
+    return Error{fmt::format("could not decode: no decoding of the {} Code: bytes has an instruction at the marker (offset {})",
+                             code.bytes.size(), marker)};
+  }
+
+  CodeDecode out;
+  out.arch = arch;
+  out.thumb = thumb;
+  out.bytes = code.bytes;
+  out.faulting_offset = marker;
+  out.start = best->start;
+  out.faulting_index = best->faulting_index;
+  if (options.ip) out.base_address = base;
+  out.instructions = std::move(best->instructions);
+  return out;
+}
+
+Expected<CodeDecode> decode_report_code(const Report& report, const DecodeOptions& options) {
+  if (!report.code) return Error{"could not decode: the report has no Code: line"};
+  Arch arch = disasm::report_arch(report);
+  DecodeOptions opts = options;
+  if (!opts.ip) opts.ip = report_ip(report);
+  return decode_code(*report.code, arch, opts);
+}
+
+}  // namespace ktriage

@@ -1,0 +1,463 @@
+// Explaining the faulting instruction from the log alone: what it accessed,
+// where (from the dumped registers), which register made the address bad,
+// and a backward slice through the Code: bytes to where that register came
+// from. The slice only follows the straight-line path that ends at the
+// faulting instruction and stops wherever that path is no longer certain:
+// an unconditional jump or return (the code after it is reached by a jump),
+// a join (a branch in the bytes targets the path), a call that clobbers the
+// register, or the first Code: byte.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <memory>
+#include <set>
+
+#include "disasm/capstone.h"
+#include "disasm/report_regs.h"
+#include "disasm/semantics.h"
+
+namespace ktriage {
+namespace {
+
+using disasm::OpKind;
+using disasm::Semantics;
+using InsnPtr = std::unique_ptr<cs_insn, disasm::InsnDeleter>;
+
+constexpr int kMaxChainSteps = 4;
+
+std::string hex(uint64_t v) { return fmt::format("{:#x}", v); }
+
+std::string signed_hex(int64_t v) {
+  return v < 0 ? fmt::format("- {:#x}", uint64_t{0} - static_cast<uint64_t>(v)) : fmt::format("+ {:#x}", v);
+}
+
+uint64_t mask_to(uint64_t v, unsigned bytes) { return bytes >= 8 ? v : v & ((uint64_t{1} << (8 * bytes)) - 1); }
+
+std::string where(const CodeDecode& d, const Instruction& insn) {
+  return d.base_address ? hex(insn.address) : fmt::format("Code:+{:#x}", insn.offset);
+}
+
+const char* c_type(uint32_t size) {
+  switch (size) {
+    case 1: return "u8";
+    case 2: return "u16";
+    case 4: return "u32";
+    case 8: return "u64";
+    case 16: return "u128";
+    default: return "void";
+  }
+}
+
+// Semantics of every decoded instruction, re-decoded with detail.
+std::vector<Semantics> analyse(csh handle, const CodeDecode& d) {
+  std::vector<Semantics> out;
+  out.reserve(d.instructions.size());
+  InsnPtr insn(cs_malloc(handle));
+  for (const Instruction& i : d.instructions) {
+    const uint8_t* code = i.bytes.data();
+    size_t size = i.bytes.size();
+    uint64_t address = i.address;
+    if (insn && i.mnemonic != "(bad)" && cs_disasm_iter(handle, &code, &size, &address, insn.get())) {
+      out.push_back(disasm::semantics_of(handle, *insn, d.arch));
+    } else {
+      out.emplace_back();
+      out.back().flow = disasm::Flow::trap;  // undecodable: never falls through
+    }
+  }
+  return out;
+}
+
+// Value of a register usable in an address: the dump's value, or the PC-relative base.
+std::optional<uint64_t> operand_register(const std::string& reg, const CodeDecode& d, const Instruction& insn,
+                                         const Semantics& sem, const RegisterSet* regs) {
+  if (reg.empty()) return uint64_t{0};
+  if (reg == "rip" || reg == "eip") {
+    if (!d.base_address) return std::nullopt;
+    return sem.next_address;
+  }
+  if (reg == "pc" && d.arch == Arch::arm) {
+    if (!d.base_address) return std::nullopt;
+    return d.thumb ? ((insn.address + 4) & ~uint64_t{3}) : insn.address + 8;
+  }
+  if (regs == nullptr) return std::nullopt;
+  return disasm::register_value(*regs, reg, d.arch);
+}
+
+std::optional<uint64_t> effective_address(const MemoryOperand& m, const CodeDecode& d, const Instruction& insn,
+                                          const Semantics& sem, const RegisterSet* regs) {
+  auto base = operand_register(m.base, d, insn, sem, regs);
+  auto index = operand_register(m.index, d, insn, sem, regs);
+  if (!base || !index) return std::nullopt;
+  uint64_t ea = *base;
+  if (!m.post_indexed) ea += *index * static_cast<uint64_t>(m.scale) + static_cast<uint64_t>(m.displacement);
+  if (!m.segment.empty()) {
+    if (m.segment != "fs" && m.segment != "gs") return std::nullopt;
+    if (regs == nullptr) return std::nullopt;
+    std::optional<uint64_t> seg = regs->get(m.segment + "_base");
+    if (!seg) seg = regs->get(m.segment);
+    if (!seg) return std::nullopt;
+    ea += *seg;
+  }
+  return mask_to(ea, disasm::pointer_bytes(d.arch));
+}
+
+bool same_address(uint64_t a, uint64_t b, Arch arch) {
+  if (arch == Arch::arm64) return ((a ^ b) & 0x00ffffffffffffffULL) == 0;  // top byte is a tag
+  return a == b;
+}
+
+bool address_matches(uint64_t ea, uint32_t size, uint64_t fault, Arch arch) {
+  if (same_address(ea, fault, arch)) return true;
+  // An access that crosses into the next page faults on that page's first byte.
+  uint64_t f = arch == Arch::arm64 ? fault & 0x00ffffffffffffffULL : fault;
+  uint64_t e = arch == Arch::arm64 ? ea & 0x00ffffffffffffffULL : ea;
+  return f > e && f - e < std::max<uint32_t>(size, 1);
+}
+
+bool writes(const Semantics& s, const std::string& reg) {
+  return std::find(s.writes.begin(), s.writes.end(), reg) != s.writes.end();
+}
+
+bool is_stack_pointer(const std::string& reg) { return reg == "rsp" || reg == "esp" || reg == "sp"; }
+
+std::string describe_step(const Semantics& s, const Instruction& insn, const std::string& reg) {
+  switch (s.kind) {
+    case OpKind::load:
+      if (!s.memory.empty()) {
+        const MemoryOperand& m = s.memory.front().operand;
+        return fmt::format("{} = *({} *)({})", reg, c_type(m.size), m.describe());
+      }
+      break;
+    case OpKind::move: return fmt::format("{} = {}", reg, s.source);
+    case OpKind::address:
+      if (s.address) return fmt::format("{} = {}", reg, s.address->describe());
+      break;
+    case OpKind::constant:
+      if (s.immediate) return fmt::format("{} = {}", reg, hex(*s.immediate));
+      break;
+    default: break;
+  }
+  if (s.flow == disasm::Flow::call) {
+    return s.target ? fmt::format("{} = return value of the call to {}", reg, hex(*s.target))
+                    : fmt::format("{} = return value of an indirect call", reg);
+  }
+  return fmt::format("{} = result of `{}`", reg, insn.text);
+}
+
+// The register the value of step `s` (which wrote `reg`) came from, or "" with
+// `stop` set when the trail ends at this step.
+std::string next_register(const Semantics& s, const std::string& reg, const Instruction& insn, std::string& stop) {
+  auto pointer_of = [](const MemoryOperand& m) { return m.base.empty() ? m.index : m.base; };
+  switch (s.kind) {
+    case OpKind::load: {
+      std::string r = s.memory.empty() ? "" : pointer_of(s.memory.front().operand);
+      if (r.empty() || r == "rip" || r == "eip" || r == "pc") {
+        stop = fmt::format("a load from a fixed address (`{}`)", insn.text);
+        return "";
+      }
+      if (is_stack_pointer(r) || r == "rbp" || r == "x29" || r == "fp") {
+        stop = fmt::format("a reload from the stack frame (`{}`)", insn.text);
+        return "";
+      }
+      return r;
+    }
+    case OpKind::move: return s.source;
+    case OpKind::address: return s.address ? pointer_of(*s.address) : "";
+    case OpKind::constant:
+      stop = fmt::format("a constant (`{}`)", insn.text);
+      return "";
+    default: break;
+  }
+  if (s.flow == disasm::Flow::call) {
+    stop = fmt::format("the return value of a call (`{}`)", insn.text);
+    return "";
+  }
+  // Arithmetic: follow the register's own previous value when it was an
+  // input (add $8, %rax), else the first register read.
+  if (std::find(s.reads.begin(), s.reads.end(), reg) != s.reads.end()) return reg;
+  for (const std::string& r : s.reads) {
+    if (!is_stack_pointer(r)) return r;
+  }
+  stop = fmt::format("`{}`, which reads no other register", insn.text);
+  return "";
+}
+
+struct Slice {
+  std::vector<ChainStep> chain;
+  std::string stop;
+};
+
+Slice backward_slice(const CodeDecode& d, const std::vector<Semantics>& sems, const std::string& bad,
+                     const RegisterSet* regs) {
+  Slice out;
+  std::set<uint64_t> targets;
+  for (const Semantics& s : sems) {
+    if (s.target && (s.flow == disasm::Flow::jump || s.flow == disasm::Flow::cond_jump)) targets.insert(*s.target);
+  }
+  const size_t fault = d.faulting_index;
+  std::string reg = bad;
+  size_t pos = fault;
+  while (static_cast<int>(out.chain.size()) < kMaxChainSteps) {
+    std::optional<size_t> found;
+    for (size_t k = pos; k-- > 0;) {
+      const Instruction& after = d.instructions[k + 1];
+      if (targets.count(after.address)) {
+        out.stop = fmt::format("a join at {}: a branch jumps there, so {} may come from another path", where(d, after), reg);
+        return out;
+      }
+      const Semantics& s = sems[k];
+      const Instruction& insn = d.instructions[k];
+      if (insn.mnemonic == "(bad)") {
+        out.stop = fmt::format("undecodable bytes at {}", where(d, insn));
+        return out;
+      }
+      if (s.flow == disasm::Flow::jump || s.flow == disasm::Flow::ret || s.flow == disasm::Flow::trap) {
+        out.stop = fmt::format("`{}` at {}: the code after it is only reached by a jump", insn.text, where(d, insn));
+        return out;
+      }
+      if (s.flow == disasm::Flow::call) {
+        if (reg == disasm::return_register(d.arch)) {
+          found = k;
+          break;
+        }
+        if (disasm::caller_saved(reg, d.arch)) {
+          out.stop = fmt::format("the call at {}, which may change {}", where(d, insn), reg);
+          return out;
+        }
+        continue;
+      }
+      if (writes(s, reg)) {
+        found = k;
+        break;
+      }
+    }
+    if (!found) {
+      out.stop = fmt::format("the start of the Code: bytes ({} has no writer after it)", reg);
+      return out;
+    }
+    const size_t j = *found;
+    const Semantics& s = sems[j];
+    ChainStep step;
+    step.instruction = d.instructions[j];
+    step.register_name = reg;
+    step.expression = describe_step(s, step.instruction, reg);
+    // The dump shows the register as the fault left it: that is this step's
+    // result if nothing between here and the fault wrote it again.
+    bool rewritten = false;
+    for (size_t k = j + 1; k < fault; ++k) {
+      if (writes(sems[k], reg) || (sems[k].flow == disasm::Flow::call && disasm::caller_saved(reg, d.arch))) rewritten = true;
+    }
+    if (!rewritten && regs != nullptr) {
+      if (auto v = disasm::register_value(*regs, reg, d.arch)) {
+        step.value = s.dest_size != 0 ? mask_to(*v, s.dest_size) : *v;
+      }
+    }
+    out.chain.push_back(std::move(step));
+    std::string stop;
+    std::string next = next_register(s, reg, d.instructions[j], stop);
+    if (next.empty()) {
+      out.stop = stop.empty() ? "an instruction whose inputs are not registers" : stop;
+      return out;
+    }
+    reg = next;
+    pos = j;
+  }
+  out.stop = fmt::format("the depth limit of {} steps", kMaxChainSteps);
+  return out;
+}
+
+std::string access_phrase(AccessKind a) {
+  switch (a) {
+    case AccessKind::read: return "reads";
+    case AccessKind::write: return "writes";
+    case AccessKind::read_write: return "reads and writes";
+    case AccessKind::stack_push: return "pushes onto the stack at";
+    case AccessKind::stack_pop: return "pops from the stack at";
+    case AccessKind::execute: return "fetches instructions from";
+    default: return "accesses";
+  }
+}
+
+void write_sentences(const CodeDecode& d, const Semantics& sem, FaultExplanation& e) {
+  const std::string at = where(d, e.instruction);
+  if (!e.memory) {
+    if (sem.flow == disasm::Flow::trap) {
+      e.sentences.push_back(fmt::format(
+          "The faulting instruction `{}` at {} is a deliberate trap (BUG()/WARN() and friends), not a bad memory access.",
+          e.instruction.text, at));
+    } else {
+      e.sentences.push_back(fmt::format("The faulting instruction `{}` at {} does not access memory through an operand.",
+                                        e.instruction.text, at));
+    }
+    return;
+  }
+  std::string s = fmt::format("The faulting instruction `{}` at {} {} {}", e.instruction.text, at, access_phrase(e.access),
+                              e.memory->describe());
+  if (e.effective_address) s += fmt::format(" = {}", hex(*e.effective_address));
+  if (e.address && e.address_matches) {
+    s += *e.address_matches ? ", the fault address" : fmt::format(", not the fault address {}", hex(*e.address));
+  }
+  e.sentences.push_back(s + ".");
+
+  if (!e.bad_register.empty() && e.bad_value) {
+    std::string v = fmt::format("{} held {}", e.bad_register, hex(*e.bad_value));
+    if (e.bad_verdict.kind != PointerClass::plausible) v += fmt::format(": {}", e.bad_verdict.description);
+    else v += ", which looks like a valid pointer by value alone";
+    e.sentences.push_back(v + ".");
+  }
+  if (!e.chain.empty()) {
+    std::string c;
+    for (size_t i = 0; i < e.chain.size(); ++i) {
+      const ChainStep& st = e.chain[i];
+      c += fmt::format("{}{} was set by `{}` at {} ({}{})", i == 0 ? "" : "; ", st.register_name, st.instruction.text,
+                       where(d, st.instruction), st.expression,
+                       st.value ? fmt::format(", value {}", hex(*st.value)) : std::string());
+    }
+    e.sentences.push_back(fmt::format("{}; the trace stopped at {}.", c, e.chain_stop));
+  } else if (!e.bad_register.empty()) {
+    e.sentences.push_back(fmt::format("Where {} came from is not in the Code: bytes: the trace stopped at {}.",
+                                      e.bad_register, e.chain_stop));
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(AccessKind kind) {
+  switch (kind) {
+    case AccessKind::unknown: return "unknown";
+    case AccessKind::none: return "none";
+    case AccessKind::read: return "read";
+    case AccessKind::write: return "write";
+    case AccessKind::read_write: return "read_write";
+    case AccessKind::execute: return "execute";
+    case AccessKind::stack_push: return "stack_push";
+    case AccessKind::stack_pop: return "stack_pop";
+  }
+  return "unknown";
+}
+
+std::string MemoryOperand::describe() const {
+  std::string s;
+  if (!segment.empty()) s = segment + ":";
+  std::string terms;
+  if (!base.empty()) terms = base;
+  if (!index.empty()) {
+    std::string idx = scale == 1 ? index : scale == -1 ? index : fmt::format("{}*{}", index, scale < 0 ? -scale : scale);
+    if (terms.empty()) terms = scale < 0 ? "-" + idx : idx;
+    else terms += fmt::format(" {} {}", scale < 0 ? "-" : "+", idx);
+  }
+  if (!post_indexed && displacement != 0) {
+    if (terms.empty()) terms = hex(static_cast<uint64_t>(displacement));
+    else terms += " " + signed_hex(displacement);
+  }
+  if (terms.empty()) terms = "0x0";
+  return s + terms;
+}
+
+Expected<FaultExplanation> explain_fault(const CodeDecode& d, const FaultContext& ctx) {
+  if (d.instructions.empty() || d.faulting_index >= d.instructions.size()) {
+    return Error{"could not explain: the decode has no faulting instruction"};
+  }
+  Expected<disasm::CapstoneHandle> handleOrErr = disasm::open_capstone(d.arch, d.thumb, AsmSyntax::att);
+  if (!handleOrErr) return handleOrErr.error();
+  const std::vector<Semantics> sems = analyse(handleOrErr->get(), d);
+  const Semantics& sem = sems[d.faulting_index];
+  const RegisterSet* regs = ctx.registers;
+
+  FaultExplanation e;
+  e.address = ctx.fault_address;
+  e.instruction = d.faulting();
+
+  // Which memory access faulted: the operand whose address is the fault
+  // address, else the one the error code's write bit points at, else the first.
+  const disasm::MemoryAccess* chosen = nullptr;
+  for (const disasm::MemoryAccess& m : sem.memory) {
+    auto ea = effective_address(m.operand, d, e.instruction, sem, regs);
+    if (ea && ctx.fault_address && address_matches(*ea, m.operand.size, *ctx.fault_address, d.arch)) {
+      chosen = &m;
+      break;
+    }
+  }
+  if (chosen == nullptr && ctx.error_code) {
+    for (const disasm::MemoryAccess& m : sem.memory) {
+      bool w = m.access == AccessKind::write || m.access == AccessKind::read_write;
+      if (w == ctx.error_code->write()) {
+        chosen = &m;
+        break;
+      }
+    }
+  }
+  if (chosen == nullptr && !sem.memory.empty()) chosen = &sem.memory.front();
+
+  if (chosen != nullptr) {
+    e.memory = chosen->operand;
+    e.access = chosen->access;
+  } else if (sem.implicit_stack != AccessKind::none) {
+    MemoryOperand m;
+    m.base = d.arch == Arch::x86_64 ? "rsp" : d.arch == Arch::i386 ? "esp" : "sp";
+    m.size = disasm::pointer_bytes(d.arch);
+    m.displacement = sem.implicit_stack == AccessKind::stack_push ? -static_cast<int64_t>(m.size) : 0;
+    e.memory = m;
+    e.access = sem.implicit_stack;
+  } else {
+    e.access = AccessKind::none;
+  }
+  if (ctx.error_code && ctx.error_code->instruction_fetch()) e.access = AccessKind::execute;
+
+  if (e.memory) {
+    e.effective_address = effective_address(*e.memory, d, e.instruction, sem, regs);
+    if (e.effective_address && e.address) {
+      e.address_matches = address_matches(*e.effective_address, e.memory->size, *e.address, d.arch);
+    }
+    // The bad register: a base whose value is visibly wrong; else an index
+    // that pushed the address somewhere wrong; else the base (the pointer).
+    const MemoryOperand& m = *e.memory;
+    const bool base_usable = !m.base.empty() && m.base != "rip" && m.base != "eip" && m.base != "pc";
+    std::optional<uint64_t> bv = base_usable && regs ? disasm::register_value(*regs, m.base, d.arch) : std::nullopt;
+    std::optional<uint64_t> iv = !m.index.empty() && regs ? disasm::register_value(*regs, m.index, d.arch) : std::nullopt;
+    PointerVerdict ea_verdict;
+    if (e.effective_address) ea_verdict = classify_pointer(*e.effective_address, d.arch);
+    PointerVerdict base_verdict;
+    if (bv) base_verdict = classify_pointer(*bv, d.arch);
+    if (base_usable && (m.index.empty() || base_verdict.kind != PointerClass::plausible ||
+                        ea_verdict.kind == PointerClass::plausible)) {
+      e.bad_register = m.base;
+      e.bad_value = bv;
+      e.bad_verdict = base_verdict;
+      if (bv && base_verdict.kind == PointerClass::plausible && ea_verdict.kind != PointerClass::plausible) {
+        e.bad_verdict = {ea_verdict.kind, fmt::format("with the offset the address becomes {} ({})",
+                                                      hex(*e.effective_address), ea_verdict.description)};
+      } else if (bv && base_verdict.kind == PointerClass::null && e.effective_address && *e.effective_address != 0) {
+        e.bad_verdict.description = fmt::format("NULL (the access went to NULL + {})", hex(*e.effective_address));
+      }
+    } else if (!m.index.empty()) {
+      e.bad_register = m.index;
+      e.bad_value = iv;
+      if (iv && e.effective_address) {
+        e.bad_verdict = {ea_verdict.kind,
+                         fmt::format("as an index (scaled by {}) it puts the address at {}{}", m.scale,
+                                     hex(*e.effective_address),
+                                     ea_verdict.kind == PointerClass::plausible ? "" : ", " + ea_verdict.description)};
+      }
+    }
+    if (!e.bad_register.empty() && !is_stack_pointer(e.bad_register)) {
+      Slice slice = backward_slice(d, sems, e.bad_register, regs);
+      e.chain = std::move(slice.chain);
+      e.chain_stop = std::move(slice.stop);
+    }
+  }
+  write_sentences(d, sem, e);
+  return e;
+}
+
+Expected<FaultExplanation> explain_report_fault(const Report& report, const DecodeOptions& options) {
+  Expected<CodeDecode> decodeOrErr = decode_report_code(report, options);
+  if (!decodeOrErr) return decodeOrErr.error();
+  FaultContext ctx;
+  ctx.registers = disasm::fault_registers(report);
+  ctx.fault_address = disasm::report_fault_address(report);
+  ctx.error_code = report.error_code;
+  return explain_fault(*decodeOrErr, ctx);
+}
+
+}  // namespace ktriage
