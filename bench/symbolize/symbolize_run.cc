@@ -68,9 +68,9 @@ int main(int argc, char** argv) {
                s.module.empty() ? "" : " [" + s.module + "]",
                f.symbolize_error.empty() ? "" : "  ERROR: " + f.symbolize_error);
     if (f.source) fmt::print("    at {}:{}:{}\n", f.source->file, f.source->line, f.source->column);
-    for (const auto& in : f.inlined) {
-      fmt::print("    {} {}:{}:{}\n", in.function, in.location.file, in.location.line,
-                 in.location.column);
+    for (const auto& chain : f.inlined) {
+      fmt::print("    {} {}:{}:{}\n", chain.function, chain.location.file, chain.location.line,
+                 chain.location.column);
     }
     for (const auto& w : f.warnings) fmt::print("    warning: {}\n", w);
   };

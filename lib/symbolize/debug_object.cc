@@ -458,6 +458,11 @@ void DebugObject::ensure_gaps() {
       }
     }
   }
+  // No later symbol in its section: kallsyms' size runs to the end of the
+  // module/kernel text (crc_itu_t+0x17/0x1000), anything from st_size up fits.
+  for (ElfSymbol& f : found) {
+    if (f.gap == 0) f.gap = kLastInSection;
+  }
   for (auto& [n, list] : by_name_) {
     for (ElfSymbol& s : list) {
       auto it = std::find_if(found.begin(), found.end(), [&](const ElfSymbol& f) {
@@ -817,6 +822,11 @@ void DebugObject::describe(uint64_t address, FrameSymbolization& out,
       out.inlined.push_back({die_function_name(scope), current});
       break;
     }
+  }
+  // Assembler units have lines but no subprogram DIEs: the chain is the
+  // ELF symbol itself.
+  if (out.inlined.empty() && out.source && !out.function.empty()) {
+    out.inlined.push_back({out.function, current});
   }
 
   if (!options.source_root.empty() && out.source && out.source->line > 0 &&

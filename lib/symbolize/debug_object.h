@@ -28,6 +28,9 @@ struct ElfSymbol {
   uint64_t gap = 0;      // distance to the next symbol in the same section, 0 = unknown
 };
 
+// ElfSymbol::gap of the last symbol of its section.
+inline constexpr uint64_t kLastInSection = ~uint64_t{0};
+
 class DebugObject {
  public:
   enum class Kind { elf, symbol_map };

@@ -1,4 +1,5 @@
 // DWARF file names -> kernel-relative paths.
+#include <cctype>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,8 +60,24 @@ constexpr TreeMarker kTreeMarkers[] = {
     {"lib/modules/", false},        // /lib/modules/<release>/build/ handled below
 };
 
+// "linux-6.1.192/", "linux-5.15/": an unpacked kernel source tree
+// (Debian builds assembler files from /build/reproducible-path/linux-6.1.192/).
+size_t versioned_tree_end(const std::string& path) {
+  size_t best = std::string::npos, from = 0;
+  while ((from = path.find("linux-", from)) != std::string::npos) {
+    size_t at = from;
+    from += 6;
+    if ((at != 0 && path[at - 1] != '/') || from >= path.size() || !std::isdigit(static_cast<unsigned char>(path[from]))) {
+      continue;
+    }
+    size_t slash = path.find('/', from);
+    if (slash != std::string::npos && slash + 1 < path.size()) best = slash + 1;
+  }
+  return best;
+}
+
 bool strip_tree_marker(std::string& path) {
-  size_t best_end = std::string::npos;
+  size_t best_end = versioned_tree_end(path);
   for (const TreeMarker& m : kTreeMarkers) {
     size_t from = 0;
     while (true) {

@@ -177,7 +177,7 @@ FrameSymbolization resolve_symbol(DebugObject& object, const Symbol& symbol, boo
                   &out.symbolize_error);
   if (!sym) return out;
   if (sym->size) out.size = sym->size;
-  const uint64_t limit = std::max(sym->size, sym->gap);
+  const uint64_t limit = std::max(sym->size, sym->gap == kLastInSection ? 0 : sym->gap);
   // A return address may sit right at the end (a call to a noreturn
   // function is the last instruction); an ip may not.
   if (limit != 0 && (out.offset > limit || (out.offset == limit && !return_address))) {

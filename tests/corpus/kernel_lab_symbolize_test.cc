@@ -1,0 +1,269 @@
+// Symbolizes every kernel-lab log (shared/kernel-lab/logs) against Debian's
+// -dbg vmlinux and modules and checks:
+//  - the faulting instruction (ip): function chain, file and line of every
+//    inline frame as in truth.jsonl;
+//  - the culprit frame: file:line inside the culprit's own source;
+//  - every reliable call-trace frame: the whole inline chain equals what
+//    eu-addr2line prints for the call instruction (return address - 1);
+//  - the KASLR offset, whenever the log lets us compute one;
+//  - the debug files are reported as matching the log.
+//
+// Needs the lab's download (~300 MB, `run-crash.sh setup`, KLAB_CACHE,
+// default ~/.cache/kernel-lab): ctest label `heavy`; skips without it.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../../bench/symbolize/trace_lines.h"
+#include "ktriage/logparse.h"
+#include "ktriage/symbolize.h"
+
+namespace ktriage {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kLab = std::string(KTRIAGE_SHARED_DIR) + "/kernel-lab";
+const std::string kRelease = "6.1.0-56-cloud-amd64";
+
+std::string cache_dir() {
+  if (const char* c = std::getenv("KLAB_CACHE")) return c;
+  if (const char* h = std::getenv("HOME")) return std::string(h) + "/.cache/kernel-lab";
+  return "";
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string run(const std::string& cmd) {
+  std::string out;
+  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
+  return out;
+}
+
+struct Lab {
+  std::string vmlinux, module_dbg, crashzoo_dir;
+  bool ok = false;
+};
+
+Lab lab() {
+  Lab l;
+  const std::string cache = cache_dir();
+  l.vmlinux = cache + "/dbg/usr/lib/debug/boot/vmlinux-" + kRelease;
+  l.module_dbg = cache + "/dbg/usr/lib/debug/lib/modules/" + kRelease;
+  l.crashzoo_dir = kLab + "/logs/debug";
+  l.ok = fs::exists(l.vmlinux) && fs::is_directory(l.module_dbg) &&
+         fs::exists(kLab + "/logs/truth.jsonl") && fs::exists(l.crashzoo_dir + "/crashzoo.ko");
+  return l;
+}
+
+// Reports of a log: the parser's, or (while it does not fill frames yet)
+// the first trace pulled out by the benchmark's stopgap.
+std::vector<Report> reports_of(const std::string& text) {
+  std::vector<Report> reports = parse_log(text);
+  for (const Report& r : reports) {
+    if (r.ip || !r.frames.empty()) return reports;
+  }
+  return {bench::first_trace(text)};
+}
+
+// eu-addr2line's inline chain for `sym+off` in `elf`: (function, path:line) pairs.
+std::vector<std::pair<std::string, std::string>> eu_chain(const std::string& elf,
+                                                          const std::string& sym, uint64_t off) {
+  char arg[512];
+  std::snprintf(arg, sizeof arg, "%s+0x%llx", sym.c_str(), static_cast<unsigned long long>(off));
+  std::istringstream out(run("eu-addr2line -f -i -e '" + elf + "' '" + arg + "' 2>/dev/null"));
+  std::vector<std::pair<std::string, std::string>> chain;
+  std::string func, loc;
+  while (std::getline(out, func) && std::getline(out, loc)) {
+    chain.emplace_back(func.substr(0, func.find(' ')), loc);
+  }
+  return chain;
+}
+
+TEST(KernelLabSymbolize, EveryLogMatchesGroundTruth) {
+  const Lab l = lab();
+  if (!l.ok) GTEST_SKIP() << "kernel-lab cache not found (KLAB_CACHE=" << cache_dir() << ")";
+  const bool have_eu = std::system("eu-addr2line --version > /dev/null 2>&1") == 0;
+
+  DebugInfoOptions opts;
+  opts.vmlinux = l.vmlinux;
+  opts.module_dirs = {l.crashzoo_dir, l.module_dbg};
+  auto symOrErr = Symbolizer::open(opts);
+  ASSERT_TRUE(symOrErr) << symOrErr.error().message;
+  const std::string crashzoo_ko = l.crashzoo_dir + "/crashzoo.ko";
+  const std::string crc_ko = l.module_dbg + "/kernel/lib/crc-itu-t.ko";
+
+  std::ifstream truth_in(kLab + "/logs/truth.jsonl");
+  std::string line;
+  int logs = 0, ips = 0, culprits = 0, frames_checked = 0;
+  while (std::getline(truth_in, line)) {
+    if (line.empty()) continue;
+    const nlohmann::json truth = nlohmann::json::parse(line);
+    const std::string log = truth["log"];
+    SCOPED_TRACE(log);
+    std::vector<Report> reports = reports_of(slurp(kLab + "/" + log));
+    ASSERT_FALSE(reports.empty());
+    ++logs;
+
+    // The report the truth describes: the one whose RIP is the truth's ip,
+    // else the first with frames.
+    const Report* report = nullptr;
+    if (!truth["ip"].is_null()) {
+      for (const Report& r : reports) {
+        if (r.ip && r.ip->function == truth["ip"]["function"]) {
+          report = &r;
+          break;
+        }
+      }
+      ASSERT_TRUE(report) << "no report with RIP " << truth["ip"]["function"];
+    } else {
+      for (const Report& r : reports) {
+        if (!r.frames.empty()) {
+          report = &r;
+          break;
+        }
+      }
+      ASSERT_TRUE(report);
+    }
+    Symbolization s = symOrErr->symbolize(*report);
+
+    // The faulting instruction.
+    if (!truth["ip"].is_null()) {
+      ASSERT_TRUE(s.ip);
+      EXPECT_TRUE(s.ip->ok()) << s.ip->symbolize_error;
+      ASSERT_TRUE(s.ip->source);
+      EXPECT_EQ(s.ip->source->file, truth["ip"]["file"]);
+      EXPECT_EQ(s.ip->source->line, truth["ip"]["line"]);
+      const auto& chain = truth["ip"]["inline_chain"];
+      ASSERT_EQ(s.ip->inlined.size(), chain.size());
+      for (size_t i = 0; i < chain.size(); ++i) {
+        EXPECT_EQ(s.ip->inlined[i].function, chain[i]["function"]) << i;
+        EXPECT_EQ(s.ip->inlined[i].location.file, chain[i]["file"]) << i;
+        EXPECT_EQ(s.ip->inlined[i].location.line, chain[i]["line"]) << i;
+      }
+      ++ips;
+    }
+
+    // The culprit: innermost location inside its own source file.
+    const auto& culprit = truth["culprit"];
+    // A call-trace frame when the culprit is in the trace (stackoverflow:
+    // the recursive call), else the faulting instruction itself.
+    const FrameSymbolization* found = nullptr;
+    for (size_t i = 0; i < report->frames.size() && !found; ++i) {
+      if (report->frames[i].function == culprit["function"]) found = &s.frames[i];
+    }
+    if (!found && report->ip && report->ip->function == culprit["function"]) found = &*s.ip;
+    ASSERT_TRUE(found) << "culprit " << culprit["function"] << " not in the report";
+    bool matched = false;
+    for (const InlineFrame& in : found->inlined) {
+      if (in.location.file == culprit["file"]) {
+        EXPECT_EQ(in.location.line, culprit["line"]) << culprit["function"];
+        matched = true;
+        break;
+      }
+    }
+    EXPECT_TRUE(matched) << "no inline frame in " << culprit["file"];
+    ++culprits;
+
+    // Every reliable call-trace frame against eu-addr2line at the call.
+    for (size_t i = 0; have_eu && i < report->frames.size(); ++i) {
+      const Frame& f = report->frames[i];
+      if (!f.reliable || f.function.empty() || !f.offset || *f.offset == 0) continue;
+      std::string elf = f.module.empty()            ? l.vmlinux
+                        : f.module == "crashzoo"    ? crashzoo_ko
+                        : f.module == "crc_itu_t"   ? crc_ko
+                                                    : "";
+      if (elf.empty()) continue;
+      auto theirs = eu_chain(elf, f.function, *f.offset - 1);
+      if (theirs.empty() || theirs[0].first == "??") continue;
+      SCOPED_TRACE(f.function);
+      const FrameSymbolization& ours = s.frames[i];
+      EXPECT_TRUE(ours.ok()) << ours.symbolize_error;
+      ASSERT_EQ(ours.inlined.size(), theirs.size());
+      for (size_t k = 0; k < theirs.size(); ++k) {
+        // Assembler code has no DWARF function: we name the printed symbol
+        // (entry_SYSCALL_64_after_hwframe), eu-addr2line the ELF function
+        // containing it (entry_SYSCALL_64).
+        if (!(theirs.size() == 1 && ours.inlined[0].function == f.function)) {
+          EXPECT_EQ(ours.inlined[k].function, theirs[k].first);
+        }
+        const std::string& loc = theirs[k].second;  // /abs/or/rel/path.c:LINE[:COL]
+        const std::string want = ours.inlined[k].location.file + ":" +
+                                 std::to_string(ours.inlined[k].location.line);
+        EXPECT_NE(loc.find(want), std::string::npos) << loc << " vs " << want;
+      }
+      ++frames_checked;
+    }
+
+    // KASLR: when the log has raw addresses to compute it from.
+    if (s.kaslr_offset) {
+      EXPECT_EQ(s.kaslr_offset_hex(), truth["kaslr_offset"]);
+    }
+
+    // The files are the ones that crashed.
+    for (const DebugInfoFile& d : s.debuginfo) {
+      EXPECT_NE(d.match, "mismatch") << d.path << ": " << (d.evidence.empty() ? "" : d.evidence[0]);
+      EXPECT_TRUE(d.has_dwarf) << d.path;
+    }
+  }
+  EXPECT_GE(logs, 15);
+  EXPECT_GE(ips, 9);
+  EXPECT_EQ(culprits, logs);
+  if (have_eu) {
+    EXPECT_GE(frames_checked, 50);
+  }
+  std::printf("kernel-lab: %d logs, %d ips, %d culprits, %d reliable frames vs eu-addr2line\n",
+              logs, ips, culprits, frames_checked);
+}
+
+// A vmlinux that is not the one that crashed must be called out: the lab's
+// logs against a System.map with every address shifted and sizes changed
+// would be artificial; instead take the real vmlinux and a log whose
+// printed release and sizes were edited.
+TEST(KernelLabSymbolize, EditedLogIsAMismatch) {
+  const Lab l = lab();
+  if (!l.ok) GTEST_SKIP() << "kernel-lab cache not found";
+  std::string text = slurp(kLab + "/logs/sysrq-c.log");
+  // Another release, and two printed sizes that are not this build's.
+  for (auto [from, to] : {std::pair<std::string, std::string>{"6.1.0-56-cloud-amd64 #1", "6.1.0-57-cloud-amd64 #1"},
+                          {"panic+0x118/0x2f4", "panic+0x118/0x3f4"},
+                          {"vfs_write+0xc7/0x3f0", "vfs_write+0xc7/0x4f0"}}) {
+    size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+  }
+  DebugInfoOptions opts;
+  opts.vmlinux = l.vmlinux;
+  auto symOrErr = Symbolizer::open(opts);
+  ASSERT_TRUE(symOrErr);
+  std::vector<Report> reports = reports_of(text);
+  ASSERT_FALSE(reports.empty());
+  Symbolization s = symOrErr->symbolize(reports.front());
+  ASSERT_FALSE(s.debuginfo.empty());
+  EXPECT_EQ(s.debuginfo[0].match, "mismatch");
+  EXPECT_EQ(s.debuginfo[0].confidence, "certain");
+  std::string all;
+  for (const std::string& e : s.debuginfo[0].evidence) all += e + "\n";
+  EXPECT_NE(all.find("6.1.0-57-cloud-amd64"), std::string::npos) << all;
+  EXPECT_NE(all.find("panic printed with size 0x3f4"), std::string::npos) << all;
+}
+
+}  // namespace
+}  // namespace ktriage
