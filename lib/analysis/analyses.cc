@@ -196,6 +196,18 @@ bool io_completion_like(const Report& r, std::string_view module) {
 
 bool is_primary(const Context& c, size_t i) { return !c.consequence[i]; }
 
+// "kernel BUG at FILE:LINE!" from the header, else from the report's own lines
+// (the parser may head the report with "invalid opcode:" or a cut-here line).
+std::optional<SourceLocation> bug_location_of(const Context& c, size_t i) {
+  const Report& r = c.reports[i];
+  if (auto loc = bug_location(r.header)) return loc;
+  for (std::string_view line : c.lines_of(i)) {
+    size_t at = line.find("kernel BUG at ");
+    if (at != std::string_view::npos) return bug_location(line.substr(at));
+  }
+  return std::nullopt;
+}
+
 // --- fault_address: what kind of address the kernel tripped over ------------
 
 void fault_address(const Context& c, std::vector<Finding>& out) {
@@ -523,7 +535,7 @@ void slab_misuse(const Context& c, std::vector<Finding>& out) {
       continue;
     }
     // A BUG in the slab allocator raised while freeing: SLUB's freelist check.
-    if (auto loc = bug_location(h)) {
+    if (auto loc = bug_location_of(c, i)) {
       bool slab = loc->file.ends_with("mm/slub.c") || loc->file.ends_with("mm/slab.c") || loc->file.ends_with("mm/slab_common.c");
       std::string ip = r.ip ? r.ip->function : "";
       bool freeing = contains(ip, "free");
@@ -573,7 +585,7 @@ void list_corruption(const Context& c, std::vector<Finding>& out) {
   for (size_t i = 0; i < c.reports.size(); ++i) {
     const Report& r = c.reports[i];
     if (!is_primary(c, i)) continue;
-    auto loc = bug_location(r.header);
+    auto loc = bug_location_of(c, i);
     bool by_loc = loc && loc->file.ends_with("list_debug.c");
     bool by_msg = icontains(r.header, "list_add corruption") || icontains(r.header, "list_del corruption") ||
                   icontains(r.header, "list corruption");
@@ -614,10 +626,11 @@ void assertions(const Context& c, std::vector<Finding>& out) {
   for (size_t i = 0; i < c.reports.size(); ++i) {
     const Report& r = c.reports[i];
     if (!is_primary(c, i)) continue;
-    bool bug = r.kind == CrashKind::bug_at || r.header.starts_with("kernel BUG at");
+    auto loc = bug_location_of(c, i);
+    bool bug = r.kind == CrashKind::bug_at || r.header.starts_with("kernel BUG at") ||
+               (loc && r.kind == CrashKind::invalid_opcode);
     bool warn = r.kind == CrashKind::warning;
     if (!bug && !warn) continue;
-    auto loc = bug_location(r.header);
     std::string at = loc ? fmt::format(" at {}:{}", loc->file, loc->line) : "";
     std::string fn = where(r);
     std::string mod = r.ip && !r.ip->module.empty() ? " [" + r.ip->module + "]" : "";

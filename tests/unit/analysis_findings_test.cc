@@ -516,5 +516,23 @@ TEST(AnalysisFindings, SlubDebugVerdicts) {
   EXPECT_EQ(fs[0].cause, "memory_corruption");
 }
 
+TEST(AnalysisFindings, BugLocationFromTheReportLines) {
+  std::string text =
+      "invalid opcode: 0000 [#1] PREEMPT SMP NOPTI\n"
+      "kernel BUG at mm/slub.c:419!\n"
+      "RIP: 0010:__kmem_cache_free+0x284/0x2a0\n";
+  Report r = report(CrashKind::invalid_opcode, "invalid opcode: 0000 [#1] PREEMPT SMP NOPTI");
+  r.span.begin = 0;
+  r.span.end = text.size();
+  r.ip = Symbol{};
+  r.ip->function = "__kmem_cache_free";
+  r.frames = {frame("zoo_double_free", "crashzoo")};
+  DiagnoseOptions o;
+  o.log_text = text;
+  auto fs = diagnose({r}, o);
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "double_free");
+}
+
 }  // namespace
 }  // namespace ktriage
