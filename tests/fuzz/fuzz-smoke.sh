@@ -37,12 +37,13 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     -DCMAKE_EXE_LINKER_FLAGS_FUZZ="-fsanitize=address,undefined" \
     -DKTRIAGE_FUZZ=ON -DKTRIAGE_TESTS=OFF -DKTRIAGE_BENCH=OFF -DKTRIAGE_WERROR=OFF >/dev/null
 fi
+# The targets as the build below will glob them (a file added meanwhile waits for the next run).
+targets=()
+for f in "$src"/tests/fuzz/*_fuzz.cc; do targets+=("$(basename "$f" .cc)"); done
 # Two jobs at most: CI machines and the team share two cores.
 cmake --build "$build" --target fuzz_targets -j 2
 
 [ "$total" -gt 0 ] || exit 0
-targets=()
-for f in "$src"/tests/fuzz/*_fuzz.cc; do targets+=("$(basename "$f" .cc)"); done
 per=$(( total / ${#targets[@]} ))
 [ "$per" -ge 3 ] || per=3
 
