@@ -45,7 +45,7 @@ std::vector<Finding> diagnose(const std::vector<Report>& reports, const Diagnose
       }
       // Findings about the first incident lead: later reports are often its aftermath.
       double rank = f.confidence;
-      if (!f.reports.empty() && context.incident[f.reports.front()] == 0) rank += 0.1;
+      if (!f.reports.empty() && context.incident[f.reports.front()] == 0) rank += 0.05;
       ranked.push_back({std::move(f), rank, ranked.size()});
     }
   }
