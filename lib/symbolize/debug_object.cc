@@ -349,15 +349,17 @@ uint32_t name_prefix(const char* name, size_t max_len) {
 
 void DebugObject::scan_elf_symbols(const std::vector<std::string>& names) {
   std::unordered_set<std::string_view> wanted;
-  std::vector<uint32_t> prefixes;
+  // Bitmap over a hash of the 4-byte prefix: one load per symbol.
+  constexpr unsigned kBits = 16;
+  std::vector<uint64_t> prefix_bits((1u << kBits) / 64);
+  auto slot = [](uint32_t prefix) { return (prefix * 0x9E3779B1u) >> (32 - kBits); };
   for (const std::string& n : names) {
     if (by_name_.count(n) || n.empty()) continue;
     wanted.insert(n);
-    prefixes.push_back(name_prefix(n.c_str(), n.size()));
+    const uint32_t b = slot(name_prefix(n.c_str(), n.size()));
+    prefix_bits[b / 64] |= uint64_t{1} << (b % 64);
   }
   if (wanted.empty() || !module_) return;
-  std::sort(prefixes.begin(), prefixes.end());
-  prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
   for (const std::string& n : names) by_name_.try_emplace(n);
 
   // All symbols go through one visitor, from the raw table or libdwfl.
@@ -385,9 +387,8 @@ void DebugObject::scan_elf_symbols(const std::vector<std::string>& names) {
   constexpr size_t kMaxName = 4096;
   scan([&](const RawSym& s, size_t max_len) {
     if (s.type == STT_SECTION || s.type == STT_FILE) return;
-    if (!std::binary_search(prefixes.begin(), prefixes.end(), name_prefix(s.name, max_len))) {
-      return;
-    }
+    const uint32_t b = slot(name_prefix(s.name, max_len));
+    if (!(prefix_bits[b / 64] >> (b % 64) & 1)) return;
     const size_t len = strnlen(s.name, std::min(max_len, kMaxName));
     std::string_view name(s.name, len);
     if (!wanted.count(name)) return;

@@ -265,5 +265,43 @@ TEST(KernelLabSymbolize, EditedLogIsAMismatch) {
   EXPECT_NE(all.find("panic printed with size 0x3f4"), std::string::npos) << all;
 }
 
+// --debug-root alone: vmlinux and modules found by the log's release in an
+// unpacked -dbg package (usr/lib/debug/boot, usr/lib/debug/lib/modules).
+TEST(KernelLabSymbolize, DebugRootFindsFilesByRelease) {
+  const Lab l = lab();
+  if (!l.ok) GTEST_SKIP() << "kernel-lab cache not found";
+  DebugInfoOptions opts;
+  opts.debug_root = cache_dir() + "/dbg";
+  auto symOrErr = Symbolizer::open(opts);
+  ASSERT_TRUE(symOrErr) << symOrErr.error().message;
+  std::vector<Report> reports = reports_of(slurp(kLab + "/logs/modcrc.log"));
+  const Report* r = nullptr;
+  for (const Report& each : reports) {
+    if (each.ip && each.ip->module == "crc_itu_t") r = &each;
+  }
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->kernel_release, kRelease);
+  Symbolization s = symOrErr->symbolize(*r);
+  ASSERT_TRUE(s.ip);
+  EXPECT_TRUE(s.ip->ok()) << s.ip->symbolize_error;
+  ASSERT_TRUE(s.ip->source);
+  EXPECT_EQ(s.ip->source->file, "include/linux/crc-itu-t.h");
+  bool vmlinux = false, crc = false;
+  for (const DebugInfoFile& d : s.debuginfo) {
+    vmlinux |= d.role == "vmlinux" && d.path.find("/usr/lib/debug/boot/vmlinux-") != std::string::npos;
+    crc |= d.name == "crc_itu_t" && d.path.find("crc-itu-t.ko") != std::string::npos;
+  }
+  EXPECT_TRUE(vmlinux);
+  EXPECT_TRUE(crc);
+  // crashzoo is not in Debian's package: its frames fail, each on its own.
+  for (size_t i = 0; i < r->frames.size(); ++i) {
+    if (r->frames[i].module == "crashzoo") {
+      EXPECT_NE(s.frames[i].symbolize_error.find("no file for module crashzoo"), std::string::npos);
+    } else if (r->frames[i].module.empty() && r->frames[i].reliable) {
+      EXPECT_TRUE(s.frames[i].source) << r->frames[i].function;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ktriage

@@ -508,5 +508,26 @@ TEST(SymbolizeSizes, PrintedSizeMatches) {
   }
 }
 
+TEST_F(SymbolizeElf, SourceRootShowsLinesAroundTheLocation) {
+  DebugInfoOptions opts;
+  opts.vmlinux = path("vmlinux");
+  opts.source_root = kSrc;
+  opts.source_context_lines = 2;
+  auto symOrErr = Symbolizer::open(opts);
+  ASSERT_TRUE(symOrErr);
+  std::vector<uint64_t> rets = return_offsets(path("vmlinux"), "caller");
+  ASSERT_FALSE(rets.empty());
+  Report r;
+  Frame f;
+  static_cast<Symbol&>(f) = sym("caller", rets[0]);
+  r.frames = {f};
+  Symbolization s = symOrErr->symbolize(r);
+  const uint32_t call = marker_line("dup_a.c", "call_callee");
+  ASSERT_EQ(s.frames[0].source_context.size(), 5u);
+  EXPECT_EQ(s.frames[0].source_context[0].line, call - 2);
+  EXPECT_EQ(s.frames[0].source_context[2].line, call);
+  EXPECT_NE(s.frames[0].source_context[2].text.find("callee(v);  // @call_callee"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ktriage
