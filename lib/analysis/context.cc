@@ -261,7 +261,7 @@ PreemptCount decode_preempt_count(uint64_t v) {
   return p;
 }
 
-std::optional<SourceLocation> bug_location(std::string_view header) {
+std::optional<BugLocation> bug_location(std::string_view header) {
   // "kernel BUG at FILE:LINE!" (also "BUG at", "WARNING: ... at FILE:LINE func").
   size_t at = header.find(" at ");
   while (at != std::string_view::npos) {
@@ -273,7 +273,7 @@ std::optional<SourceLocation> bug_location(std::string_view header) {
       uint32_t line = 0;
       auto [p, ec] = std::from_chars(loc.data() + colon + 1, loc.data() + loc.size(), line);
       if (ec == std::errc() && p == loc.data() + loc.size() && contains(loc.substr(0, colon), "."))
-        return SourceLocation{std::string(loc.substr(0, colon)), line};
+        return BugLocation{std::string(loc.substr(0, colon)), line};
     }
     at = header.find(" at ", at + 4);
   }

@@ -101,8 +101,8 @@ struct PreemptCount {
 PreemptCount decode_preempt_count(uint64_t value);
 
 // "kernel BUG at mm/slub.c:419!" -> {"mm/slub.c", 419}.
-struct SourceLocation { std::string file; uint32_t line = 0; };
-std::optional<SourceLocation> bug_location(std::string_view header);
+struct BugLocation { std::string file; uint32_t line = 0; };
+std::optional<BugLocation> bug_location(std::string_view header);
 
 // Formatting.
 std::string hex(uint64_t v);

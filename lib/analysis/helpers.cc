@@ -194,7 +194,7 @@ bool is_primary(const Context& c, size_t i) { return !c.consequence[i]; }
 
 // "kernel BUG at FILE:LINE!" from the header, else from the report's own lines
 // (the parser may head the report with "invalid opcode:" or a cut-here line).
-std::optional<SourceLocation> bug_location_of(const Context& c, size_t i) {
+std::optional<BugLocation> bug_location_of(const Context& c, size_t i) {
   const Report& r = c.reports[i];
   if (auto loc = bug_location(r.header)) return loc;
   for (std::string_view line : c.lines_of(i)) {

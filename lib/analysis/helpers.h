@@ -30,7 +30,7 @@ std::optional<uint64_t> fault_address_of(const Report& r);
 std::optional<uint64_t> preempt_count_of(const Report& r);
 std::string atomic_task(const Report& r);  // "comm/pid" of a scheduling-while-atomic report
 std::optional<uint64_t> reg(const Report& r, std::string_view name);
-std::optional<SourceLocation> bug_location_of(const Context& c, size_t i);
+std::optional<BugLocation> bug_location_of(const Context& c, size_t i);
 // The header, the 3 lines before the report, or any of its lines contain needle.
 bool any_line(const Context& c, size_t i, std::string_view needle);
 
