@@ -1,83 +1,464 @@
-// Placeholder orchestration: splits the log into reports at a few headers.
-// Replaced by the detector table.
+// Streaming orchestration: split input into lines, find report headers with
+// a cheap literal prefilter, collect each report's lines, and turn finished
+// reports into Report values (classification here, fields in fields.cc).
+//
+// Boundaries follow syzkaller's reading of console logs so that the first
+// report and its title agree with syzbot: lines are attributed by printk
+// caller context ([T123]/[C1]); questionable ("?") frames are left out of
+// the title text; the title text ends where the next report starts, except
+// for messages printed in the middle of a report (invalid opcode, Kernel
+// panic, ...). Unlike syzkaller we list every report, not only the first.
+#include <algorithm>
+#include <cstring>
+#include <deque>
 #include <string>
 #include <vector>
 
 #include "ktriage/logparse.h"
+#include "logparse/detectors.h"
 #include "logparse/fields.h"
 #include "logparse/lines.h"
+#include "logparse/titles.h"
 
 namespace ktriage {
+namespace {
+
+using logparse::Detector;
+using logparse::LogLine;
+using logparse::Notice;
+
+constexpr std::string_view kConsole = "console";
+constexpr size_t kMaxOpenReports = 16;
+constexpr size_t kMaxQueued = 64;
+constexpr size_t kMaxTitleTextBytes = 1 << 20;
+// A report whose trace went quiet this many lines ago is over.
+constexpr uint32_t kQuietLines = 150;
+// Lines read for the title after the report itself ended (caller-context logs).
+constexpr uint32_t kTitleTailLines = 400;
+
+bool has(std::string_view s, std::string_view what) { return s.find(what) != std::string_view::npos; }
+
+// syzkaller's notion of a line's context: "" without a dmesg timestamp,
+// "console" with one, or the printk caller id ("[  T123]") when printed.
+std::string_view line_context(std::string_view raw) {
+  static const RE2 re(
+      R"(^(?:\*\* [0-9]+ printk messages dropped \*\* )?(?:.* login: )?(?:\<[0-9]+\>)?\[ *[0-9]+\.[0-9]+\](\[ *(?:C|T)[0-9]+\])? )",
+      RE2::Latin1);
+  if (raw.find(']') == std::string_view::npos) return "";
+  re2::StringPiece groups[2];
+  if (!re.Match(raw, 0, raw.size(), RE2::ANCHOR_START, groups, 2)) return "";
+  if (!groups[1].data()) return kConsole;
+  return {groups[1].data(), groups[1].size()};
+}
+
+bool is_caller_context(std::string_view ctx) { return !ctx.empty() && ctx != kConsole; }
+bool is_cpu_context(std::string_view ctx) { return ctx.find('C') != std::string_view::npos; }
+
+struct OpenReport {
+  const Detector* detector = nullptr;
+  std::string context;
+  std::vector<LogLine> lines;    // for extract_fields
+  std::string text;              // syzkaller report text (stripped, '\n' joined)
+  size_t title_end = 0;          // syzkaller reportEnd
+  uint32_t header_line = 0;
+  uint64_t header_offset = 0;
+  bool fields_open = true;
+  bool title_frozen = false;     // a second report started: title text ends here
+  bool text_open = true;
+  bool skip_text = false;
+  bool cpu_traceback = false;
+  bool is_warning = false;
+  uint32_t text_lines = 0;
+  uint32_t min_lines = 22;
+  uint32_t last_trace_line = 0;  // last line that looked like part of a trace
+  uint32_t fields_closed_at = 0;
+  bool truncated = false;
+  std::vector<Anomaly> anomalies;
+};
+
+bool looks_like_report_line(std::string_view text) {
+  return has(text, "+0x") || has(text, "[<") || has(text, "Call Trace") || has(text, "RIP:") ||
+         has(text, "Code:") || has(text, "<IRQ>") || has(text, "<EOI>") || has(text, "Modules linked") ||
+         has(text, "Hardware name") || has(text, " at: ") || has(text, "Tainted:");
+}
+
+}  // namespace
 
 struct LogParser::Impl {
   ParseOptions options;
   Sink sink;
   std::vector<Report> reports;
-  std::string pending;  // partial line across feed() calls
-  uint64_t offset = 0;
-  uint32_t line_number = 0;
-  std::vector<logparse::LogLine> current;
 
-  void emit() {
-    if (current.empty()) return;
-    Report r;
-    r.header = current.front().text;
-    r.title = r.header;
-    logparse::extract_fields(current, r);
-    current.clear();
-    if (sink) sink(std::move(r));
-    else reports.push_back(std::move(r));
+  std::string pending;           // partial line across feed() calls (capped)
+  uint64_t pending_raw_len = 0;  // true length of the partial line
+  bool pending_cut = false;
+  uint64_t offset = 0;           // offset of the next line to start
+  uint32_t line_number = 0;
+
+  // A header waits one line: syzkaller ignores headers that are immediately
+  // replayed ("** replaying previous printk message **").
+  bool held = false;
+  std::string held_raw;
+  uint64_t held_offset = 0;
+  uint64_t held_len = 0;
+  uint32_t held_number = 0;
+  bool held_cut = false;
+
+  std::deque<OpenReport> open;
+  std::vector<OpenReport> done;
+  bool log_panicked = false;
+  bool log_suppressed = false;
+  bool log_hangup = false;
+
+  bool idle() const { return open.empty() && !held && pending.empty(); }
+
+  // --- line intake -------------------------------------------------------
+
+  void raw_line(std::string_view raw, uint64_t line_offset, uint64_t raw_len, bool cut) {
+    uint32_t number = ++line_number;
+    while (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
+    bool interesting = logparse::literal_scanner().any(raw);
+    if (held) {
+      bool replayed = has(raw, "** replaying previous printk message **");
+      std::string h = std::move(held_raw);
+      held = false;
+      process(h, held_offset, held_len, held_number, held_cut, /*header_ok=*/!replayed);
+    }
+    if (interesting) {
+      held = true;
+      held_raw.assign(raw);
+      held_offset = line_offset;
+      held_len = raw_len;
+      held_number = number;
+      held_cut = cut;
+      return;
+    }
+    if (!open.empty()) process(raw, line_offset, raw_len, number, cut, true);
   }
 
-  void line(std::string_view raw) {
-    logparse::LogLine l;
-    logparse::clean_line(raw, l);
-    l.offset = offset;
-    l.length = raw.size();
-    l.number = ++line_number;
-    offset += raw.size() + 1;
-    bool header = l.text.starts_with("BUG:") || l.text.starts_with("WARNING:") ||
-                  l.text.starts_with("Kernel panic");
-    if (header) emit();
-    if (header || !current.empty()) current.push_back(std::move(l));
+  void process(std::string_view raw, uint64_t line_offset, uint64_t raw_len, uint32_t number,
+               bool cut, bool header_ok) {
+    LogLine ll;
+    logparse::clean_line(raw, ll);
+    ll.offset = line_offset;
+    ll.length = raw_len;
+    ll.number = number;
+    ll.cut = ll.cut || cut;
+
+    std::string_view ctx = line_context(raw);
+    std::string_view stripped = ll.text;
+    bool questionable = false;
+    if (!ctx.empty()) {
+      size_t start = raw.find("] ");
+      stripped = raw.substr(start + 2);
+      if (!has(stripped, "<EOI>")) {
+        static const RE2 questionable_frame(R"((\[\<[0-9a-f]+\>\])? \? )", RE2::Latin1);
+        if (RE2::PartialMatch(stripped, questionable_frame)) {
+          stripped = stripped.substr(stripped.find(" ? ") + 2);
+          questionable = true;
+        } else if (stripped.ends_with(" (unreliable)")) {
+          stripped.remove_suffix(13);
+          questionable = true;
+        }
+      }
+    }
+
+    unsigned notices = 0;
+    const Detector* det = nullptr;
+    if (logparse::literal_scanner().any(raw)) {
+      notices = logparse::literal_scanner().notices(raw);
+      if (notices & (1u << unsigned(Notice::panic))) log_panicked = true;
+      if (notices & (1u << unsigned(Notice::suppress))) log_suppressed = true;
+      if (notices & (1u << unsigned(Notice::hangup))) log_hangup = true;
+      if (header_ok && (notices & (1u << unsigned(Notice::header))))
+        det = logparse::match_header(raw);
+    }
+
+    bool continues = det && !det->continues_report.empty() && has(raw, det->continues_report);
+    bool ends_title = (det && det->syzkaller && !continues) ||
+                      (notices & (1u << unsigned(Notice::cut)));
+
+    // Does this header open a report of its own in our output?
+    bool starts = det != nullptr;
+    if (det && !det->own_report_inside) {
+      for (auto it = open.rbegin(); it != open.rend(); ++it) {
+        if (!it->fields_open || !same_stream(*it, ctx)) continue;
+        // "invalid opcode" after "kernel BUG at", "Internal error" after
+        // "Unable to handle": the same report continues.
+        if (continues) starts = false;
+        // A header-like line right after a WARNING is the warning's message.
+        if (it->is_warning && number - it->header_line <= 3) starts = false;
+        break;
+      }
+    }
+
+    for (OpenReport& r : open) {
+      if (ends_title && !is_caller_context(r.context)) r.title_frozen = true;
+      if (starts && r.fields_open && (same_stream(r, ctx) || !is_caller_context(std::string_view(ctx))))
+        close_fields(r, number);
+      append(r, ll, ctx, stripped, questionable, number);
+    }
+
+    if (starts) {
+      OpenReport r;
+      r.detector = det;
+      r.context = std::string(ctx);
+      r.header_line = number;
+      r.header_offset = line_offset;
+      r.last_trace_line = number;
+      r.is_warning = has(ll.text, "WARNING:") || has(ll.text, "Badness at");
+      r.min_lines = has(raw, "BUG: KMSAN:") ? 16 : 22;
+      r.text_lines = 1;
+      r.text.append(stripped).push_back('\n');
+      r.title_end = r.text.size();
+      r.lines.push_back(std::move(ll));
+      open.push_back(std::move(r));
+      while (open.size() > kMaxOpenReports) {
+        finish_report(std::move(open.front()));
+        open.pop_front();
+      }
+    }
+    retire();
+  }
+
+  bool same_stream(const OpenReport& r, std::string_view ctx) const {
+    if (!is_caller_context(r.context)) return true;
+    return r.context == ctx;
+  }
+
+  void close_fields(OpenReport& r, uint32_t number) {
+    r.fields_open = false;
+    r.fields_closed_at = number;
+  }
+
+  void append(OpenReport& r, const LogLine& ll, std::string_view ctx, std::string_view stripped,
+              bool questionable, uint32_t number) {
+    // Lines for the structured fields: the report's own stream, "?" frames included.
+    if (r.fields_open) {
+      bool mine = same_stream(r, ctx) || (r.cpu_traceback && is_cpu_context(ctx));
+      if (mine) {
+        if (r.lines.size() >= options.max_report_lines) {
+          r.truncated = true;
+          r.anomalies.push_back({number, "report longer than " +
+                                             std::to_string(options.max_report_lines) +
+                                             " lines; rest ignored"});
+          close_fields(r, number);
+        } else {
+          r.lines.push_back(ll);
+          if (looks_like_report_line(ll.text)) r.last_trace_line = number;
+          if (has(ll.text, "---[ end ")) close_fields(r, number);
+          else if (number - r.last_trace_line > kQuietLines) close_fields(r, number);
+        }
+      }
+    }
+    // syzkaller's report text, for the title.
+    if (!r.text_open) return;
+    bool ctx_ok = ctx == std::string_view(r.context) ||
+                  (r.cpu_traceback && is_cpu_context(ctx) && is_caller_context(ctx));
+    if (questionable || !ctx_ok) return;
+    ++r.text_lines;
+    bool skip = r.skip_text;
+    std::string_view text = stripped;
+    if (has(text, "Disabling lock debugging due to kernel taint")) {
+      skip = true;
+    } else if (has(text, "Sending NMI from CPU")) {
+      r.cpu_traceback = true;
+    } else if ((has(text, "Kernel panic - not syncing") ||
+                has(text, "WARNING: possible circular locking dependency detected")) &&
+               r.text_lines > r.min_lines) {
+      // panic_on_warn and lockdep-on-oops repeat what the report already has.
+      r.skip_text = true;
+      skip = true;
+    }
+    if (skip) return;
+    if (r.text.size() + text.size() + 1 > kMaxTitleTextBytes) {
+      r.text_open = false;
+      return;
+    }
+    r.text.append(text).push_back('\n');
+    if (!r.title_frozen) r.title_end = r.text.size();
+  }
+
+  // Moves reports that are complete to the done list.
+  void retire() {
+    for (auto it = open.begin(); it != open.end();) {
+      bool over = !it->fields_open &&
+                  (it->title_frozen || !it->text_open ||
+                   line_number - it->fields_closed_at > kTitleTailLines);
+      if (!over && line_number - it->header_line >= options.max_report_lines) {
+        over = true;
+        if (it->fields_open) {
+          it->truncated = true;
+          it->anomalies.push_back({line_number, "report still open after " +
+                                                    std::to_string(options.max_report_lines) +
+                                                    " lines; closed"});
+        }
+      }
+      if (over) {
+        finish_report(std::move(*it));
+        it = open.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    deliver(false);
+  }
+
+  void finish_report(OpenReport&& r) { done.push_back(std::move(r)); }
+
+  // Hands finished reports on in input order. Held back a little because
+  // "panicked" and "suppressed" are properties of the whole log.
+  void deliver(bool all) {
+    if (done.empty()) return;
+    if (!all && done.size() <= kMaxQueued) return;
+    std::sort(done.begin(), done.end(),
+              [](const OpenReport& a, const OpenReport& b) { return a.header_offset < b.header_offset; });
+    size_t n = done.size();
+    if (!all) {
+      uint64_t limit = UINT64_MAX;
+      for (const OpenReport& o : open) limit = std::min(limit, o.header_offset);
+      n = 0;
+      while (n < done.size() && n + kMaxQueued / 2 < done.size() && done[n].header_offset < limit) ++n;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      Report rep = build(done[i]);
+      if (sink) sink(std::move(rep));
+      else reports.push_back(std::move(rep));
+    }
+    done.erase(done.begin(), done.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+
+  Report build(OpenReport& o) {
+    Report r;
+    const LogLine& head = o.lines.front();
+    r.header = head.text;
+    r.timestamp = head.timestamp;
+    std::string_view text = o.text;
+    logparse::TitleResult t =
+        logparse::make_title(*o.detector, text.substr(0, std::max(o.title_end, size_t{1})), text);
+    r.title = std::move(t.title);
+    r.alt_titles = std::move(t.alt_titles);
+    r.type = std::move(t.type);
+    r.frame = std::move(t.frame);
+    r.corrupted = t.corrupted;
+    r.corrupted_reason = std::move(t.corrupted_reason);
+    if (o.truncated && !r.corrupted) {
+      r.corrupted = true;
+      r.corrupted_reason = "report cut at the line limit";
+    }
+    if (log_hangup && !r.corrupted) {
+      r.corrupted = true;
+      r.corrupted_reason = "console disconnected";
+    }
+    r.suppressed = log_suppressed;
+    r.panicked = log_panicked;
+    r.kind = logparse::kind_for_report(r.header, text);
+    const LogLine& last = o.lines.back();
+    r.span.begin = head.offset;
+    r.span.end = last.offset + last.length;
+    r.span.first_line = head.number;
+    r.span.last_line = last.number;
+    r.anomalies = std::move(o.anomalies);
+    logparse::extract_fields(o.lines, r);
+    return r;
+  }
+
+  // --- chunk intake ------------------------------------------------------
+
+  void feed(std::string_view bytes) {
+    while (!bytes.empty()) {
+      if (idle()) {
+        // Fast path: nothing open, skip straight to the next literal hit.
+        size_t hit = logparse::literal_scanner().find(bytes);
+        size_t line_start;
+        if (hit == std::string_view::npos) {
+          // Keep the last 3 bytes' line: a literal may straddle the chunk end.
+          size_t last_nl = bytes.rfind('\n');
+          if (last_nl == std::string_view::npos) {
+            append_pending(bytes);
+            return;
+          }
+          line_start = last_nl + 1;
+        } else {
+          size_t nl = bytes.rfind('\n', hit);
+          line_start = nl == std::string_view::npos ? 0 : nl + 1;
+        }
+        std::string_view skipped = bytes.substr(0, line_start);
+        line_number += static_cast<uint32_t>(std::count(skipped.begin(), skipped.end(), '\n'));
+        offset += skipped.size();
+        bytes.remove_prefix(line_start);
+        if (hit == std::string_view::npos) {
+          append_pending(bytes);
+          return;
+        }
+      }
+      size_t nl = bytes.find('\n');
+      if (nl == std::string_view::npos) {
+        append_pending(bytes);
+        return;
+      }
+      if (pending.empty() && pending_raw_len == 0) {
+        std::string_view line = bytes.substr(0, nl);
+        bool cut = line.size() > options.max_line_bytes;
+        if (cut) line = line.substr(0, options.max_line_bytes);
+        raw_line(line, offset, nl, cut);
+        offset += nl + 1;
+      } else {
+        append_pending(bytes.substr(0, nl));
+        std::string line = std::move(pending);
+        pending.clear();
+        uint64_t len = pending_raw_len;
+        bool cut = pending_cut;
+        pending_raw_len = 0;
+        pending_cut = false;
+        raw_line(line, offset, len, cut);
+        offset += len + 1;
+      }
+      bytes.remove_prefix(nl + 1);
+    }
+  }
+
+  void append_pending(std::string_view bytes) {
+    pending_raw_len += bytes.size();
+    size_t room = options.max_line_bytes > pending.size() ? options.max_line_bytes - pending.size() : 0;
+    if (bytes.size() > room) pending_cut = true;
+    pending.append(bytes.substr(0, std::min(room, bytes.size())));
+  }
+
+  void finish() {
+    if (pending_raw_len > 0) {
+      std::string line = std::move(pending);
+      pending.clear();
+      uint64_t len = pending_raw_len;
+      bool cut = pending_cut;
+      pending_raw_len = 0;
+      pending_cut = false;
+      raw_line(line, offset, len, cut);
+      offset += len;
+    }
+    if (held) {
+      std::string h = std::move(held_raw);
+      held = false;
+      process(h, held_offset, held_len, held_number, held_cut, true);
+    }
+    for (OpenReport& r : open) finish_report(std::move(r));
+    open.clear();
+    deliver(true);
   }
 };
 
 LogParser::LogParser(ParseOptions options, Sink sink) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
+  if (impl_->options.max_line_bytes == 0) impl_->options.max_line_bytes = 1;
+  if (impl_->options.max_report_lines == 0) impl_->options.max_report_lines = 1;
   impl_->sink = std::move(sink);
 }
 LogParser::~LogParser() = default;
 LogParser::LogParser(LogParser&&) noexcept = default;
 LogParser& LogParser::operator=(LogParser&&) noexcept = default;
 
-void LogParser::feed(std::string_view bytes) {
-  while (!bytes.empty()) {
-    size_t nl = bytes.find('\n');
-    if (nl == std::string_view::npos) {
-      impl_->pending.append(bytes);
-      return;
-    }
-    if (impl_->pending.empty()) {
-      impl_->line(bytes.substr(0, nl));
-    } else {
-      impl_->pending.append(bytes.substr(0, nl));
-      impl_->line(impl_->pending);
-      impl_->pending.clear();
-    }
-    bytes.remove_prefix(nl + 1);
-  }
-}
-
-void LogParser::finish() {
-  if (!impl_->pending.empty()) {
-    std::string last = std::move(impl_->pending);
-    impl_->pending.clear();
-    impl_->line(last);
-  }
-  impl_->emit();
-}
-
+void LogParser::feed(std::string_view bytes) { impl_->feed(bytes); }
+void LogParser::finish() { impl_->finish(); }
 std::vector<Report> LogParser::take_reports() { return std::move(impl_->reports); }
 
 std::vector<Report> parse_log(std::string_view text, const ParseOptions& options) {

@@ -1,0 +1,126 @@
+// The table of crash detectors: every console message that starts a kernel
+// crash report, and how syzkaller titles it.
+//
+// One Detector per header literal (the text every report of the family
+// contains on its first line), holding the title formats tried on the
+// report text, in order. The table itself is data in detectors.cc; this
+// header only describes its shape and the cheap literal prefilter the
+// streaming parser runs over all input.
+#pragma once
+
+#include <re2/re2.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ktriage/report.h"
+
+namespace ktriage::logparse {
+
+// How the guilty frame is chosen from the frames a StackSpec collected.
+enum class FrameChooser {
+  first,      // first frame not matching a skip pattern
+  stall,      // the frame just above the first "entry point" frame (RCU stalls, soft lockups)
+  hung_task,  // lock/wait anchors first, then the first frame that is not scheduling
+};
+
+// Where to find the guilty frame. Parts are matched in order against the
+// report's lines; a null part means "parse a stack trace from here".
+struct StackSpec {
+  std::vector<const RE2*> parts;
+  std::vector<const RE2*> parts2;   // tried when `parts` finds nothing
+  std::unique_ptr<RE2> skip;        // frames to pass over (common + per-format)
+  FrameChooser chooser = FrameChooser::first;
+};
+
+// One way to title a report. `title` is searched in the report text; when
+// `report` is set it must match too (else the report is corrupted) and its
+// captures are the format arguments. `fmt` refers to arguments as {1}, {2}..:
+// the captures, then one guilty frame per stack trace in `stack`.
+struct TitleFormat {
+  std::unique_ptr<RE2> title;
+  std::unique_ptr<RE2> report;
+  std::string fmt;
+  std::vector<std::string> alt;
+  std::unique_ptr<StackSpec> stack;
+  bool no_stack_trace = false;      // the report has no call trace by nature
+  bool corrupted = false;           // matching this format means the report is damaged
+};
+
+struct Detector {
+  std::string header;                          // literal searched in each line
+  std::vector<std::unique_ptr<RE2>> suppress;  // lines containing the header that are not reports
+  std::vector<TitleFormat> formats;
+  // A line containing this literal does not end the report it appears in
+  // (e.g. "invalid opcode: 0000" printed after "kernel BUG at").
+  std::string continues_report;
+  // Still listed as a report of its own even inside another report
+  // (a standalone "Kernel panic - not syncing" line).
+  bool own_report_inside = false;
+  // Part of syzkaller's table. Distro-era extras (Badness at, irq nobody
+  // cared, ...) are listed as reports but never change syzkaller titles.
+  bool syzkaller = true;
+};
+
+const std::vector<Detector>& detector_table();
+
+// The detector whose header `line` (console prefix stripped) carries, or
+// nullptr. Applies the detector's suppressions.
+const Detector* match_header(std::string_view line);
+
+// Root-cause-neutral kind of a report from its header and first lines.
+CrashKind kind_for_report(std::string_view header, std::string_view text);
+
+// Shared pieces of the stack-trace grammar.
+struct StackGrammar {
+  std::vector<std::unique_ptr<RE2>> stack_start;  // "Call Trace:", "Allocated by task N:", ...
+  std::vector<std::unique_ptr<RE2>> frame;        // one frame per line, function captured
+  std::vector<std::unique_ptr<RE2>> corrupted_line;
+  std::vector<std::string> strip_prefixes;        // syscall wrappers: __x64_sys_, SyS_, ...
+  const RE2* riscv_stack_start = nullptr;
+};
+const StackGrammar& stack_grammar();
+
+// Literals the streaming parser must notice on any line.
+enum class Notice : uint8_t {
+  header,       // a detector header (verify with match_header)
+  cut,          // info message with a stack: ends syzkaller's title text
+  panic,        // "Kernel panic - not syncing": every report of the log panicked
+  suppress,     // the log is one syzkaller does not report (OOM of the executor, ...)
+  hangup,       // console disconnected: reports are likely cut short
+};
+
+// Finds the literals above in bulk: a 4-byte-gram bitmap filters positions,
+// candidates are verified with memcmp. Cheap enough to run on every byte.
+class LiteralScanner {
+ public:
+  LiteralScanner();
+  // True when `line` contains any watched literal.
+  bool any(std::string_view line) const;
+  // Offset of the first position in `text` at or after which a watched
+  // literal starts, or npos.
+  size_t find(std::string_view text) const;
+  // Notices on a line (bit set of 1 << Notice).
+  unsigned notices(std::string_view line) const;
+
+ private:
+  struct Literal {
+    std::string text;
+    Notice notice;
+    std::unique_ptr<RE2> confirm;  // optional regex that must match the line
+  };
+  std::vector<Literal> literals_;
+  std::vector<uint64_t> bitmap_;   // 2^16 bits over hashed 4-byte prefixes
+};
+
+const LiteralScanner& literal_scanner();
+
+// RE2 with syzkaller's placeholders expanded: {{ADDR}}, {{PC}}, {{FUNC}},
+// {{SRC}}, {{TASK}}. Latin-1, so arbitrary bytes never trip it.
+std::unique_ptr<RE2> compile_pattern(std::string_view pattern);
+
+}  // namespace ktriage::logparse

@@ -1,0 +1,159 @@
+// syzkaller's own Linux report corpus (shared/corpus/syzkaller): the first
+// report we find in each console log must carry the title, alt titles, type
+// and flags syzkaller's pkg/report expects. Prints the match rates and fails
+// below the floors of issue 2. Skips when the corpus is absent.
+//
+// KTRIAGE_CORPUS_VERBOSE=1 prints every mismatch.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ktriage/logparse.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Case {
+  std::string file;
+  std::string title;
+  std::vector<std::string> alts;
+  std::string type;
+  bool corrupted = false, suppressed = false, panicked = false;
+  std::string frame;
+  std::string log;
+};
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Case format (shared/corpus/README.md): "KEY: value" lines, an empty line,
+// the log; an optional "REPORT:" section after an empty line ends the log.
+Case parse_case(const fs::path& path, const std::string& rel) {
+  std::string data = read_file(path);
+  data.erase(std::remove(data.begin(), data.end(), '\r'), data.end());
+  Case c;
+  c.file = rel;
+  bool headers = true, prev_empty = false;
+  size_t pos = 0;
+  while (pos < data.size()) {
+    size_t nl = data.find('\n', pos);
+    std::string line = data.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? data.size() : nl + 1;
+    if (headers) {
+      if (line.empty()) {
+        headers = false;
+      } else if (line.rfind("#", 0) != 0) {
+        auto val = [&](const char* key) -> const char* {
+          size_t n = std::strlen(key);
+          return line.compare(0, n, key) == 0 ? line.c_str() + n : nullptr;
+        };
+        if (auto v = val("TITLE: ")) c.title = v;
+        else if (auto v2 = val("ALT: ")) c.alts.push_back(v2);
+        else if (auto v3 = val("TYPE: ")) c.type = v3;
+        else if (auto v4 = val("FRAME: ")) c.frame = v4;
+        else if (auto v5 = val("CORRUPTED: ")) c.corrupted = std::string(v5) == "Y";
+        else if (auto v6 = val("SUPPRESSED: ")) c.suppressed = std::string(v6) == "Y";
+        else if (auto v7 = val("PANICKED: ")) c.panicked = std::string(v7) == "Y";
+      }
+    } else {
+      if (prev_empty && line == "REPORT:") break;
+      c.log += line;
+      c.log += '\n';
+    }
+    prev_empty = line.empty();
+  }
+  std::sort(c.alts.begin(), c.alts.end());
+  return c;
+}
+
+std::vector<Case> load_cases(const fs::path& root) {
+  std::vector<Case> out;
+  for (const char* sub : {"linux/report", "all/report", "linux/symbolize"}) {
+    fs::path dir = root / sub;
+    if (!fs::is_directory(dir)) continue;
+    std::vector<std::pair<long, fs::path>> files;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      std::string name = e.path().filename().string();
+      if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+      files.emplace_back(std::stol(name), e.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& [n, p] : files) out.push_back(parse_case(p, std::string(sub) + "/" + std::to_string(n)));
+  }
+  return out;
+}
+
+TEST(SyzkallerCorpus, FirstReportMatchesSyzkaller) {
+  fs::path root = fs::path(KTRIAGE_SHARED_DIR) / "corpus" / "syzkaller";
+  if (!fs::is_directory(root)) GTEST_SKIP() << "no corpus at " << root;
+  std::vector<Case> cases = load_cases(root);
+  ASSERT_FALSE(cases.empty());
+  bool verbose = std::getenv("KTRIAGE_CORPUS_VERBOSE") != nullptr;
+
+  int detect = 0, title = 0, type = 0, corrupted = 0, alts = 0, suppressed = 0, panicked = 0;
+  int frame_checked = 0, frame = 0;
+  for (const Case& c : cases) {
+    std::vector<ktriage::Report> reports = ktriage::parse_log(c.log);
+    const ktriage::Report* r = reports.empty() ? nullptr : &reports[0];
+    std::string got_title = r ? r->title : "";
+    std::vector<std::string> got_alts = r ? r->alt_titles : std::vector<std::string>{};
+    std::sort(got_alts.begin(), got_alts.end());
+    std::string got_type = r ? r->type : "";
+    bool got_corrupted = r && r->corrupted;
+    std::vector<std::string> bad;
+    auto check = [&](bool ok, int& counter, const char* what) {
+      if (ok) ++counter;
+      else bad.push_back(what);
+    };
+    check(got_title.empty() == c.title.empty(), detect, "detect");
+    check(got_title == c.title, title, "title");
+    check(got_type == c.type, type, "type");
+    check(got_corrupted == c.corrupted, corrupted, "corrupted");
+    check(got_alts == c.alts, alts, "alt");
+    check((r && r->suppressed) == c.suppressed, suppressed, "suppressed");
+    check((r && r->panicked) == c.panicked, panicked, "panicked");
+    if (!c.frame.empty()) {
+      ++frame_checked;
+      check(r && r->frame == c.frame, frame, "frame");
+    }
+    if (verbose && !bad.empty()) {
+      std::string joined;
+      for (const auto& b : bad) joined += b + ",";
+      std::printf("FAIL %s [%s]\n  want %s | %s | corrupted=%d\n  got  %s | %s | corrupted=%d (%s)\n",
+                  c.file.c_str(), joined.c_str(), c.title.c_str(), c.type.c_str(), c.corrupted,
+                  got_title.c_str(), got_type.c_str(), got_corrupted,
+                  r ? r->corrupted_reason.c_str() : "");
+      if (std::find(bad.begin(), bad.end(), "alt") != bad.end()) {
+        for (const auto& a : c.alts) std::printf("    want alt: %s\n", a.c_str());
+        for (const auto& a : got_alts) std::printf("    got alt:  %s\n", a.c_str());
+      }
+    }
+  }
+  double n = static_cast<double>(cases.size());
+  auto pct = [&](int k) { return 100.0 * k / n; };
+  std::printf("syzkaller corpus: %zu cases\n", cases.size());
+  std::printf("  detection  %6.2f%%\n  title      %6.2f%%\n  type       %6.2f%%\n", pct(detect),
+              pct(title), pct(type));
+  std::printf("  corrupted  %6.2f%%\n  alt titles %6.2f%%\n  suppressed %6.2f%%\n  panicked   %6.2f%%\n",
+              pct(corrupted), pct(alts), pct(suppressed), pct(panicked));
+  std::printf("  frame      %d/%d\n", frame, frame_checked);
+  EXPECT_GE(pct(detect), 99.0);
+  EXPECT_GE(pct(title), 95.0);
+  EXPECT_GE(pct(type), 97.0);
+  EXPECT_GE(pct(corrupted), 95.0);
+  EXPECT_GE(pct(alts), 90.0);
+}
+
+}  // namespace
