@@ -5,7 +5,7 @@
 //   x86:    48 8b 45 f8 <8b> 40 18 c3        bytes, faulting byte in <>
 //   arm64:  d503233f a9be7bfd (b9400000)     32-bit words as values, LE in memory
 //   arm:    e5933000 (e5933000)              the same; Thumb prints (4b03) halfwords
-//   none:   "Unable to access opcode bytes at 0x...", "Bad RIP value."
+//   none:   "Unable to access opcode bytes at 0x...", "Bad RIP value.", arm64 "bad PC value"
 //
 // Everything else is damage; it yields decodable=false with a reason.
 #include "logparse/code.h"
@@ -65,7 +65,7 @@ CodeBytes parse_code_line(std::string_view text) {
 
   if (rest.empty()) return undecodable(std::move(code), "empty Code: line");
   if (rest.starts_with("Unable to access opcode bytes") || rest.starts_with("Bad RIP value") ||
-      rest.starts_with("Bad EIP value")) {
+      rest.starts_with("Bad EIP value") || rest.starts_with("bad PC value")) {
     std::string_view why = rest;
     while (!why.empty() && why.back() == '.') why.remove_suffix(1);
     return undecodable(std::move(code), fmt::format("the kernel could not read the code: {}", why));

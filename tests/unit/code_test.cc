@@ -79,6 +79,7 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(Garbage{"Unable to access opcode bytes at RIP 0xffffffffffffffd6.", "could not read the code"},
                     Garbage{"Unable to access opcode bytes at 0x7f0000001000.", "could not read the code"},
                     Garbage{"Bad RIP value.", "Bad RIP value"},
+                    Garbage{"bad PC value", "bad PC value"},
                     Garbage{"", "empty"},
                     Garbage{"48 8b 45 f8 8b 40 18", "no faulting-instruction marker"},
                     Garbage{"48 8b 4 <8b> 40", "not 2, 4 or 8 hex digits"},

@@ -76,6 +76,20 @@ TEST(Decode, X86StartsMidInstructionAndFindsTheMarker) {
   EXPECT_EQ(d->instructions.front().offset, 1u);
 }
 
+TEST(Decode, X86Ud1TakesItsModrm) {
+  // A UBSAN/CFI trap: addr32 REX.W ud1 (%edx),%rdi = 67 48 0f b9 3a, then add $8,%rsp.
+  Expected<CodeDecode> d = decode_code(logparse::parse_code_line("50 <67> 48 0f b9 3a 48 83 c4 08"), Arch::x86_64);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->faulting().mnemonic, "ud1");
+  EXPECT_EQ(d->faulting().bytes.size(), 5u);
+  ASSERT_EQ(d->instructions.size(), 3u);
+  EXPECT_EQ(d->instructions[2].text, "addq $8, %rsp");
+  Expected<FaultExplanation> e = explain_fault(*d, FaultContext{});
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->access, AccessKind::none);
+  EXPECT_NE(e->sentences.at(0).find("deliberate trap"), std::string::npos);
+}
+
 TEST(Decode, Arm64Words) {
   // stp x29, x30, [sp, #-16]! ; mov x29, sp ; ldr x1, [x0, #0x18] ; (ldr w0, [x1, #0x30]) ; ldp ; ret
   CodeBytes code = logparse::parse_code_line("a9bf7bfd 910003fd f9400c01 (b9403020) a8c17bfd d65f03c0");
@@ -131,11 +145,13 @@ INSTANTIATE_TEST_SUITE_P(
                     BadCode{"48 8b 45 f8 8b 40 18", Arch::x86_64, "marker"},
                     BadCode{"48 8b 4 <8b> 40", Arch::x86_64, "hex digits"},
                     BadCode{"48 zz <8b> 40", Arch::x86_64, "not hex"},
-                    BadCode{"90 90 <48>", Arch::x86_64, "no decoding"},       // marker at the edge: cut instruction
+                    BadCode{"90 90 <48>", Arch::x86_64, "not a valid instruction"},  // marker at the edge       // marker at the edge: cut instruction
                     BadCode{"90 90 <0f> 0b", Arch::arm64, "do not fit"},       // bytes for a word architecture
                     BadCode{"d503233f (a9be7bfd)", Arch::x86_64, "do not fit"},
                     BadCode{"90 <90>", Arch::ppc64, "no disassembler"},
-                    BadCode{"(ffffffff)", Arch::arm64, "no decoding"}));       // not an instruction
+                    BadCode{"(ffffffff)", Arch::arm64, "not a valid instruction"},
+                    // RIP in the middle of `mov %rax,%r13` (49 89 c5): c5 starts no valid instruction.
+                    BadCode{"49 89 d3 49 89 <c5> 48 89 c8", Arch::x86_64, "middle of one"}));       // not an instruction
 
 // Explanations ---------------------------------------------------------------
 
