@@ -152,7 +152,12 @@ class Symbolizer {
   Symbolizer& operator=(Symbolizer&&) noexcept;
   ~Symbolizer();
 
-  Symbolization symbolize(const Report& report);
+  // `printed_kernel_offset`: what the log's panic footer says ("Kernel
+  // Offset: 0x13200000 from 0xffffffff81000000", "Kernel Offset: disabled"
+  // = 0), when the caller has it. It is checked against the offset the
+  // frames' raw addresses imply, if any.
+  Symbolization symbolize(const Report& report,
+                          std::optional<int64_t> printed_kernel_offset = std::nullopt);
 
  private:
   struct Impl;

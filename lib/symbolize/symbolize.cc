@@ -347,7 +347,8 @@ Expected<Symbolizer> Symbolizer::open(const DebugInfoOptions& options) {
   return Symbolizer(std::move(impl));
 }
 
-Symbolization Symbolizer::symbolize(const Report& report) {
+Symbolization Symbolizer::symbolize(const Report& report,
+                                    std::optional<int64_t> printed_kernel_offset) {
   Impl& im = *impl_;
   Symbolization out;
   std::shared_ptr<DebugObject> vmlinux = im.find_vmlinux(report, out.warnings);
@@ -394,7 +395,17 @@ Symbolization Symbolizer::symbolize(const Report& report) {
   };
   if (report.ip) vote(*report.ip);
   for (const Frame& f : report.frames) vote(f);
-  if (!votes.empty()) {
+  if (printed_kernel_offset) {
+    out.kaslr_offset = printed_kernel_offset;
+    out.kaslr_source = "printed by the kernel (Kernel Offset)";
+    for (auto& [offset, n] : votes) {
+      if (offset != *printed_kernel_offset) {
+        out.warnings.push_back(fmt::format(
+            "{} frame(s) imply KASLR offset {:#x}, the log prints {:#x}", n,
+            static_cast<uint64_t>(offset), static_cast<uint64_t>(*printed_kernel_offset)));
+      }
+    }
+  } else if (!votes.empty()) {
     auto best = std::max_element(votes.begin(), votes.end(),
                                  [](auto& a, auto& b) { return a.second < b.second; });
     int total = 0;

@@ -112,13 +112,20 @@ TEST(KernelLabSymbolize, EveryLogMatchesGroundTruth) {
 
   std::ifstream truth_in(kLab + "/logs/truth.jsonl");
   std::string line;
-  int logs = 0, ips = 0, culprits = 0, frames_checked = 0;
+  int logs = 0, ips = 0, culprits = 0, frames_checked = 0, kaslr_checked = 0;
   while (std::getline(truth_in, line)) {
     if (line.empty()) continue;
     const nlohmann::json truth = nlohmann::json::parse(line);
     const std::string log = truth["log"];
     SCOPED_TRACE(log);
-    std::vector<Report> reports = reports_of(slurp(kLab + "/" + log));
+    const std::string text = slurp(kLab + "/" + log);
+    std::vector<Report> reports = reports_of(text);
+    // The panic footer's "Kernel Offset:", until the parser exposes it.
+    std::optional<int64_t> printed_offset;
+    if (size_t at = text.find("Kernel Offset: "); at != std::string::npos) {
+      const std::string rest = text.substr(at + 15, 32);
+      printed_offset = rest.starts_with("disabled") ? 0 : std::stoll(rest, nullptr, 16);
+    }
     ASSERT_FALSE(reports.empty());
     ++logs;
 
@@ -142,7 +149,7 @@ TEST(KernelLabSymbolize, EveryLogMatchesGroundTruth) {
       }
       ASSERT_TRUE(report);
     }
-    Symbolization s = symOrErr->symbolize(*report);
+    Symbolization s = symOrErr->symbolize(*report, printed_offset);
 
     // The faulting instruction.
     if (!truth["ip"].is_null()) {
@@ -212,9 +219,13 @@ TEST(KernelLabSymbolize, EveryLogMatchesGroundTruth) {
       ++frames_checked;
     }
 
-    // KASLR: when the log has raw addresses to compute it from.
+    // KASLR: printed by the kernel, or computed from raw addresses.
+    if (printed_offset) {
+      EXPECT_TRUE(s.kaslr_offset);
+    }
     if (s.kaslr_offset) {
       EXPECT_EQ(s.kaslr_offset_hex(), truth["kaslr_offset"]);
+      ++kaslr_checked;
     }
 
     // The files are the ones that crashed.
@@ -229,8 +240,9 @@ TEST(KernelLabSymbolize, EveryLogMatchesGroundTruth) {
   if (have_eu) {
     EXPECT_GE(frames_checked, 50);
   }
-  std::printf("kernel-lab: %d logs, %d ips, %d culprits, %d reliable frames vs eu-addr2line\n",
-              logs, ips, culprits, frames_checked);
+  EXPECT_GE(kaslr_checked, 13);
+  std::printf("kernel-lab: %d logs, %d ips, %d culprits, %d reliable frames vs eu-addr2line, "
+              "%d KASLR offsets\n", logs, ips, culprits, frames_checked, kaslr_checked);
 }
 
 // A vmlinux that is not the one that crashed must be called out: the lab's
