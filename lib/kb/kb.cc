@@ -1,2 +1,0 @@
-// Placeholder: this stage is being built.
-namespace ktriage {}
