@@ -25,7 +25,7 @@ void assertions(const Context& c, std::vector<Finding>& out) {
     bool warn = r.kind == CrashKind::warning;
     if (!bug && !warn) continue;
     std::string at = loc ? fmt::format(" at {}:{}", loc->file, loc->line) : "";
-    std::string fn = where(r);
+    std::string fn = where(c, i);
     std::string mod = r.ip && !r.ip->module.empty() ? " [" + r.ip->module + "]" : "";
     Finding f;
     if (bug) {
@@ -85,7 +85,7 @@ void traps(const Context& c, std::vector<Finding>& out) {
       f.explanation = "A function wrote past the end of a local array (or through a bad pointer into its own frame) and destroyed the canary the compiler placed before the return address.";
       f.actions = {"Audit the on-stack buffers of " + (fn.empty() ? std::string("the named function") : fn) + " and every copy into them (lengths from user space or hardware)."};
     } else if (r.kind == CrashKind::divide_error || h.starts_with("divide error")) {
-      f = make_finding("trap.divide_error", "divide_error", "integer division by zero" + in_where(r), 0.8,
+      f = make_finding("trap.divide_error", "divide_error", "integer division by zero" + in_where(c, i), 0.8,
                "the CPU raised #DE: a divide by zero (or a quotient overflow)", i);
       f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
       f.explanation = "An integer division had a zero divisor (or its quotient did not fit). The divisor usually comes from a configuration value, hardware, or a count that can be zero.";
@@ -93,13 +93,13 @@ void traps(const Context& c, std::vector<Finding>& out) {
     } else if ((r.kind == CrashKind::invalid_opcode || h.starts_with("invalid opcode")) && r.code && r.code->faulting_offset &&
                *r.code->faulting_offset + 1 < r.code->bytes.size() && r.code->bytes[*r.code->faulting_offset] == 0x0f &&
                r.code->bytes[*r.code->faulting_offset + 1] == 0x0b) {
-      f = make_finding("trap.bug_ud2", "bug_at", "BUG() hit" + in_where(r) + " (no location printed)", 0.65,
+      f = make_finding("trap.bug_ud2", "bug_at", "BUG() hit" + in_where(c, i) + " (no location printed)", 0.65,
                "the faulting instruction is ud2, the instruction BUG() compiles to", i);
       f.evidence.push_back(Evidence{"instruction", "the marked Code: bytes are 0f 0b (ud2): a BUG()/BUG_ON() without CONFIG_DEBUG_BUGVERBOSE", i, std::nullopt});
       f.explanation = "A BUG_ON() fired; the kernel was built without the option that prints its file and line.";
       f.actions = {"Symbolize the IP with vmlinux to find the BUG_ON() line."};
     } else if (r.kind == CrashKind::bad_page || contains(h, "Bad page state") || contains(h, "Bad page map")) {
-      f = make_finding("trap.bad_page", "bad_page", "page in a bad state" + in_where(r), 0.75,
+      f = make_finding("trap.bad_page", "bad_page", "page in a bad state" + in_where(c, i), 0.75,
                "the page allocator found a page whose flags, mapping or counts are wrong", i);
       f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
       f.explanation = "A page was freed or allocated while still mapped, referenced or flagged: typically a double free or use-after-free of a page, or memory corruption of struct page.";
@@ -118,7 +118,7 @@ void traps(const Context& c, std::vector<Finding>& out) {
     } else if (r.kind == CrashKind::refcount || any_line(c, i, "refcount_t: ")) {
       bool uaf = any_line(c, i, "use-after-free");
       f = make_finding(uaf ? "trap.refcount_uaf" : "trap.refcount", uaf ? "use_after_free" : "refcount",
-               uaf ? "refcount underflow on a freed object (use-after-free)" + in_where(r) : "refcount_t saturated: leaking memory" + in_where(r),
+               uaf ? "refcount underflow on a freed object (use-after-free)" + in_where(c, i) : "refcount_t saturated: leaking memory" + in_where(c, i),
                0.75, "refcount_t checks caught an impossible transition and said what it means", i);
       for (std::string_view line : c.lines_before(i, 3))
         if (contains(line, "refcount_t: ")) f.evidence.push_back(Evidence{"log_line", std::string(line.substr(line.find("refcount_t: "))), i, std::nullopt});
@@ -139,7 +139,7 @@ void traps(const Context& c, std::vector<Finding>& out) {
       f.explanation = "KASAN caught an out-of-bounds or otherwise invalid memory access at the instruction that made it.";
       f.actions = {"Read the allocation stack and the object description KASAN printed under the report."};
     } else if (r.kind == CrashKind::double_fault) {
-      f = make_finding("trap.double_fault", "double_fault", "double fault" + in_where(r), 0.6,
+      f = make_finding("trap.double_fault", "double_fault", "double fault" + in_where(c, i), 0.6,
                "a fault while delivering a fault: often a kernel stack overflow or a corrupted stack pointer", i);
       f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
       if (auto rsp = reg(r, "rsp"))

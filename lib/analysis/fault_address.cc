@@ -23,7 +23,7 @@ void fault_address(const Context& c, std::vector<Finding>& out) {
     if (!addr) continue;
     Arch arch = c.kernel.arch;
     AddressClass cls = classify_address(*addr, arch);
-    auto pf = page_fault_error(r, arch);
+    auto pf = page_fault_error_of(c, i);
     std::string access = "access";
     if (pf) access = pf->instruction_fetch() ? "instruction fetch" : pf->write() ? "write" : "read";
     std::string mech = r.kind == CrashKind::gpf ? "gpf" : "oops_paging";
@@ -44,8 +44,8 @@ void fault_address(const Context& c, std::vector<Finding>& out) {
           ev.push_back(figure(i, "instruction fetch from the NULL page: an indirect call or jump through a NULL (or NULL + offset) function pointer; the first trace frame is the caller"));
         } else {
           f = make_finding("fault_address.null", "null_deref",
-                   *addr == 0 ? "NULL pointer dereference" + in_where(r)
-                              : fmt::format("NULL pointer dereference{}: {} at offset {}", in_where(r), access, hex(*addr)),
+                   *addr == 0 ? "NULL pointer dereference" + in_where(c, i)
+                              : fmt::format("NULL pointer dereference{}: {} at offset {}", in_where(c, i), access, hex(*addr)),
                    0.9, "the fault address lies in the first page, which is never mapped", i);
           if (*addr != 0)
             ev.push_back(figure(i, fmt::format("offset {} from NULL: the {} of a field at that offset in a structure whose pointer was NULL", hex(*addr), access)));
@@ -57,7 +57,7 @@ void fault_address(const Context& c, std::vector<Finding>& out) {
       }
       case AddressClass::user:
         f = make_finding("fault_address.user", mech,
-                 fmt::format("kernel {} of user-space address {}{}", access, hex(*addr), in_where(r)), 0.6,
+                 fmt::format("kernel {} of user-space address {}{}", access, hex(*addr), in_where(c, i)), 0.6,
                  "a kernel-mode access to a user-space address outside the uaccess helpers", i);
         ev.push_back(figure(i, fmt::format("{} is a user-space address accessed in kernel mode: the kernel never touches such an address on purpose outside copy_{{from,to}}_user, so this is a kernel bug (a garbage pointer), not a hardware or user-space problem", hex(*addr))));
         f.explanation = "The kernel dereferenced a value that is a user-space address. Kernel code never does that by design; the pointer (or an index used to build it) was garbage.";
@@ -66,7 +66,7 @@ void fault_address(const Context& c, std::vector<Finding>& out) {
         break;
       case AddressClass::non_canonical:
         f = make_finding("fault_address.non_canonical", "gpf",
-                 fmt::format("general protection fault on non-canonical address {}{}", hex(*addr), in_where(r)), 0.6,
+                 fmt::format("general protection fault on non-canonical address {}{}", hex(*addr), in_where(c, i)), 0.6,
                  "a non-canonical address is never a valid pointer", i);
         ev.push_back(figure(i, fmt::format("{} is non-canonical (bits 63..47 differ): a corrupted or uninitialized pointer", hex(*addr))));
         f.explanation = "The CPU refused an address that no valid pointer can have. The pointer was corrupted, uninitialized or computed from garbage.";
@@ -74,7 +74,7 @@ void fault_address(const Context& c, std::vector<Finding>& out) {
         break;
       case AddressClass::slab_poison_free:
         f = make_finding("fault_address.poison_free", "use_after_free",
-                 fmt::format("use-after-free: pointer read from a freed slab object (POISON_FREE {}){}", hex(*addr), in_where(r)), 0.9,
+                 fmt::format("use-after-free: pointer read from a freed slab object (POISON_FREE {}){}", hex(*addr), in_where(c, i)), 0.9,
                  "0x6b is the byte SLUB/SLAB poisoning writes over freed objects", i);
         ev.push_back(figure(i, "the address is made of 0x6b bytes (POISON_FREE, written over an object when it is freed with slab poisoning on): the pointer was read from an object after it was freed"));
         f.explanation = "The code loaded a pointer from a slab object that had already been freed; slab poisoning had filled it with 0x6b, and dereferencing that value faulted.";
@@ -83,7 +83,7 @@ void fault_address(const Context& c, std::vector<Finding>& out) {
         break;
       case AddressClass::slab_poison_inuse:
         f = make_finding("fault_address.poison_inuse", "memory_corruption",
-                 fmt::format("pointer read from an uninitialized slab object (POISON_INUSE {}){}", hex(*addr), in_where(r)), 0.7,
+                 fmt::format("pointer read from an uninitialized slab object (POISON_INUSE {}){}", hex(*addr), in_where(c, i)), 0.7,
                  "0x5a is the byte slab poisoning writes into newly allocated objects", i);
         ev.push_back(figure(i, "the address is made of 0x5a bytes (POISON_INUSE): a field of a freshly allocated object was used before being initialized"));
         f.explanation = "A pointer field of a slab object was used before anything was stored in it.";
@@ -92,7 +92,7 @@ void fault_address(const Context& c, std::vector<Finding>& out) {
       case AddressClass::slab_poison_end:
       case AddressClass::page_poison:
         f = make_finding("fault_address.poison", cls == AddressClass::page_poison ? "use_after_free" : "memory_corruption",
-                 fmt::format("pointer made of poison bytes ({}){}", hex(*addr), in_where(r)), 0.7,
+                 fmt::format("pointer made of poison bytes ({}){}", hex(*addr), in_where(c, i)), 0.7,
                  "the address is a kernel poison pattern, not a pointer", i);
         ev.push_back(figure(i, fmt::format("{}: {}", hex(*addr), to_string(cls))));
         f.explanation = "The pointer was read from memory the kernel had poisoned (freed or past an object's end).";
@@ -104,7 +104,7 @@ void fault_address(const Context& c, std::vector<Finding>& out) {
         f = make_finding(first ? "fault_address.list_poison1" : "fault_address.list_poison2", mech,
                  fmt::format("{} dereference of {} {}: a list entry used after list_del(){}",
                              mech == "gpf" ? "general protection fault:" : "paging fault:",
-                             first ? "LIST_POISON1" : "LIST_POISON2", hex(*addr), in_where(r)),
+                             first ? "LIST_POISON1" : "LIST_POISON2", hex(*addr), in_where(c, i)),
                  0.75, "list_del() stores exactly these values in a removed entry's next/prev", i);
         uint64_t base = *addr >= 0xdead000000000000ull ? 0xdead000000000000ull + (first ? 0x100 : 0x122)
                                                        : (first ? 0x00100100 : 0x00200200);
@@ -120,8 +120,8 @@ void fault_address(const Context& c, std::vector<Finding>& out) {
         uint64_t original = (*addr - 0xdffffc0000000000ull) << 3;
         bool null = original < 0x10000;
         f = make_finding(null ? "fault_address.kasan_null" : "fault_address.kasan_wild", null ? "null_deref" : "gpf",
-                 null ? "NULL pointer dereference caught by KASAN's shadow check" + in_where(r)
-                      : fmt::format("wild memory access to {} caught by KASAN's shadow check{}", hex(original), in_where(r)),
+                 null ? "NULL pointer dereference caught by KASAN's shadow check" + in_where(c, i)
+                      : fmt::format("wild memory access to {} caught by KASAN's shadow check{}", hex(original), in_where(c, i)),
                  0.85, "the faulting address is KASAN's shadow of the real access", i);
         ev.push_back(figure(i, fmt::format("{} is the KASAN shadow (0xdffffc0000000000 + addr/8) of {}", hex(*addr), hex(original))));
         f.explanation = "KASAN instrumentation looked up the shadow byte of a bad address; the shadow address itself is invalid, so the real access was to the address shown.";
@@ -131,7 +131,7 @@ void fault_address(const Context& c, std::vector<Finding>& out) {
       default: {
         if (pf && pf->present() && pf->write()) {
           f = make_finding("fault_address.write_protected", "oops_paging",
-                   fmt::format("write to read-only kernel memory at {} ({}){}", hex(*addr), to_string(cls), in_where(r)), 0.75,
+                   fmt::format("write to read-only kernel memory at {} ({}){}", hex(*addr), to_string(cls), in_where(c, i)), 0.75,
                    "the error code says the page is present and the write was refused", i);
           ev.push_back(figure(i, "present page + write access: a protection violation, the page is mapped read-only (const data, rodata, text)"));
           f.explanation = "The kernel wrote to memory mapped read-only: data declared const or __ro_after_init, module rodata or text.";
@@ -144,7 +144,7 @@ void fault_address(const Context& c, std::vector<Finding>& out) {
           f.actions = {"Find the indirect call or return that jumped there (first trace frame)."};
         } else {
           f = make_finding("fault_address.kernel_unmapped", mech,
-                   fmt::format("kernel {} of unmapped kernel address {} ({}){}", access, hex(*addr), to_string(cls), in_where(r)), 0.55,
+                   fmt::format("kernel {} of unmapped kernel address {} ({}){}", access, hex(*addr), to_string(cls), in_where(c, i)), 0.55,
                    "a kernel address that is not mapped: stale or corrupted pointer", i);
           f.explanation = "The kernel followed a pointer into kernel address space that is not mapped: typically a stale pointer to freed memory (vmalloc, module) or a corrupted one.";
           f.actions = {"Find where the pointer was loaded from; check the lifetime of the object it points to."};

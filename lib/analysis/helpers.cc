@@ -194,6 +194,63 @@ bool is_primary(const Context& c, size_t i) { return !c.consequence[i]; }
 
 // "kernel BUG at FILE:LINE!" from the header, else from the report's own lines
 // (the parser may head the report with "invalid opcode:" or a cut-here line).
+std::string where(const Context& c, size_t i) {
+  std::string fn = ip_function_of(c, i);
+  return fn.empty() ? where(c.reports[i]) : fn;
+}
+
+std::string in_where(const Context& c, size_t i) {
+  std::string w = where(c, i);
+  return w.empty() ? "" : " in " + w;
+}
+
+std::optional<PageFaultError> page_fault_error_of(const Context& c, size_t i) {
+  const Report& r = c.reports[i];
+  if (r.error_code) return r.error_code;
+  for (std::string_view line : c.lines_of(i)) {
+    size_t at = line.find("error_code(");
+    if (at == std::string_view::npos) continue;
+    if (auto v = leading_hex(line.substr(at + 11)); v && *v <= 0xffff) return PageFaultError{static_cast<uint32_t>(*v)};
+  }
+  if (auto pf = page_fault_error(r, c.kernel.arch)) return pf;
+  // Old x86 kernels print the page-fault error code as "Oops: 0000 [#1]".
+  bool page_fault = r.kind == CrashKind::oops_paging || r.kind == CrashKind::null_deref;
+  if (!page_fault || (c.kernel.arch != Arch::x86_64 && c.kernel.arch != Arch::i386)) return std::nullopt;
+  for (std::string_view line : c.lines_of(i)) {
+    size_t at = line.find("Oops:");
+    if (at == std::string_view::npos) continue;
+    std::string_view rest = line.substr(at + 5);
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    if (rest.size() < 4 || (rest.size() > 4 && rest[4] != ' ')) continue;
+    uint32_t value = 0;
+    auto [p, ec] = std::from_chars(rest.data(), rest.data() + 4, value, 16);
+    if (ec == std::errc() && p == rest.data() + 4) return PageFaultError{value};
+  }
+  return std::nullopt;
+}
+
+std::string ip_function_of(const Context& c, size_t i) {
+  const Report& r = c.reports[i];
+  if (r.ip && !r.ip->function.empty()) return r.ip->function;
+  for (std::string_view line : c.lines_of(i)) {
+    size_t at = line.find("RIP: ");
+    size_t skip = 5;
+    if (at == std::string_view::npos) { at = line.find("IP: "); skip = 4; }
+    if (at == std::string_view::npos) { at = line.find("pc : "); skip = 5; }
+    if (at == std::string_view::npos) continue;
+    std::string_view rest = line.substr(at + skip);
+    if (size_t colon = rest.find(':'); colon != std::string_view::npos && colon <= 4) rest.remove_prefix(colon + 1);  // "0010:"
+    if (rest.starts_with("[<")) {  // "[<ffffffff81058e5d>] task_rq_lock+0x4d/0xa8"
+      size_t close = rest.find("] ");
+      if (close == std::string_view::npos) continue;
+      rest.remove_prefix(close + 2);
+    }
+    std::string_view fn = rest.substr(0, rest.find_first_of("+ "));
+    if (!fn.empty() && !fn.starts_with("0x")) return std::string(fn);
+  }
+  return "";
+}
+
 std::optional<BugLocation> bug_location_of(const Context& c, size_t i) {
   const Report& r = c.reports[i];
   if (auto loc = bug_location(r.header)) return loc;

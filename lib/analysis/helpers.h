@@ -22,9 +22,17 @@ Finding make_finding(std::string id, std::string cause, std::string title, doubl
 // Where the CPU was: the printed IP, else the first reliable frame ("" if unknown).
 std::string where(const Report& r);
 std::string in_where(const Report& r);  // " in func" or ""
+// The same, falling back to the report's RIP/IP line when the parser left ip empty.
+std::string where(const Context& c, size_t i);
+std::string in_where(const Context& c, size_t i);
 
 // Fields with fallbacks to the header when the parser left them out.
 std::optional<PageFaultError> page_fault_error(const Report& r, Arch arch);
+// The same, also reading "#PF: error_code(0x...)" from the report's lines.
+std::optional<PageFaultError> page_fault_error_of(const Context& c, size_t i);
+// The faulting function: Report::ip, else the symbol on the report's
+// "RIP:"/"IP:"/"pc :" line ("" when neither was printed).
+std::string ip_function_of(const Context& c, size_t i);
 std::optional<uint64_t> leading_hex(std::string_view s);
 std::optional<uint64_t> fault_address_of(const Report& r);
 std::optional<uint64_t> preempt_count_of(const Report& r);

@@ -27,7 +27,7 @@ void slab_misuse(const Context& c, std::vector<Finding>& out) {
                     contains(h, "Freepointer corrupt") || contains(h, "KFENCE: out-of-bounds") ||
                     contains(h, "KFENCE: memory corruption");
     if (overflow && !uaf && !dfree) {
-      Finding f = make_finding("slab.out_of_bounds", "memory_corruption", "heap memory corruption around a slab object" + in_where(r), 0.8,
+      Finding f = make_finding("slab.out_of_bounds", "memory_corruption", "heap memory corruption around a slab object" + in_where(c, i), 0.8,
                        "the slab debugger (SLUB red zones / KFENCE guard pages) found bytes written outside an object", i);
       f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
       f.explanation = "Something wrote past the end (or before the start) of a heap object, over the guard bytes the debugger keeps around it.";
@@ -37,7 +37,7 @@ void slab_misuse(const Context& c, std::vector<Finding>& out) {
     }
     if (uaf || dfree) {
       Finding f = make_finding(dfree ? "slab.double_free" : "slab.use_after_free", dfree ? "double_free" : "use_after_free",
-                       (dfree ? "double free" : "use-after-free") + in_where(r), 0.9,
+                       (dfree ? "double free" : "use-after-free") + in_where(c, i), 0.9,
                        "the memory debugger (KASAN/KFENCE/SLUB) reported it explicitly", i);
       f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
       f.explanation = dfree ? "The same object was freed twice (or a pointer that was never allocated was freed)."
@@ -50,14 +50,14 @@ void slab_misuse(const Context& c, std::vector<Finding>& out) {
     // A BUG in the slab allocator raised while freeing: SLUB's freelist check.
     if (auto loc = bug_location_of(c, i)) {
       bool slab = loc->file.ends_with("mm/slub.c") || loc->file.ends_with("mm/slab.c") || loc->file.ends_with("mm/slab_common.c");
-      std::string ip = r.ip ? r.ip->function : "";
+      std::string ip = ip_function_of(c, i);
       bool freeing = contains(ip, "free");
       for (size_t k = 0; k < r.frames.size() && k < 3 && !freeing; ++k)
         freeing = contains(r.frames[k].function, "free");
       if (slab && freeing) {
         const Frame* caller = first_caller(r);
         Finding f = make_finding("slab.double_free", "double_free",
-                         "double free" + (caller ? " in " + caller->function : in_where(r)), 0.8,
+                         "double free" + (caller ? " in " + caller->function : in_where(c, i)), 0.8,
                          "the slab allocator's own consistency check fired while freeing", i);
         f.evidence.push_back(log_line(i, r, fmt::format("kernel BUG at {}:{}: an assertion inside the slab allocator", loc->file, loc->line)));
         f.evidence.push_back(figure(i, fmt::format("raised on the free path ({}): SLUB's freelist check (the freed object equals the freelist head) fires when an object is freed twice", ip.empty() ? "free" : ip)));
@@ -78,7 +78,7 @@ void slab_misuse(const Context& c, std::vector<Finding>& out) {
         if (g.name == "cr2" || g.name == "cr3" || g.name == "cr4" || g.name == "cr0") continue;
         if (is_repeated_byte(g.value, 0x6b, true) && (g.value >> 32) != 0) {
           Finding f = make_finding("slab.poison_register", "use_after_free",
-                           fmt::format("use-after-free: {} holds slab poison {}{}", g.name, hex(g.value), in_where(r)), 0.7,
+                           fmt::format("use-after-free: {} holds slab poison {}{}", g.name, hex(g.value), in_where(c, i)), 0.7,
                            "a register holds POISON_FREE bytes read from a freed object", i);
           f.evidence.push_back(Evidence{"register", fmt::format("{} = {}: 0x6b is POISON_FREE, the fill of freed slab objects", g.name, hex(g.value)), i,
                                         r.registers.front().line ? std::optional<uint32_t>(r.registers.front().line) : std::nullopt});

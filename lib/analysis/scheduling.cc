@@ -118,7 +118,7 @@ void lockups(const Context& c, std::vector<Finding>& out) {
     Finding f;
     if (r.kind == CrashKind::soft_lockup || r.kind == CrashKind::hard_lockup) {
       bool soft = r.kind == CrashKind::soft_lockup;
-      std::string at = where(r);
+      std::string at = where(c, i);
       f = make_finding(soft ? "lockup.soft" : "lockup.hard", soft ? "soft_lockup" : "hard_lockup",
                fmt::format("{} lockup{}{}{}", soft ? "soft" : "hard", r.cpu ? fmt::format(" on CPU {}", *r.cpu) : "",
                            task.empty() ? "" : ": " + task, at.empty() ? "" : " spinning in " + at),
@@ -147,7 +147,7 @@ void lockups(const Context& c, std::vector<Finding>& out) {
       f.actions = {"Find the holder of what it waits on (lockdep's lock list, sysrq-w / sysrq-d).",
                    "For a completion: find who is supposed to call complete() and why it did not."};
     } else if (r.kind == CrashKind::rcu_stall) {
-      f = make_finding("lockup.rcu_stall", "rcu_stall", "RCU stall" + in_where(r), 0.8, "the RCU stall detector fired", i);
+      f = make_finding("lockup.rcu_stall", "rcu_stall", "RCU stall" + in_where(c, i), 0.8, "the RCU stall detector fired", i);
       f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
       f.explanation = "A CPU or task stayed in an RCU read-side critical section (or with preemption off) for too long.";
       f.actions = {"Look at the stalled CPU's backtrace for the loop holding it."};

@@ -47,7 +47,7 @@ void stack_overflow(const Context& c, std::vector<Finding>& out) {
       bool recursion = n >= 8 && n * 2 >= r.frames.size();
       Finding f = make_finding("stack_overflow.direct", "stack_overflow",
                        recursion ? fmt::format("kernel stack overflow: unbounded recursion in {}", fn)
-                                 : "kernel stack overflow" + in_where(r),
+                                 : "kernel stack overflow" + in_where(c, i),
                        0.95, "the kernel itself detected the overflow", i);
       f.evidence.push_back(log_line(i, r, fmt::format("the kernel reports it: \"{}\"", r.header)));
       if (recursion)
@@ -87,10 +87,10 @@ void stack_overflow(const Context& c, std::vector<Finding>& out) {
       if (auto a = fault_address_of(o)) {
         AddressClass cls = classify_address(*a, c.kernel.arch);
         if (cls == AddressClass::user || cls == AddressClass::non_canonical) {
-          auto pf = page_fault_error(o, c.kernel.arch);
+          auto pf = page_fault_error_of(c, j);
           std::string access = pf ? (pf->write() ? "write" : pf->instruction_fetch() ? "instruction fetch" : "read") : "access";
           ev.push_back(log_line(j, o, fmt::format("kernel {} of {} {}{} (report #{}): a garbage pointer, as expected when fields of thread_info (such as cpu) are overwritten",
-                                                  access, to_string(cls), hex(*a), in_where(o), j + 1)));
+                                                  access, to_string(cls), hex(*a), in_where(c, j), j + 1)));
           ++support;
         }
       }
