@@ -50,6 +50,7 @@ struct D {
   std::string_view continues_report;
   bool own_report_inside = false;
   bool syzkaller = true;
+  std::vector<std::string_view> absorbs = {};
 };
 
 // RIP line, then the call trace: the usual oops.
@@ -439,7 +440,8 @@ const std::vector<D>& table() {
       {"Kernel BUG", {{.title = "Kernel BUG (.*)", .fmt = "kernel BUG {1}"}}},
 
       {"BUG kmalloc-",
-       {{.title = "BUG kmalloc-.*: Object already free", .fmt = "BUG: Object already free"}}},
+       {{.title = "BUG kmalloc-.*: Object already free", .fmt = "BUG: Object already free"}},
+       {}, "", false, true, {"INFO:"}},
 
       {"divide error:", {{.title = "divide error: ", .fmt = "divide error in {1}", .stack = S{{kRip}}}}},
       // Misspelt by some kernels (x86/entry IDTENTRY conversion).
@@ -657,6 +659,7 @@ Compiled& compiled() {
       det.continues_report = std::string(d.continues_report);
       det.own_report_inside = d.own_report_inside;
       det.syzkaller = d.syzkaller;
+      for (auto a : d.absorbs) det.absorbs.emplace_back(a);
       for (const F& f : d.formats) {
         TitleFormat tf;
         tf.title = compile_pattern(f.title);

@@ -61,6 +61,9 @@ struct Detector {
   // Still listed as a report of its own even inside another report
   // (a standalone "Kernel panic - not syncing" line).
   bool own_report_inside = false;
+  // Headers that, inside a report of this detector, are part of it (the
+  // "INFO: Allocated in" lines of a SLUB report).
+  std::vector<std::string> absorbs;
   // Part of syzkaller's table. Distro-era extras (Badness at, irq nobody
   // cared, ...) are listed as reports but never change syzkaller titles.
   bool syzkaller = true;

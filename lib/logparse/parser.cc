@@ -76,6 +76,20 @@ struct OpenReport {
   std::vector<Anomaly> anomalies;
 };
 
+// WARN() output ("WARNING: at file:line", "WARNING: CPU: 0 PID: 1 at ..."),
+// not a printk that merely starts with "WARNING:".
+bool is_real_warning(std::string_view text) {
+  static const RE2 re(R"((?:WARNING: .*at [^ ]+:[0-9]+|WARNING: [^ ]+:[0-9]+ at |Badness at ))", RE2::Latin1);
+  return RE2::PartialMatch(text, re);
+}
+
+bool from_user_space(std::string_view raw) {
+  static const RE2 re(R"(^(?:<[0-9]+>)?[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [^ ]+ ([^ :\[]+)(?:\[[0-9]+\])?: )",
+                      RE2::Latin1);
+  std::string program;
+  return RE2::PartialMatch(raw, re, &program) && program != "kernel";
+}
+
 bool looks_like_report_line(std::string_view text) {
   return has(text, "+0x") || has(text, "[<") || has(text, "Call Trace") || has(text, "RIP:") ||
          has(text, "Code:") || has(text, "<IRQ>") || has(text, "<EOI>") || has(text, "Modules linked") ||
@@ -174,6 +188,8 @@ struct LogParser::Impl {
         det = logparse::match_header(raw);
     }
 
+    // A syslog line from a user-space program is not a kernel report.
+    if (det && from_user_space(raw)) det = nullptr;
     bool continues = det && !det->continues_report.empty() && has(raw, det->continues_report);
     bool ends_title = (det && det->syzkaller && !continues) ||
                       (notices & (1u << unsigned(Notice::cut)));
@@ -187,7 +203,10 @@ struct LogParser::Impl {
         // "Unable to handle": the same report continues.
         if (continues) starts = false;
         // A header-like line right after a WARNING is the warning's message.
-        if (it->is_warning && number - it->header_line <= 3) starts = false;
+        if (it->is_warning && number - it->header_line <= 3 && !is_real_warning(ll.text))
+          starts = false;
+        for (const std::string& a : it->detector->absorbs)
+          if (has(raw, a)) starts = false;
         break;
       }
     }
@@ -206,7 +225,7 @@ struct LogParser::Impl {
       r.header_line = number;
       r.header_offset = line_offset;
       r.last_trace_line = number;
-      r.is_warning = has(ll.text, "WARNING:") || has(ll.text, "Badness at");
+      r.is_warning = is_real_warning(ll.text);
       r.min_lines = has(raw, "BUG: KMSAN:") ? 16 : 22;
       r.text_lines = 1;
       r.text.append(stripped).push_back('\n');
