@@ -9,8 +9,97 @@
 #include <fmt/ranges.h>
 
 #include "analysis/helpers.h"
+#include "ktriage/disasm.h"
 
 namespace ktriage::analysis {
+
+namespace {
+
+// The faulting instruction explained from the Code: bytes and registers (lib/disasm).
+std::optional<FaultExplanation> explain(const Report& r) {
+  if (!r.code || !r.code->decodable || r.code->bytes.empty()) return std::nullopt;
+  try {  // the disassembler reports errors as values; this only guards the stage boundary
+    Expected<FaultExplanation> faultOrErr = explain_report_fault(r);
+    if (faultOrErr) return std::move(*faultOrErr);
+  } catch (...) {
+  }
+  return std::nullopt;
+}
+
+// "rax = *(u64 *)(rbx + 0x20)" -> {"rbx", 0x20}.
+std::optional<std::pair<std::string, uint64_t>> load_base(std::string_view expression) {
+  size_t at = expression.find("*)(");
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view rest = expression.substr(at + 3);
+  size_t end = rest.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789");
+  if (end == 0 || end == std::string_view::npos) return std::nullopt;
+  std::string base(rest.substr(0, end));
+  rest.remove_prefix(end);
+  if (rest.starts_with(")")) return std::make_pair(base, uint64_t{0});
+  if (!rest.starts_with(" + ")) return std::nullopt;
+  auto disp = leading_hex(rest.substr(3));
+  if (!disp) return std::nullopt;
+  return std::make_pair(base, *disp);
+}
+
+// An XOR-encoded (CONFIG_SLAB_FREELIST_HARDENED) freelist pointer looks random:
+// non-canonical, no repeated pattern, many distinct nibbles.
+bool random_looking(uint64_t v) {
+  uint64_t top = v >> 48;
+  if (top == 0 || top == 0xffff || top == 0xdead) return false;
+  for (uint8_t b : {0x6b, 0x5a, 0xa5, 0xaa, 0x41, 0xcc}) if (is_repeated_byte(v, b, true)) return false;
+  bool seen[16] = {};
+  int distinct = 0;
+  for (int k = 0; k < 16; ++k) {
+    unsigned nib = (v >> (4 * k)) & 0xf;
+    if (!seen[nib]) { seen[nib] = true; ++distinct; }
+  }
+  return distinct >= 6;
+}
+
+// Since 5.7 SLUB keeps a free object's freelist pointer in its middle
+// (object_size / 2); before, at offset 0. Returns the kmalloc cache whose
+// free-pointer slot is at `disp`, or "" when none is.
+std::string freelist_slot_cache(uint64_t disp, const KernelFacts& k) {
+  bool middle = k.version ? !k.version->before(5, 7) : k.era_modern;
+  if (!middle) return disp == 0 ? "any slab cache (offset 0 before 5.7)" : "";
+  static constexpr std::pair<uint64_t, std::string_view> kSlots[] = {
+      {0x8, "kmalloc-16"}, {0x10, "kmalloc-32"}, {0x20, "kmalloc-64"}, {0x30, "kmalloc-96"},
+      {0x40, "kmalloc-128"}, {0x60, "kmalloc-192"}, {0x80, "kmalloc-256"}, {0x100, "kmalloc-512"},
+      {0x200, "kmalloc-1k"}, {0x400, "kmalloc-2k"}, {0x800, "kmalloc-4k"}};
+  for (const auto& [d, name] : kSlots)
+    if (d == disp) return std::string(name);
+  return "";
+}
+
+// A non-canonical pointer loaded from the free-pointer slot of a slab object:
+// the object had been freed and the load read SLUB's encoded freelist pointer.
+void freed_object_pointer(const Context& c, size_t i, const FaultExplanation& e, std::vector<Finding>& out) {
+  const Report& r = c.reports[i];
+  if (c.kernel.arch != Arch::x86_64 || !e.bad_value || e.chain.empty()) return;
+  uint64_t v = *e.bad_value;
+  if (classify_address(v, c.kernel.arch) != AddressClass::non_canonical || !random_looking(v)) return;
+  const ChainStep& load = e.chain.front();
+  auto base = load_base(load.expression);
+  if (!base) return;
+  std::string cache = freelist_slot_cache(base->second, c.kernel);
+  if (cache.empty()) return;
+  Finding f = make_finding("fault_address.freed_object_pointer", "use_after_free",
+                           fmt::format("use-after-free: pointer read from the free-pointer slot of a freed slab object ({} + {:#x}){}",
+                                       base->first, base->second, in_where(c, i)),
+                           0.65, "the bad pointer is a random-looking value loaded from where SLUB keeps a free object's encoded freelist pointer", i);
+  f.evidence.push_back(Evidence{"instruction", fmt::format("`{}` loaded {} = {}: {}", load.instruction.text, e.bad_register, hex(v), load.expression), i, std::nullopt});
+  f.evidence.push_back(figure(i, fmt::format("{} is non-canonical and random-looking, as a CONFIG_SLAB_FREELIST_HARDENED (XOR-encoded) freelist pointer is", hex(v))));
+  f.evidence.push_back(figure(i, fmt::format("offset {:#x} is the free-pointer slot of a {} object (SLUB stores it at object_size/2 since 5.7)", base->second, cache)));
+  if (auto bv = reg(r, base->first); bv && classify_address(*bv, c.kernel.arch) == AddressClass::direct_map)
+    f.evidence.push_back(Evidence{"register", fmt::format("{} = {}: a slab (direct-map) address", base->first, hex(*bv)), i, std::nullopt});
+  f.explanation = "The code read a pointer field from a slab object after the object was freed: SLUB had stored its (encoded) freelist pointer in that slot, and following it faulted. Booting with slub_debug=P would turn the value into 0x6b6b6b6b6b6b6b6b.";
+  f.actions = {"Find who frees the object before this read (slub_debug=FZPU or KASAN give the free stack).",
+               "Check the object's lifetime and reference counting on this path."};
+  out.push_back(std::move(f));
+}
+
+}  // namespace
 
 // --- fault_address: what kind of address the kernel tripped over ------------
 
@@ -153,7 +242,11 @@ void fault_address(const Context& c, std::vector<Finding>& out) {
       }
     }
     f.evidence.insert(f.evidence.begin(), ev.begin(), ev.end());
+    std::optional<FaultExplanation> e = explain(r);
+    if (e)
+      for (const std::string& sentence : e->sentences) f.evidence.push_back(Evidence{"instruction", sentence, i, std::nullopt});
     out.push_back(std::move(f));
+    if (e && cls == AddressClass::non_canonical) freed_object_pointer(c, i, *e, out);
   }
 }
 

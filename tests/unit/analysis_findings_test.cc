@@ -534,5 +534,60 @@ TEST(AnalysisFindings, BugLocationFromTheReportLines) {
   EXPECT_EQ(fs[0].cause, "double_free");
 }
 
+// "3d 40 <48> 8b" -> bytes with the <xx> byte marked as faulting.
+CodeBytes code_bytes(std::string_view text) {
+  CodeBytes c;
+  c.text = std::string(text);
+  size_t pos = 0;
+  while (pos < text.size()) {
+    while (pos < text.size() && text[pos] == ' ') ++pos;
+    if (pos >= text.size()) break;
+    bool marked = text[pos] == '<';
+    if (marked) {
+      c.faulting_offset = static_cast<uint32_t>(c.bytes.size());
+      ++pos;
+    }
+    c.bytes.push_back(static_cast<uint8_t>(std::stoul(std::string(text.substr(pos, 2)), nullptr, 16)));
+    pos += marked ? 3 : 2;
+  }
+  return c;
+}
+
+// zoo_uaf without slub_debug: s->ops at offset 0x20 of a freed kmalloc-64
+// object holds SLUB's encoded freelist pointer; following it is a GPF.
+Report freed_slot_gpf(uint64_t loaded) {
+  Report r = report(CrashKind::gpf, "general protection fault, probably for non-canonical address 0x...: 0000 [#1] PREEMPT SMP NOPTI");
+  r.fault_address = loaded;
+  r.ip = Symbol{};
+  r.ip->function = "zoo_uaf";
+  r.ip->module = "crashzoo";
+  r.code = code_bytes(
+      "3d 40 7d 1a c2 e8 2b 03 0a c1 48 85 c0 74 24 48 c7 40 20 20 94 20 c0 48 89 c3 48 89 c7 e8 63 07 0a c1 "
+      "48 8b 43 20 48 89 df 5b <48> 8b 00 e9 23 92 bf c1 cc b8 f4 ff ff ff 5b c3 cc cc cc cc 0f 1f");
+  RegisterSet regs;
+  regs.regs = {{"rax", loaded}, {"rbx", 0x4}, {"rcx", 0xdce4000b3bccc405}, {"rdi", 0xffff88801ff89500}};
+  r.registers = {regs};
+  return r;
+}
+
+TEST(AnalysisFindings, NonCanonicalPointerFromFreePointerSlotIsUseAfterFree) {
+  auto fs = diagnose({freed_slot_gpf(0x9c1b4e7f2a3d5e61)});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].id, "fault_address.freed_object_pointer");
+  EXPECT_EQ(fs[0].cause, "use_after_free");
+  EXPECT_TRUE(mentions(fs[0], "kmalloc-64"));
+  // The generic GPF finding carries the faulting instruction from Code:.
+  const Finding* gpf = find(fs, "fault_address.non_canonical");
+  ASSERT_TRUE(gpf);
+  EXPECT_TRUE(mentions(*gpf, "movq (%rax), %rax"));
+}
+
+TEST(AnalysisFindings, PatternedNonCanonicalPointerIsNotCalledUseAfterFree) {
+  auto fs = diagnose({freed_slot_gpf(0x4141414141414141)});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "gpf");
+  EXPECT_FALSE(find(fs, "fault_address.freed_object_pointer"));
+}
+
 }  // namespace
 }  // namespace ktriage
