@@ -116,8 +116,14 @@ void lockups(const Context& c, std::vector<Finding>& out) {
     std::string task = task_from_header(r.header);
     if (task.empty() && !r.comm.empty()) task = fmt::format("{}{}", r.comm, r.pid ? fmt::format(":{}", *r.pid) : "");
     Finding f;
-    if (r.kind == CrashKind::soft_lockup || r.kind == CrashKind::hard_lockup) {
-      bool soft = r.kind == CrashKind::soft_lockup;
+    // The kind, else the watchdogs' own words (a parser may leave kind `other`).
+    std::string_view h = r.header;
+    bool soft_lockup = r.kind == CrashKind::soft_lockup || contains(h, "soft lockup - CPU#");
+    bool hard_lockup = r.kind == CrashKind::hard_lockup || contains(h, "hard LOCKUP") || contains(h, "Watchdog detected hard LOCKUP");
+    bool hung = r.kind == CrashKind::hung_task || (contains(h, "INFO: task ") && contains(h, "blocked for more than"));
+    bool rcu = r.kind == CrashKind::rcu_stall || contains(h, "detected stalls on CPUs") || contains(h, "self-detected stall");
+    if (soft_lockup || hard_lockup) {
+      bool soft = soft_lockup;
       std::string at = where(c, i);
       f = make_finding(soft ? "lockup.soft" : "lockup.hard", soft ? "soft_lockup" : "hard_lockup",
                fmt::format("{} lockup{}{}{}", soft ? "soft" : "hard", r.cpu ? fmt::format(" on CPU {}", *r.cpu) : "",
@@ -129,7 +135,7 @@ void lockups(const Context& c, std::vector<Finding>& out) {
                            : "A CPU stopped taking interrupts for too long: a loop with interrupts disabled or a deadlock on an IRQ-safe lock.";
       f.actions = {"Look at the loop around the sampled IP; check the exit condition and any spinlock it waits for.",
                    "If it waits for a lock, find the holder (sysrq-l / NMI backtraces of other CPUs)."};
-    } else if (r.kind == CrashKind::hung_task) {
+    } else if (hung) {
       std::string waiting = wait_kind(r);
       const Frame* caller = first_caller(r);
       f = make_finding("lockup.hung_task", "hung_task",
@@ -146,7 +152,7 @@ void lockups(const Context& c, std::vector<Finding>& out) {
       f.explanation = "The task sleeps uninterruptibly on something nobody releases or signals: a lock held by another (possibly hung) task, a completion never completed, or I/O that never finishes.";
       f.actions = {"Find the holder of what it waits on (lockdep's lock list, sysrq-w / sysrq-d).",
                    "For a completion: find who is supposed to call complete() and why it did not."};
-    } else if (r.kind == CrashKind::rcu_stall) {
+    } else if (rcu) {
       f = make_finding("lockup.rcu_stall", "rcu_stall", "RCU stall" + in_where(c, i), 0.8, "the RCU stall detector fired", i);
       f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
       f.explanation = "A CPU or task stayed in an RCU read-side critical section (or with preemption off) for too long.";

@@ -589,5 +589,15 @@ TEST(AnalysisFindings, PatternedNonCanonicalPointerIsNotCalledUseAfterFree) {
   EXPECT_FALSE(find(fs, "fault_address.freed_object_pointer"));
 }
 
+TEST(AnalysisFindings, WatchdogsRecognisedByTheirWordsWhenKindIsOther) {
+  auto fs = diagnose({report(CrashKind::other, "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:")});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "rcu_stall");
+  fs = diagnose({report(CrashKind::other, "INFO: task kworker/0:1:27 blocked for more than 120 seconds.")});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "hung_task");
+  EXPECT_NE(fs[0].title.find("kworker/0:1:27"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ktriage
