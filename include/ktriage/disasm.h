@@ -59,6 +59,7 @@ struct Instruction {
   std::string mnemonic;        // "movl", "ldr"
   std::string operands;        // "0x18(%rax), %eax"
   std::string text;            // mnemonic + " " + operands
+  std::optional<uint64_t> branch_target;  // direct jump/call target, same address space as `address`
   bool faulting = false;
 };
 

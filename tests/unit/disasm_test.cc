@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -71,9 +72,10 @@ TEST(Decode, X86StartsMidInstructionAndFindsTheMarker) {
   ASSERT_TRUE(d) << d.error().message;
   EXPECT_EQ(d->faulting().text, "movl 0x18(%rax), %eax");
   EXPECT_EQ(d->faulting().offset, 10u);
-  // `enter` (c8) is implausible in kernel code, so the decoder skips the byte.
-  EXPECT_EQ(d->start, 1u);
-  EXPECT_EQ(d->instructions.front().offset, 1u);
+  // `enter` (c8 ..) and `add %al,(%rax)` (00 00) are implausible in kernel
+  // code, so the decoder starts at the real instruction after the call's tail.
+  EXPECT_EQ(d->start, 3u);
+  EXPECT_EQ(d->instructions.front().text, "movq %rdi, %rbx");
 }
 
 TEST(Decode, X86Ud1TakesItsModrm) {
@@ -397,6 +399,105 @@ TEST(PointerClass, Values) {
   EXPECT_EQ(classify_pointer(0x0012ffff12345678, Arch::arm64).kind, PointerClass::non_canonical);
   EXPECT_EQ(classify_pointer(0x00400000, Arch::arm).kind, PointerClass::user_space);
   EXPECT_EQ(classify_pointer(0xc0100000, Arch::i386).kind, PointerClass::plausible);
+}
+
+}  // namespace
+}  // namespace ktriage
+
+// Quality of the start-offset search on real compiler output: take this test
+// binary's own .text, pick faulting instructions at true boundaries, cut
+// Code: bytes the way the kernel does (42 before, 21 after), and check that
+// the instructions we decode before the marker are the real ones. Ground
+// truth is a linear sweep of .text (gcc emits no data there on x86-64).
+namespace ktriage {
+namespace {
+
+struct TextSection {
+  std::vector<uint8_t> bytes;
+};
+
+std::optional<TextSection> own_text() {
+  std::FILE* f = std::fopen("/proc/self/exe", "rb");
+  if (!f) return std::nullopt;
+  std::vector<uint8_t> file;
+  uint8_t buf[1 << 16];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) file.insert(file.end(), buf, buf + n);
+  std::fclose(f);
+  auto rd = [&](size_t off, size_t len) -> uint64_t {
+    uint64_t v = 0;
+    if (off + len > file.size()) return 0;
+    for (size_t i = 0; i < len; ++i) v |= uint64_t{file[off + i]} << (8 * i);
+    return v;
+  };
+  if (file.size() < 64 || file[0] != 0x7f || file[4] != 2) return std::nullopt;  // ELF64 only
+  uint64_t shoff = rd(0x28, 8), shentsize = rd(0x3a, 2), shnum = rd(0x3c, 2), shstrndx = rd(0x3e, 2);
+  uint64_t strtab = rd(shoff + shstrndx * shentsize + 0x18, 8);
+  for (uint64_t i = 0; i < shnum; ++i) {
+    uint64_t sh = shoff + i * shentsize;
+    uint64_t name = strtab + rd(sh, 4);
+    if (name + 6 > file.size() || std::string(reinterpret_cast<const char*>(&file[name])) != ".text") continue;
+    uint64_t off = rd(sh + 0x18, 8), size = rd(sh + 0x20, 8);
+    if (off + size > file.size()) return std::nullopt;
+    return TextSection{std::vector<uint8_t>(file.begin() + off, file.begin() + off + size)};
+  }
+  return std::nullopt;
+}
+
+TEST(DecodeQuality, StartSearchRecoversRealInstructionBoundaries) {
+#if !defined(__x86_64__)
+  GTEST_SKIP() << "needs an x86-64 test binary";
+#endif
+  std::optional<TextSection> text = own_text();
+  if (!text || text->bytes.size() < 100000) GTEST_SKIP() << "no .text in /proc/self/exe";
+  // True boundaries by linear sweep (one instruction per Code: line below).
+  std::vector<uint32_t> starts;
+  std::vector<bool> is_start(text->bytes.size() + 1, false);
+  {
+    CodeBytes all;
+    all.bytes = text->bytes;
+    all.faulting_offset = 0;
+    Expected<CodeDecode> sweep = decode_code(all, Arch::x86_64);
+    ASSERT_TRUE(sweep);
+    for (const Instruction& i : sweep->instructions) {
+      if (i.mnemonic == "(bad)") continue;
+      starts.push_back(i.offset);
+      is_start[i.offset] = true;
+    }
+  }
+  int samples = 0, previous_right = 0, five_right = 0, all_right_after_first_two = 0;
+  for (size_t k = 1000; k < starts.size() && samples < 2000; k += 37) {
+    uint32_t ip = starts[k];
+    if (ip < 42 || ip + 21 > text->bytes.size()) continue;
+    CodeBytes code;
+    code.bytes.assign(text->bytes.begin() + (ip - 42), text->bytes.begin() + ip + 21);
+    code.faulting_offset = 42;
+    Expected<CodeDecode> d = decode_code(code, Arch::x86_64);
+    ASSERT_TRUE(d);
+    ++samples;
+    const auto& ins = d->instructions;
+    auto right = [&](size_t i) { return ins[i].mnemonic != "(bad)" && is_start[ip - 42 + ins[i].offset]; };
+    size_t f = d->faulting_index;
+    if (f >= 1 && right(f - 1)) ++previous_right;
+    if (std::getenv("KTRIAGE_DEBUG") && f >= 5 && !(right(f - 1) && right(f - 2) && right(f - 3) && right(f - 4) && right(f - 5))) {
+      std::printf("--- start %u\n", d->start);
+      for (size_t i = 0; i <= f; ++i) std::printf("  %s %2u %s\n", right(i) ? " " : "X", ins[i].offset, ins[i].text.c_str());
+    }
+    bool five = f >= 5;
+    for (size_t i = f >= 5 ? f - 5 : 0; i < f && five; ++i) five = right(i);
+    five_right += five;
+    bool tail = true;
+    for (size_t i = 2; i < f; ++i) tail = tail && right(i);
+    all_right_after_first_two += tail;
+  }
+  std::printf("start search on %d real code windows: previous instruction right %.1f%%, last five right %.1f%%, "
+              "all but the first two right %.1f%%\n",
+              samples, 100.0 * previous_right / samples, 100.0 * five_right / samples,
+              100.0 * all_right_after_first_two / samples);
+  ASSERT_GT(samples, 500);
+  // Measured 100% / 99.7% / 96.3% on this binary when written.
+  EXPECT_GE(previous_right, samples * 99 / 100);
+  EXPECT_GE(five_right, samples * 98 / 100);
+  EXPECT_GE(all_right_after_first_two, samples * 90 / 100);
 }
 
 }  // namespace
