@@ -32,8 +32,8 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$src" -B "$build" "${generator[@]}" \
     -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Fuzz \
-    -DCMAKE_C_FLAGS_FUZZ="-O1 -g -fno-omit-frame-pointer $san" \
-    -DCMAKE_CXX_FLAGS_FUZZ="-O1 -g -fno-omit-frame-pointer $san" \
+    -DCMAKE_C_FLAGS_FUZZ="-O1 -gline-tables-only -fno-omit-frame-pointer $san" \
+    -DCMAKE_CXX_FLAGS_FUZZ="-O1 -gline-tables-only -fno-omit-frame-pointer $san" \
     -DCMAKE_EXE_LINKER_FLAGS_FUZZ="-fsanitize=address,undefined" \
     -DKTRIAGE_FUZZ=ON -DKTRIAGE_TESTS=OFF -DKTRIAGE_BENCH=OFF -DKTRIAGE_WERROR=OFF >/dev/null
 fi
