@@ -559,6 +559,8 @@ std::optional<std::string> DebugObject::string_at_symbol(const std::string& name
 struct DebugObject::UnitView {
   Elf* elf = nullptr;
   Dwarf* dwarf = nullptr;
+  bool lines_tried = false;
+  std::optional<LineProgram> lines;
   ~UnitView() {
     if (dwarf) dwarf_end(dwarf);
     if (elf) elf_end(elf);
@@ -618,6 +620,11 @@ bool DebugObject::load_aranges() {
       debug_info_size_ = shdr.sh_size;
     } else if (std::strcmp(name, ".debug_aranges") == 0 && !(shdr.sh_flags & SHF_COMPRESSED)) {
       aranges = elf_getdata(scn, nullptr);
+    } else if (!(shdr.sh_flags & SHF_COMPRESSED) && shdr.sh_type != SHT_NOBITS &&
+               shdr.sh_offset <= rawsize && shdr.sh_size <= rawsize - shdr.sh_offset) {
+      if (std::strcmp(name, ".debug_line") == 0) debug_line_ = {shdr.sh_offset, shdr.sh_size};
+      if (std::strcmp(name, ".debug_line_str") == 0) debug_line_str_ = {shdr.sh_offset, shdr.sh_size};
+      if (std::strcmp(name, ".debug_str") == 0) debug_str_ = {shdr.sh_offset, shdr.sh_size};
     }
   }
   if (!aranges || !aranges->d_buf || debug_info_size_ == 0) return false;
@@ -717,6 +724,23 @@ Dwarf* DebugObject::unit_dwarf(uint64_t cu_offset, std::string* error) {
   return view->dwarf;
 }
 
+const LineProgram* DebugObject::unit_lines(Dwarf_Die* cudie, const std::string& comp_dir) {
+  if (!current_unit_ || !image_) return nullptr;
+  UnitView& u = *current_unit_;
+  if (!u.lines_tried) {
+    u.lines_tried = true;
+    Dwarf_Attribute a;
+    Dwarf_Word stmt_list = 0;
+    if (dwarf_attr(cudie, DW_AT_stmt_list, &a) && dwarf_formudata(&a, &stmt_list) == 0) {
+      const char* base = static_cast<const char*>(image_);
+      auto view = [&](const Extent& e) { return std::string_view(base + e.offset, e.size); };
+      u.lines = LineProgram::parse({view(debug_line_), view(debug_line_str_), view(debug_str_)},
+                                   stmt_list, comp_dir);
+    }
+  }
+  return u.lines ? &*u.lines : nullptr;
+}
+
 bool DebugObject::find_cu(uint64_t address, Dwarf_Die* cudie, uint64_t* pc, std::string* error) {
   if (load_aranges()) {
     auto it = std::upper_bound(aranges_.begin(), aranges_.end(), address,
@@ -735,6 +759,7 @@ bool DebugObject::find_cu(uint64_t address, Dwarf_Die* cudie, uint64_t* pc, std:
     }
     Dwarf* dwarf = unit_dwarf(it->cu_offset, error);
     if (!dwarf) return false;
+    current_unit_ = units_[it->cu_offset].get();
     Dwarf_Off next = 0;
     size_t header_size = 0;
     if (dwarf_nextcu(dwarf, 0, &next, &header_size, nullptr, nullptr, nullptr) != 0 ||
@@ -745,6 +770,7 @@ bool DebugObject::find_cu(uint64_t address, Dwarf_Die* cudie, uint64_t* pc, std:
     *pc = address;
     return true;
   }
+  current_unit_ = nullptr;
   Dwarf_Addr bias = 0;
   Dwarf_Die* cu = dwfl_module_addrdie(module_, address, &bias);
   if (!cu) {
@@ -788,21 +814,40 @@ void DebugObject::describe(uint64_t address, FrameSymbolization& out,
   };
 
   SourceLocation innermost;
-  if (Dwarf_Line* line = dwarf_getsrc_die(&cudie, pc)) {
-    innermost.file = relative(dwarf_linesrc(line, nullptr, nullptr));
-    int lineno = 0, col = 0;
-    dwarf_lineno(line, &lineno);
-    dwarf_linecol(line, &col);
-    innermost.line = lineno > 0 ? static_cast<uint32_t>(lineno) : 0;
-    innermost.column = col > 0 ? static_cast<uint32_t>(col) : 0;
-    out.source = innermost;
-  } else {
-    out.symbolize_error = fmt::format("no line information for {:#x} in {}", pc, path_);
-  }
-
+  const LineProgram* program = unit_lines(&cudie, comp_dir);
   Dwarf_Files* files = nullptr;
   size_t nfiles = 0;
-  if (dwarf_getsrcfiles(&cudie, &files, &nfiles) != 0) files = nullptr;
+  if (program) {
+    if (std::optional<LineRow> row = program->lookup(pc)) {
+      innermost.file = row->file < program->files().size()
+                           ? relative(program->files()[row->file].c_str())
+                           : "??";
+      innermost.line = row->line;
+      innermost.column = row->column;
+      out.source = innermost;
+    } else {
+      out.symbolize_error = fmt::format("no line information for {:#x} in {}", pc, path_);
+    }
+  } else {
+    if (Dwarf_Line* line = dwarf_getsrc_die(&cudie, pc)) {
+      innermost.file = relative(dwarf_linesrc(line, nullptr, nullptr));
+      int lineno = 0, col = 0;
+      dwarf_lineno(line, &lineno);
+      dwarf_linecol(line, &col);
+      innermost.line = lineno > 0 ? static_cast<uint32_t>(lineno) : 0;
+      innermost.column = col > 0 ? static_cast<uint32_t>(col) : 0;
+      out.source = innermost;
+    } else {
+      out.symbolize_error = fmt::format("no line information for {:#x} in {}", pc, path_);
+    }
+    if (dwarf_getsrcfiles(&cudie, &files, &nfiles) != 0) files = nullptr;
+  }
+  auto call_file = [&](uint64_t index) -> std::string {
+    if (program) {
+      return index < program->files().size() ? relative(program->files()[index].c_str()) : "??";
+    }
+    return files && index < nfiles ? relative(dwarf_filesrc(files, index, nullptr, nullptr)) : "??";
+  };
 
   std::vector<Dwarf_Die> scopes = function_scopes(&cudie, pc);
   const int nscopes = static_cast<int>(scopes.size());
@@ -813,9 +858,7 @@ void DebugObject::describe(uint64_t address, FrameSymbolization& out,
     if (tag == DW_TAG_inlined_subroutine) {
       out.inlined.push_back({die_function_name(scope), current});
       SourceLocation call;
-      if (auto f = attr_udata(scope, DW_AT_call_file); f && files && *f < nfiles) {
-        call.file = relative(dwarf_filesrc(files, *f, nullptr, nullptr));
-      }
+      if (auto f = attr_udata(scope, DW_AT_call_file)) call.file = call_file(*f);
       if (auto l = attr_udata(scope, DW_AT_call_line)) call.line = static_cast<uint32_t>(*l);
       if (auto c = attr_udata(scope, DW_AT_call_column)) call.column = static_cast<uint32_t>(*c);
       current = call;

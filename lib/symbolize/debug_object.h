@@ -16,6 +16,7 @@
 
 #include "ktriage/error.h"
 #include "ktriage/symbolize.h"
+#include "symbolize/line_table.h"
 
 
 namespace ktriage {
@@ -108,6 +109,12 @@ class DebugObject {
   uint64_t shoff_ = 0;
   size_t debug_info_index_ = 0;
   uint64_t debug_info_offset_ = 0, debug_info_size_ = 0;
+  struct Extent {
+    uint64_t offset = 0, size = 0;
+  };
+  Extent debug_line_, debug_line_str_, debug_str_;
+  UnitView* current_unit_ = nullptr;  // set by find_cu on the fast path
+  const LineProgram* unit_lines(Dwarf_Die* cudie, const std::string& comp_dir);
   void* image_ = nullptr;  // private mapping of the file; unmapped after units_
   std::map<uint64_t, std::unique_ptr<UnitView>> units_;
 
