@@ -65,6 +65,13 @@ command -v llvm-symbolizer > /dev/null &&
 	bench llvm-symbolizer llvm-symbolizer --inlining --obj="$VMLINUX" $(cat "$TMP/addrs")
 bench addr2line addr2line -f -i -e "$VMLINUX" $(cat "$TMP/addrs")
 
+# Where ktriage's time goes (in-process clocks of symbolize_run).
+for ((i = 0; i < RUNS; i++)); do
+	KTRIAGE_TIMING=1 "$RUN" "$LOG" --vmlinux "$VMLINUX" --quiet 2>&1 >/dev/null
+done | awk '{ print $1, $2 }' | sort -k1,1 -k2,2n | awk '
+	{ v[$1, ++n[$1]] = $2 }
+	END { for (k in n) printf "  ktriage %-10s median %6.2f ms\n", k, v[k, int((n[k] + 1) / 2)] }' | sort
+
 echo
 for k in "${!WALL[@]}"; do
 	case $k in symbolize_run | "ktriage analyze") ;; *) continue ;; esac
