@@ -177,9 +177,18 @@ FrameSymbolization resolve_symbol(DebugObject& object, const Symbol& symbol, boo
                   &out.symbolize_error);
   if (!sym) return out;
   if (sym->size) out.size = sym->size;
-  const uint64_t limit = std::max(sym->size, sym->gap == kLastInSection ? 0 : sym->gap);
+  uint64_t limit = std::max(sym->size, sym->gap == kLastInSection ? 0 : sym->gap);
+  if (symbol.size && printed_size_matches(*symbol.size, sym->size, sym->gap)) {
+    limit = std::max(limit, *symbol.size);
+  }
   // A return address may sit right at the end (a call to a noreturn
-  // function is the last instruction); an ip may not.
+  // function is the last instruction); an ip may not. Past st_size, in the
+  // padding, a "return address" is usually a stale stack value.
+  if (return_address && sym->size != 0 && out.offset > sym->size && out.offset <= limit) {
+    out.warnings.push_back(fmt::format(
+        "return address {}+{:#x} is in the padding after the code (size {:#x}): probably a stale "
+        "stack value, not a call", symbol.function, out.offset, sym->size));
+  }
   if (limit != 0 && (out.offset > limit || (out.offset == limit && !return_address))) {
     out.warnings.push_back(fmt::format("offset {:#x} is past the end of {} (size {:#x})",
                                        out.offset, symbol.function, limit));

@@ -479,7 +479,11 @@ TEST(SymbolizePaths, KernelRelative) {
       {"/kernel-lab/build/crashzoo/crashzoo.c", "/kernel-lab/build/crashzoo", "crashzoo.c"},
       {"/kernel-lab/build/crashzoo/../crashzoo/crashzoo.c", "/kernel-lab/build/crashzoo/",
        "crashzoo.c"},
+      {"/build/reproducible-path/linux-6.1.192/arch/x86/entry/entry_64.S", "",
+       "arch/x86/entry/entry_64.S"},
+      {"/usr/src/debug/kernel-6.5.6/linux-6.5.6-300.fc39.x86_64/mm/slub.c", "", "mm/slub.c"},
       {"/home/me/other/file.c", "", "/home/me/other/file.c"},
+      {"/home/me/linux-stuff/file.c", "", "/home/me/linux-stuff/file.c"},
       {"kernel/sched/core.c", "", "kernel/sched/core.c"},
   };
   for (const Case& c : cases) EXPECT_EQ(kernel_relative_path(c.in, {}, c.module_dir), c.out) << c.in;
