@@ -49,6 +49,22 @@ void assertions(const Context& c, std::vector<Finding>& out) {
 
 // --- traps and detectors with a fixed meaning ------------------------------
 
+namespace {
+
+// "[ INFO: possible recursive locking detected ]" / "WARNING: possible circular
+// locking dependency detected" -> "possible recursive locking detected".
+std::string lockdep_verdict(std::string_view h) {
+  for (std::string_view prefix : {"[ INFO:", "INFO:", "WARNING:", "["}) {
+    while (h.starts_with(" ")) h.remove_prefix(1);
+    if (h.starts_with(prefix)) h.remove_prefix(prefix.size());
+  }
+  while (h.starts_with(" ")) h.remove_prefix(1);
+  while (h.ends_with(" ") || h.ends_with("]")) h.remove_suffix(1);
+  return std::string(h);
+}
+
+}  // namespace
+
 void traps(const Context& c, std::vector<Finding>& out) {
   for (size_t i = 0; i < c.reports.size(); ++i) {
     const Report& r = c.reports[i];
@@ -107,7 +123,7 @@ void traps(const Context& c, std::vector<Finding>& out) {
     } else if (r.kind == CrashKind::lockdep || contains(h, "possible circular locking dependency") ||
                contains(h, "possible recursive locking") || contains(h, "inconsistent lock state") ||
                contains(h, "possible irq lock inversion")) {
-      f = make_finding("trap.lockdep", "lockdep", "lock ordering problem found by lockdep: " + std::string(h.substr(h.find(':') == std::string_view::npos ? 0 : h.find(':') + 1)), 0.8,
+      f = make_finding("trap.lockdep", "lockdep", "lockdep: " + lockdep_verdict(h), 0.8,
                "lockdep proved a possible deadlock from the locking order it observed", i);
       f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
       for (std::string_view line : c.lines_of(i))

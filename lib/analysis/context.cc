@@ -161,7 +161,7 @@ bool is_repeated_byte(uint64_t value, uint8_t byte, bool is64) {
 
 std::string_view to_string(AddressClass c) {
   switch (c) {
-    case AddressClass::null_page: return "NULL + small offset";
+    case AddressClass::null_page: return "NULL + small offset (below 64 KiB)";
     case AddressClass::user: return "user-space address";
     case AddressClass::non_canonical: return "non-canonical address";
     case AddressClass::slab_poison_free: return "slab poison POISON_FREE (0x6b)";
@@ -182,7 +182,8 @@ std::string_view to_string(AddressClass c) {
 
 AddressClass classify_address(uint64_t a, Arch arch) {
   bool is64 = arch != Arch::i386 && arch != Arch::arm && arch != Arch::ppc && arch != Arch::mips;
-  if (a < 4096) return AddressClass::null_page;
+  // Nothing can be mapped below mmap_min_addr (64 KiB by default): NULL plus a field offset.
+  if (a < 0x10000) return AddressClass::null_page;
   if (is_repeated_byte(a, 0x6b, is64)) return AddressClass::slab_poison_free;
   if (is_repeated_byte(a, 0x5a, is64)) return AddressClass::slab_poison_inuse;
   if (is_repeated_byte(a, 0xa5, is64)) return AddressClass::slab_poison_end;
@@ -212,6 +213,7 @@ AddressClass classify_address(uint64_t a, Arch arch) {
     if (a >= 0xffffffffa0000000ull && a < 0xffffffffff000000ull) return AddressClass::module;
     return AddressClass::kernel_other;
   }
+  if (arch == Arch::ppc64) return a < 0xc000000000000000ull ? AddressClass::user : AddressClass::kernel_other;
   if (arch == Arch::arm64 || arch == Arch::riscv64) {
     if ((a >> 48) == 0) return AddressClass::user;
     return AddressClass::kernel_other;

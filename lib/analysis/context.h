@@ -69,7 +69,7 @@ Context make_context(const std::vector<Report>& reports, const DiagnoseOptions& 
 // --- Facts about values -------------------------------------------------
 
 enum class AddressClass {
-  null_page,          // below 4096 (NULL + small offset)
+  null_page,          // below 64 KiB, mmap_min_addr (NULL + small offset)
   user,               // user-space address
   non_canonical,      // x86_64: bits 63..47 not all equal
   slab_poison_free,   // 0x6b6b... POISON_FREE

@@ -240,13 +240,20 @@ std::string ip_function_of(const Context& c, size_t i) {
     if (at == std::string_view::npos) continue;
     std::string_view rest = line.substr(at + skip);
     if (size_t colon = rest.find(':'); colon != std::string_view::npos && colon <= 4) rest.remove_prefix(colon + 1);  // "0010:"
-    if (rest.starts_with("[<")) {  // "[<ffffffff81058e5d>] task_rq_lock+0x4d/0xa8"
-      size_t close = rest.find("] ");
-      if (close == std::string_view::npos) continue;
+    // "[<ffffffff81058e5d>] task_rq_lock+0x4d/0xa8", "[<...>]  [<...>] func+0x1/0x2",
+    // but not "EIP: 0060:[<c04d3ba6>] EFLAGS: 00010246" (no symbol on that line).
+    while (true) {
+      while (rest.starts_with(" ")) rest.remove_prefix(1);
+      if (!rest.starts_with("[<")) break;
+      size_t close = rest.find(">]");
+      if (close == std::string_view::npos) break;
       rest.remove_prefix(close + 2);
     }
-    std::string_view fn = rest.substr(0, rest.find_first_of("+ "));
-    if (!fn.empty() && !fn.starts_with("0x")) return std::string(fn);
+    size_t plus = rest.find('+');
+    std::string_view fn = rest.substr(0, plus);
+    if (plus != std::string_view::npos && !fn.empty() && !fn.starts_with("0x") &&
+        fn.find_first_of(" :[]") == std::string_view::npos)
+      return std::string(fn);
   }
   return "";
 }

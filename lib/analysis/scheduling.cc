@@ -119,7 +119,8 @@ void lockups(const Context& c, std::vector<Finding>& out) {
     // The kind, else the watchdogs' own words (a parser may leave kind `other`).
     std::string_view h = r.header;
     bool soft_lockup = r.kind == CrashKind::soft_lockup || contains(h, "soft lockup - CPU#");
-    bool hard_lockup = r.kind == CrashKind::hard_lockup || contains(h, "hard LOCKUP") || contains(h, "Watchdog detected hard LOCKUP");
+    // Old kernels print "Watchdog detected hard LOCKUP on cpu N" as a WARNING's message.
+    bool hard_lockup = r.kind == CrashKind::hard_lockup || contains(h, "hard LOCKUP") || any_line(c, i, "detected hard LOCKUP");
     bool hung = r.kind == CrashKind::hung_task || (contains(h, "INFO: task ") && contains(h, "blocked for more than"));
     bool rcu = r.kind == CrashKind::rcu_stall || contains(h, "detected stalls on CPUs") || contains(h, "self-detected stall");
     if (soft_lockup || hard_lockup) {

@@ -11,6 +11,7 @@ TEST(AnalysisFacts, ClassifiesX86_64Addresses) {
   const Case cases[] = {
       {0x0, AddressClass::null_page},
       {0x18, AddressClass::null_page},
+      {0x12e0, AddressClass::null_page},
       {0xdd7ed3a8, AddressClass::user},
       {0x00007ffe80ec0b38, AddressClass::user},
       {0x6b6b6b6b6b6b6b6b, AddressClass::slab_poison_free},

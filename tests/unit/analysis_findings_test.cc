@@ -599,5 +599,39 @@ TEST(AnalysisFindings, WatchdogsRecognisedByTheirWordsWhenKindIsOther) {
   EXPECT_NE(fs[0].title.find("kworker/0:1:27"), std::string::npos);
 }
 
+TEST(AnalysisFindings, HardLockupFromOldWarningMessage) {
+  std::string text =
+      "WARNING: at kernel/watchdog.c:245 watchdog_overflow_callback+0x9c/0xd0()\n"
+      "Watchdog detected hard LOCKUP on cpu 0\n";
+  Report r = report(CrashKind::warning, "WARNING: at kernel/watchdog.c:245 watchdog_overflow_callback+0x9c/0xd0()");
+  r.span.begin = 0;
+  r.span.end = text.size();
+  DiagnoseOptions o;
+  o.log_text = text;
+  auto fs = diagnose({r}, o);
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "hard_lockup");
+}
+
+TEST(AnalysisFindings, IpFunctionFromOldRegisterLines) {
+  std::string text =
+      "BUG: unable to handle kernel paging request at 00000000dd7ed3a8\n"
+      "IP: [<ffffffff81058e5d>] task_rq_lock+0x4d/0xa8\n"
+      "EIP: 0060:[<c04d3ba6>] EFLAGS: 00010246 CPU: 0\n";
+  Report r = report(CrashKind::oops_paging, "BUG: unable to handle kernel paging request at 00000000dd7ed3a8");
+  r.fault_address = 0xdd7ed3a8;
+  r.span.begin = 0;
+  r.span.end = text.size();
+  DiagnoseOptions o;
+  o.log_text = text;
+  auto fs = diagnose({r}, o);
+  ASSERT_FALSE(fs.empty());
+  EXPECT_NE(fs[0].title.find("in task_rq_lock"), std::string::npos) << fs[0].title;
+  r.span.begin = text.find("EIP");
+  fs = diagnose({r}, o);
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].title.find("EFLAGS"), std::string::npos) << fs[0].title;
+}
+
 }  // namespace
 }  // namespace ktriage
