@@ -87,7 +87,10 @@ bool report_matches(const KbCondition& m, const KnowledgeBase::Compiled& c, cons
     if (!hit) return false;
   }
   if (!m.arch.empty()) {
-    std::string_view arch = r.arch != Arch::unknown ? to_string(r.arch) : arch_of_kernel(kernel);
+    // A release that names its architecture ("2.6.32-431.el6.x86_64") is
+    // firmer than the arch the parser infers from register and address shapes.
+    std::string_view arch = arch_of_kernel(kernel);
+    if (arch.empty() && r.arch != Arch::unknown) arch = to_string(r.arch);
     if (!arch.empty() && !contains(m.arch, arch)) return false;  // unknown arch does not exclude
   }
   return true;
