@@ -25,6 +25,25 @@ using InsnPtr = std::unique_ptr<cs_insn, disasm::InsnDeleter>;
 
 constexpr int kMaxChainSteps = 4;
 
+// Array indexes above this (as unsigned) are called implausible: 16M entries.
+constexpr uint64_t kLargestPlausibleIndex = 1u << 24;
+
+// KASAN's shadow offsets (KASAN_SHADOW_OFFSET): x86-64 0xdffffc0000000000,
+// arm64 generic 0xdfff800000000000 / 0xdfffa00000000000 / 0xdfffc00000000000.
+bool is_kasan_shadow_offset(uint64_t v) {
+  return (v >> 48) == 0xdfff && (v & 0xffffffffULL) == 0;
+}
+
+// When a memory operand is shadow_offset + reg (KASAN instrumentation),
+// returns the register holding addr >> 3.
+std::optional<std::string> kasan_shadow_check(const MemoryOperand& m, std::optional<uint64_t> base,
+                                              std::optional<uint64_t> index) {
+  if (m.base.empty() || m.index.empty() || m.scale != 1 || m.displacement != 0 || !base || !index) return std::nullopt;
+  if (is_kasan_shadow_offset(*index)) return m.base;
+  if (is_kasan_shadow_offset(*base)) return m.index;
+  return std::nullopt;
+}
+
 std::string hex(uint64_t v) { return fmt::format("{:#x}", v); }
 
 std::string signed_hex(int64_t v) {
@@ -135,6 +154,7 @@ std::string describe_step(const Semantics& s, const Instruction& insn, const std
     case OpKind::constant:
       if (s.immediate) return fmt::format("{} = {}", reg, hex(*s.immediate));
       break;
+    case OpKind::arith: return fmt::format("{} = {} {} {}", reg, s.lhs, s.arith_op, s.rhs);
     default: break;
   }
   if (s.flow == disasm::Flow::call) {
@@ -166,6 +186,9 @@ std::string next_register(const Semantics& s, const std::string& reg, const Inst
     case OpKind::constant:
       stop = fmt::format("a constant (`{}`)", insn.text);
       return "";
+    case OpKind::arith:
+      if (!s.lhs.empty() && s.lhs[0] != '-' && s.lhs.rfind("0x", 0) != 0) return s.lhs;
+      break;
     default: break;
   }
   if (s.flow == disasm::Flow::call) {
@@ -301,8 +324,13 @@ void write_sentences(const CodeDecode& d, const Semantics& sem, FaultExplanation
 
   if (!e.bad_register.empty() && e.bad_value) {
     std::string v = fmt::format("{} held {}", e.bad_register, hex(*e.bad_value));
-    if (e.bad_verdict.kind != PointerClass::plausible) v += fmt::format(": {}", e.bad_verdict.description);
-    else v += ", which looks like a valid pointer by value alone";
+    if (!e.bad_verdict.description.empty()) v += fmt::format(": {}", e.bad_verdict.description);
+    else if (!is_stack_pointer(e.bad_register)) v += ", which looks like a valid pointer by value alone";
+    if (is_stack_pointer(e.bad_register) && e.address && e.address_matches.value_or(false) &&
+        (e.access == AccessKind::stack_push || e.access == AccessKind::write) && (*e.address & 0xfff) >= 0xf00) {
+      v += "; a store just below a page boundary through the stack pointer is what a kernel stack overflow into "
+           "the guard page looks like";
+    }
     e.sentences.push_back(v + ".");
   }
   if (!e.chain.empty()) {
@@ -314,7 +342,7 @@ void write_sentences(const CodeDecode& d, const Semantics& sem, FaultExplanation
                        st.value ? fmt::format(", value {}", hex(*st.value)) : std::string());
     }
     e.sentences.push_back(fmt::format("{}; the trace stopped at {}.", c, e.chain_stop));
-  } else if (!e.bad_register.empty()) {
+  } else if (!e.bad_register.empty() && !e.chain_stop.empty()) {
     e.sentences.push_back(fmt::format("Where {} came from is not in the Code: bytes: the trace stopped at {}.",
                                       e.bad_register, e.chain_stop));
   }
@@ -419,8 +447,18 @@ Expected<FaultExplanation> explain_fault(const CodeDecode& d, const FaultContext
     if (e.effective_address) ea_verdict = classify_pointer(*e.effective_address, d.arch);
     PointerVerdict base_verdict;
     if (bv) base_verdict = classify_pointer(*bv, d.arch);
-    if (base_usable && (m.index.empty() || base_verdict.kind != PointerClass::plausible ||
-                        ea_verdict.kind == PointerClass::plausible)) {
+    const std::optional<std::string> shadow_reg = kasan_shadow_check(m, bv, iv);
+    if (shadow_reg) {
+      // KASAN's inline check `cmpb $0, (shadow_offset + addr >> 3)`: the
+      // address being checked is the other register shifted back.
+      e.bad_register = *shadow_reg;
+      e.bad_value = *shadow_reg == m.base ? bv : iv;
+      uint64_t checked = *e.bad_value << 3;
+      PointerVerdict v = classify_pointer(checked, d.arch);
+      e.bad_verdict = {v.kind, fmt::format("KASAN's shadow check for address {:#x}..{:#x} ({})", checked, checked + 7,
+                                           v.kind == PointerClass::plausible ? "a kernel address" : v.description)};
+    } else if (base_usable && (m.index.empty() || base_verdict.kind != PointerClass::plausible ||
+                               ea_verdict.kind == PointerClass::plausible)) {
       e.bad_register = m.base;
       e.bad_value = bv;
       e.bad_verdict = base_verdict;
@@ -433,11 +471,16 @@ Expected<FaultExplanation> explain_fault(const CodeDecode& d, const FaultContext
     } else if (!m.index.empty()) {
       e.bad_register = m.index;
       e.bad_value = iv;
-      if (iv && e.effective_address) {
-        e.bad_verdict = {ea_verdict.kind,
-                         fmt::format("as an index (scaled by {}) it puts the address at {}{}", m.scale,
-                                     hex(*e.effective_address),
-                                     ea_verdict.kind == PointerClass::plausible ? "" : ", " + ea_verdict.description)};
+      if (iv) {
+        const int64_t as_signed = static_cast<int64_t>(*iv);
+        std::string what = as_signed < 0                ? fmt::format("a negative index ({})", as_signed)
+                           : *iv > kLargestPlausibleIndex ? fmt::format("an implausibly large index ({})", *iv)
+                                                          : fmt::format("an index of {}", *iv);
+        if (e.effective_address) {
+          what += fmt::format(", which (scaled by {}) puts the address at {}", m.scale, hex(*e.effective_address));
+          if (ea_verdict.kind != PointerClass::plausible) what += ": " + ea_verdict.description;
+        }
+        e.bad_verdict = {ea_verdict.kind, what};
       }
     }
     if (!e.bad_register.empty() && !is_stack_pointer(e.bad_register)) {
@@ -451,6 +494,18 @@ Expected<FaultExplanation> explain_fault(const CodeDecode& d, const FaultContext
 }
 
 Expected<FaultExplanation> explain_report_fault(const Report& report, const DecodeOptions& options) {
+  // In these reports the IP is where the CPU was interrupted or stopped on
+  // purpose, not an instruction that faulted on memory.
+  static constexpr CrashKind kNotFaults[] = {
+      CrashKind::warning,     CrashKind::soft_lockup,  CrashKind::hard_lockup, CrashKind::hung_task,
+      CrashKind::rcu_stall,   CrashKind::lockdep,      CrashKind::memory_leak, CrashKind::scheduling_while_atomic,
+      CrashKind::sleeping_in_atomic, CrashKind::panic, CrashKind::kcsan,       CrashKind::refcount,
+  };
+  for (CrashKind k : kNotFaults) {
+    if (report.kind == k) {
+      return Error{fmt::format("not explained: the IP of a {} report is not a faulting instruction", to_string(k))};
+    }
+  }
   Expected<CodeDecode> decodeOrErr = decode_report_code(report, options);
   if (!decodeOrErr) return decodeOrErr.error();
   FaultContext ctx;

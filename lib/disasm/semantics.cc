@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstring>
 
 namespace ktriage::disasm {
@@ -118,6 +119,29 @@ AccessKind arm64_access(std::string_view m) {
   return AccessKind::unknown;
 }
 
+// The C operator of an arithmetic mnemonic ("addq" -> "+"), or nullptr.
+const char* arith_symbol(std::string_view m) {
+  static constexpr std::pair<std::string_view, const char*> kOps[] = {
+      {"add", "+"}, {"sub", "-"}, {"shr", ">>"}, {"sar", ">>"}, {"shl", "<<"}, {"sal", "<<"}, {"and", "&"},
+      {"or", "|"},  {"xor", "^"}, {"imul", "*"}, {"lsr", ">>"}, {"asr", ">>"}, {"lsl", "<<"}, {"orr", "|"},
+      {"eor", "^"}, {"mul", "*"},
+  };
+  for (const auto& [name, op] : kOps) {
+    if (!starts_with(m, name)) continue;
+    std::string_view rest = m.substr(name.size());
+    // AT&T size suffix only: "addq" yes, "addsd"/"andn"/"orpd" no.
+    if (rest.empty() || (rest.size() == 1 && std::string_view("bwlq").find(rest[0]) != std::string_view::npos)) return op;
+  }
+  return nullptr;
+}
+
+std::string hex_imm(int64_t v) {
+  char buf[32];
+  if (v < 0) std::snprintf(buf, sizeof buf, "-0x%llx", static_cast<unsigned long long>(-static_cast<uint64_t>(v)));
+  else std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
 void fill_x86(csh handle, const cs_insn& insn, Arch arch, Semantics& s) {
   const bool is64 = arch == Arch::x86_64;
   const cs_x86& x = insn.detail->x86;
@@ -155,6 +179,13 @@ void fill_x86(csh handle, const cs_insn& insn, Arch arch, Semantics& s) {
                      : (op.access & CS_AC_WRITE)                           ? AccessKind::write
                      : (op.access & CS_AC_READ)                            ? AccessKind::read
                                                                            : AccessKind::unknown;
+      // String instructions: Capstone 4's access flags are unreliable;
+      // (%rsi) is the source, (%rdi) the destination.
+      if (m.find("stos") != std::string_view::npos) a = AccessKind::write;
+      if (m.find("movs") != std::string_view::npos && x.op_count == 2 && x.operands[0].type == X86_OP_MEM &&
+          x.operands[1].type == X86_OP_MEM) {
+        a = (mo.base == "rdi" || mo.base == "edi") ? AccessKind::write : AccessKind::read;
+      }
       s.memory.push_back({mo, a});
       mem = &op;
     } else if (op.type == X86_OP_REG) {
@@ -186,6 +217,15 @@ void fill_x86(csh handle, const cs_insn& insn, Arch arch, Semantics& s) {
                x.operands[1].type == X86_OP_REG && x.operands[0].reg == x.operands[1].reg) {
       s.kind = OpKind::constant;
       s.immediate = 0;
+    } else if (const char* op = arith_symbol(m); op != nullptr && mem == nullptr && (dest_reg->access & CS_AC_READ)) {
+      // Two-operand x86 arithmetic: dest = dest op src.
+      s.kind = OpKind::arith;
+      s.arith_op = op;
+      s.lhs = d;
+      if (src_reg != nullptr) s.rhs = x86_family(reg_name(handle, src_reg->reg), is64);
+      else if (imm != nullptr) s.rhs = hex_imm(imm->imm);
+      else if (starts_with(m, "sh") || starts_with(m, "sa")) s.rhs = "1";
+      if (s.rhs.empty()) s.kind = OpKind::other;
     }
     if (s.kind != OpKind::other) {
       s.dest = d;
@@ -249,6 +289,18 @@ void fill_arm64(csh handle, const cs_insn& insn, Semantics& s) {
     } else if ((m == "adrp" || m == "adr") && imm != nullptr) {
       s.kind = OpKind::constant;
       s.immediate = static_cast<uint64_t>(imm->imm);
+    } else if (const char* op = arith_symbol(m); op != nullptr && second_reg != nullptr && a.op_count == 3) {
+      // Three-operand arm64 arithmetic: dest = src1 op src2 (no shifted operands).
+      const cs_arm64_op& third = a.operands[2];
+      if (third.shift.type == ARM64_SFT_INVALID && third.ext == ARM64_EXT_INVALID) {
+        s.lhs = arm64_family(reg_name(handle, second_reg->reg));
+        if (third.type == ARM64_OP_REG) s.rhs = arm64_family(reg_name(handle, third.reg));
+        else if (third.type == ARM64_OP_IMM) s.rhs = hex_imm(third.imm);
+        if (!s.lhs.empty() && !s.rhs.empty()) {
+          s.kind = OpKind::arith;
+          s.arith_op = op;
+        }
+      }
     }
     if (s.kind != OpKind::other) {
       s.dest = d;
@@ -318,6 +370,18 @@ void fill_arm(csh handle, const cs_insn& insn, Semantics& s) {
     } else if ((base == "mov" || base == "movw") && imm != nullptr && a.op_count == 2) {
       s.kind = OpKind::constant;
       s.immediate = static_cast<uint32_t>(imm->imm);
+    } else if (const char* op = arith_symbol(base); op != nullptr && second_reg != nullptr && a.op_count == 3 &&
+               !a.update_flags) {
+      const cs_arm_op& third = a.operands[2];
+      if (third.shift.type == ARM_SFT_INVALID) {
+        s.lhs = arm_family(reg_name(handle, second_reg->reg));
+        if (third.type == ARM_OP_REG) s.rhs = arm_family(reg_name(handle, third.reg));
+        else if (third.type == ARM_OP_IMM) s.rhs = hex_imm(third.imm);
+        if (!s.lhs.empty() && !s.rhs.empty()) {
+          s.kind = OpKind::arith;
+          s.arith_op = op;
+        }
+      }
     }
     if (s.kind != OpKind::other) {
       s.dest = d;

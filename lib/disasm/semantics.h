@@ -26,6 +26,7 @@ enum class OpKind {
   move,      // reg = reg
   address,   // reg = computed address (lea, adr/adrp): no memory access
   constant,  // reg = immediate (mov $imm, movz, xor %eax,%eax)
+  arith,     // reg = lhs <op> rhs (add, sub, shifts, and/or/xor, imul)
 };
 
 struct MemoryAccess {
@@ -46,6 +47,8 @@ struct Semantics {
   uint32_t dest_size = 0;               // bytes of the written register view (eax: 4)
   std::string source;                   // source register family for move
   std::optional<uint64_t> immediate;    // constant value for OpKind::constant
+  std::string arith_op;                 // "+", ">>", ... for OpKind::arith
+  std::string lhs, rhs;                 // operands for OpKind::arith: register family or hex immediate
   uint64_t next_address = 0;            // address + size, for rip-relative operands
 };
 

@@ -347,6 +347,7 @@ TEST(Explain, Arm64StoreThroughComputedAddress) {
   EXPECT_EQ(e->bad_register, "x19");
   ASSERT_GE(e->chain.size(), 1u);
   EXPECT_EQ(e->chain[0].instruction.text, "add x19, x19, x1");
+  EXPECT_EQ(e->chain[0].expression, "x19 = x19 + x1");
   EXPECT_EQ(e->chain[0].value, 0xfffffbfffe800001u);
 }
 
@@ -363,7 +364,7 @@ TEST(Explain, ArmStoreMatchesFar) {
   EXPECT_EQ(e->address_matches, true);
   EXPECT_EQ(e->bad_register, "r3");
   ASSERT_EQ(e->chain.size(), 1u);
-  EXPECT_EQ(e->chain[0].expression, "r3 = result of `add r3, r5, #0x20`");
+  EXPECT_EQ(e->chain[0].expression, "r3 = r5 + 0x20");
   // bls is conditional: the straight-line path runs through it.
   EXPECT_EQ(e->chain_stop, "the start of the Code: bytes (r5 has no writer after it)");
 }
