@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "ktriage/disasm.h"
 #include "ktriage/report.h"
+#include "ktriage/symbolize.h"
 
 namespace ktriage {
 
@@ -47,11 +49,20 @@ struct KbMatch {
   std::string advice;
 };
 
+// What the symbolizer and the disassembler made of one report.
+struct ReportDetails {
+  std::optional<Symbolization> symbols;    // with debug info (--vmlinux, --debug-root)
+  std::optional<CodeDecode> code;          // the report's Code: bytes, decoded
+  std::string code_error;                  // why they could not be, "" when there were none
+  std::optional<FaultExplanation> fault;   // the faulting instruction explained
+};
+
 // The whole result of one `analyze` run, as rendered.
 struct Analysis {
   std::string source;                // input name ("-" for stdin)
   std::string kernel_version;        // the version used for KB verdicts (flag or log), "" when unknown
   std::vector<Report> reports;
+  std::vector<ReportDetails> details;  // parallel to reports
   std::vector<Finding> findings;     // best first; findings[0] is the headline
   std::vector<KbMatch> kb_matches;
 };

@@ -54,6 +54,93 @@ Json code_json(const CodeBytes& c) {
               {"decodable", c.decodable}};
 }
 
+Json location_json(const std::optional<SourceLocation>& l) {
+  if (!l) return nullptr;
+  return Json{{"file", l->file}, {"line", l->line}, {"column", l->column}};
+}
+
+// Adds the symbolizer's fields to a frame or the ip (JSON names fixed by issue 3).
+void add_symbolization(Json& j, const FrameSymbolization* s) {
+  j["source"] = s ? location_json(s->source) : Json(nullptr);
+  Json inlined = Json::array();
+  if (s) {
+    for (const InlineFrame& f : s->inlined) {
+      inlined.push_back(Json{{"function", f.function},
+                             {"file", f.location.file},
+                             {"line", f.location.line},
+                             {"column", f.location.column}});
+    }
+  }
+  j["inlined"] = inlined;
+  j["symbolize_error"] = s && !s->symbolize_error.empty() ? Json(s->symbolize_error) : Json(nullptr);
+  if (s && !s->source_context.empty()) {
+    Json context = Json::array();
+    for (const SourceLine& l : s->source_context) context.push_back(Json{{"line", l.line}, {"text", l.text}});
+    j["source_context"] = context;
+  }
+}
+
+Json debuginfo_json(const DebugInfoFile& f) {
+  return Json{{"role", f.role},         {"name", f.name},     {"path", f.path},
+              {"build_id", f.build_id}, {"has_dwarf", f.has_dwarf}, {"match", f.match},
+              {"confidence", f.confidence}, {"evidence", f.evidence}};
+}
+
+Json instruction_json(const Instruction& i) {
+  std::string bytes;
+  for (uint8_t b : i.bytes) bytes += fmt::format("{:02x}", b);
+  return Json{{"address", fmt::format("{:#x}", i.address)}, {"bytes", bytes}, {"text", i.text},
+              {"faulting", i.faulting}};
+}
+
+Json fault_json(const FaultExplanation& f) {
+  Json chain = Json::array();
+  for (const ChainStep& c : f.chain) {
+    chain.push_back(Json{{"instruction", instruction_json(c.instruction)},
+                         {"address", fmt::format("{:#x}", c.instruction.address)},
+                         {"register", c.register_name},
+                         {"source", c.source},
+                         {"expression", c.expression},
+                         {"value", hex(c.value)}});
+  }
+  return Json{{"address", hex(f.address)},
+              {"access", to_string(f.access)},
+              {"instruction", instruction_json(f.instruction)},
+              {"memory_operand", f.memory ? Json(f.memory->describe()) : Json(nullptr)},
+              {"bad_register", f.bad_register},
+              {"bad_value", hex(f.bad_value)},
+              {"bad_value_class", to_string(f.bad_verdict.kind)},
+              {"bad_value_description", f.bad_verdict.description},
+              {"effective_address", hex(f.effective_address)},
+              {"address_matches", opt(f.address_matches)},
+              {"chain", chain},
+              {"chain_stop", f.chain_stop},
+              {"sentences", f.sentences}};
+}
+
+void add_details(Json& j, const ReportDetails& d) {
+  const Symbolization* sym = d.symbols ? &*d.symbols : nullptr;
+  if (j["ip"].is_object()) add_symbolization(j["ip"], sym && sym->ip ? &*sym->ip : nullptr);
+  for (size_t i = 0; i < j["frames"].size(); ++i) {
+    add_symbolization(j["frames"][i], sym && i < sym->frames.size() ? &sym->frames[i] : nullptr);
+  }
+  j["kaslr_offset"] = sym && sym->kaslr_offset ? Json(sym->kaslr_offset_hex()) : Json(nullptr);
+  Json debuginfo = Json::array();
+  if (sym) {
+    for (const DebugInfoFile& f : sym->debuginfo) debuginfo.push_back(debuginfo_json(f));
+  }
+  j["debuginfo"] = debuginfo;
+  if (j["code"].is_object()) {
+    Json instructions = Json::array();
+    if (d.code) {
+      for (const Instruction& i : d.code->instructions) instructions.push_back(instruction_json(i));
+    }
+    j["code"]["instructions"] = instructions;
+    j["code"]["decode_error"] = d.code_error.empty() ? Json(nullptr) : Json(d.code_error);
+  }
+  j["fault"] = d.fault ? fault_json(*d.fault) : Json(nullptr);
+}
+
 Json report_json(const Report& r) {
   Json j;
   j["kind"] = to_string(r.kind);
@@ -141,7 +228,12 @@ void render_json(const Analysis& analysis, std::ostream& out) {
   doc["schema_version"] = kJsonSchemaVersion;
   doc["source"] = analysis.source;
   Json reports = Json::array();
-  for (const Report& r : analysis.reports) reports.push_back(report_json(r));
+  static const ReportDetails kNoDetails;
+  for (size_t i = 0; i < analysis.reports.size(); ++i) {
+    Json j = report_json(analysis.reports[i]);
+    add_details(j, i < analysis.details.size() ? analysis.details[i] : kNoDetails);
+    reports.push_back(std::move(j));
+  }
   doc["reports"] = std::move(reports);
   doc["kernel_version"] = str_or_null(analysis.kernel_version);
   Json findings = Json::array();

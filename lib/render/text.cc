@@ -25,11 +25,44 @@ std::string symbol_text(const Symbol& s) {
   return out;
 }
 
-void render_report(const Report& r, size_t index, const Style& st, std::ostream& out) {
+// " at mm/slub.c:337:9", with the inline chain when there is one.
+std::string location_text(const FrameSymbolization* s) {
+  if (!s) return "";
+  if (!s->symbolize_error.empty()) return fmt::format("  ({})", s->symbolize_error);
+  if (!s->source) return "";
+  std::string out = fmt::format("  {}:{}", s->source->file, s->source->line);
+  if (s->inlined.size() > 1) {
+    out += "  inlined:";
+    for (size_t i = 0; i + 1 < s->inlined.size(); ++i)
+      out += fmt::format(" {} ({}:{}) ->", s->inlined[i].function, s->inlined[i].location.file,
+                         s->inlined[i].location.line);
+    out += " " + s->inlined.back().function;
+  }
+  return out;
+}
+
+void render_code(const ReportDetails& d, const Style& st, std::ostream& out) {
+  if (d.fault) {
+    out << fmt::format("  faulting insn  {}  ({})\n", d.fault->instruction.text, to_string(d.fault->access));
+    for (const std::string& sentence : d.fault->sentences) out << fmt::format("                 {}\n", sentence);
+  } else if (!d.code_error.empty()) {
+    out << st.dim(fmt::format("  Code:          {}", d.code_error)) << '\n';
+  }
+  if (d.code) {
+    out << "  Code: decoded\n";
+    for (const Instruction& i : d.code->instructions) {
+      std::string line = fmt::format("    {} {:#x}: {}", i.faulting ? "=>" : "  ", i.address, i.text);
+      out << (i.faulting ? st.bold(line) : line) << '\n';
+    }
+  }
+}
+
+void render_report(const Report& r, const ReportDetails& d, size_t index, const Style& st, std::ostream& out) {
   out << st.red(fmt::format("Report {}: {}", index + 1, r.title.empty() ? r.header : r.title)) << '\n';
   auto field = [&](std::string_view name, const std::string& value) {
     if (!value.empty()) out << fmt::format("  {:<14} {}\n", name, value);
   };
+  const Symbolization* sym = d.symbols ? &*d.symbols : nullptr;
   field("kind", std::string(to_string(r.kind)));
   field("header", r.header);
   field("lines", fmt::format("{}-{}", r.span.first_line, r.span.last_line));
@@ -44,14 +77,24 @@ void render_report(const Report& r, size_t index, const Style& st, std::ostream&
   if (r.preempt_count) field("preempt_count", fmt::format("{:#x}", *r.preempt_count));
   if (r.fault_address) field("fault address", fmt::format("{:#x}", *r.fault_address));
   if (r.error_code) field("error code", fmt::format("{:#x} ({})", r.error_code->code, r.error_code->describe()));
-  if (r.ip) field("ip", symbol_text(*r.ip));
+  if (r.ip) field("ip", symbol_text(*r.ip) + location_text(sym && sym->ip ? &*sym->ip : nullptr));
+  if (sym && sym->kaslr_offset) field("kaslr offset", sym->kaslr_offset_hex() + " (" + sym->kaslr_source + ")");
+  if (sym) {
+    for (const DebugInfoFile& f : sym->debuginfo) {
+      if (f.match == "mismatch")
+        out << st.red(fmt::format("  {} {} does not match this log ({})", f.role, f.path, f.confidence)) << '\n';
+    }
+  }
   if (r.corrupted) field("corrupted", r.corrupted_reason.empty() ? "yes" : r.corrupted_reason);
+  render_code(d, st, out);
   if (!r.frames.empty()) {
     size_t unreliable = 0;
     for (const Frame& f : r.frames) unreliable += !f.reliable;
     out << fmt::format("  call trace     {} frames, {} unreliable\n", r.frames.size(), unreliable);
-    for (const Frame& f : r.frames) {
-      std::string line = fmt::format("    {} {}", f.reliable ? " " : "?", symbol_text(f));
+    for (size_t i = 0; i < r.frames.size(); ++i) {
+      const Frame& f = r.frames[i];
+      const FrameSymbolization* fs = sym && i < sym->frames.size() ? &sym->frames[i] : nullptr;
+      std::string line = fmt::format("    {} {}{}", f.reliable ? " " : "?", symbol_text(f), location_text(fs));
       out << (f.reliable ? line : st.dim(line)) << '\n';
     }
   }
@@ -109,7 +152,8 @@ void render_text(const Analysis& analysis, const RenderOptions& options, std::os
   render_kb(analysis, st, out);
   for (size_t i = 0; i < analysis.reports.size(); ++i) {
     out << '\n';
-    render_report(analysis.reports[i], i, st, out);
+    static const ReportDetails kNoDetails;
+    render_report(analysis.reports[i], i < analysis.details.size() ? analysis.details[i] : kNoDetails, i, st, out);
   }
 }
 

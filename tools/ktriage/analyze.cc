@@ -6,12 +6,14 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "commands.h"
 #include "ktriage/logparse.h"
 #include "ktriage/render.h"
+#include "ktriage/triage.h"
 #include "support/io.h"
 
 namespace ktriage::cli {
@@ -21,6 +23,10 @@ struct AnalyzeOptions {
   std::string input = "-";
   bool json = false;
   std::string color = "auto";
+  std::string syntax = "att";
+  bool no_shipped_kb = false;
+  std::vector<std::string> kb_dirs;
+  TriageOptions triage;
 };
 
 bool use_color(const std::string& mode) {
@@ -51,9 +57,8 @@ class Progress {
   uint64_t next_ = 0;
 };
 
-int run_analyze(const AnalyzeOptions& o) {
-  Analysis analysis;
-  analysis.source = o.input;
+int run_analyze(AnalyzeOptions& o) {
+  std::vector<Report> reports;
   {
     LogParser parser;
     Progress progress;
@@ -67,8 +72,17 @@ int run_analyze(const AnalyzeOptions& o) {
       return kError;
     }
     parser.finish();
-    analysis.reports = parser.take_reports();
+    reports = parser.take_reports();
   }
+  o.triage.syntax = o.syntax == "intel" ? AsmSyntax::intel : AsmSyntax::att;
+  o.triage.shipped_kb = !o.no_shipped_kb;
+  o.triage.kb_dirs.assign(o.kb_dirs.begin(), o.kb_dirs.end());
+  Expected<Analysis> analysisOrErr = triage(o.input, std::move(reports), o.triage);
+  if (!analysisOrErr) {
+    std::fprintf(stderr, "ktriage: %s\n", analysisOrErr.error().message.c_str());
+    return kError;
+  }
+  const Analysis& analysis = *analysisOrErr;
   if (o.json) {
     render_json(analysis, std::cout);
   } else {
@@ -88,6 +102,36 @@ Run add_analyze(CLI::App& app) {
       "netconsole, pstore, vmcore-dmesg.txt, or a bug report's text).");
   cmd->add_option("input", o->input, "log file, or - for standard input")->capture_default_str();
   cmd->add_flag("--json", o->json, "print one JSON document (schema in docs/json.md)");
+  cmd->add_option("--kernel-version", o->triage.kernel_version,
+                  "kernel release to judge known-bug fixes against (e.g. 2.6.32-431.el6.x86_64);\n"
+                  "default: the release printed in the log")
+      ->group("Diagnosis");
+  cmd->add_option("--kb", o->kb_dirs, "extra knowledge-base directory of *.toml entries (docs/kb.md); repeatable")
+      ->check(CLI::ExistingDirectory)
+      ->group("Diagnosis");
+  cmd->add_flag("--no-shipped-kb", o->no_shipped_kb, "do not load the knowledge base shipped in data/kb")
+      ->group("Diagnosis");
+  cmd->add_option("--vmlinux", o->triage.debug.vmlinux,
+                  "vmlinux of the crashed kernel (DWARF gives file:line and inline chains;\n"
+                  "without it, or a System.map/kallsyms file, symbols only)")
+      ->check(CLI::ExistingFile)
+      ->group("Debug info");
+  cmd->add_option("--modules", o->triage.debug.module_dirs,
+                  "directory searched recursively for <module>.ko[.debug|.xz|.zst]; repeatable")
+      ->check(CLI::ExistingDirectory)
+      ->group("Debug info");
+  cmd->add_option("--debug-root", o->triage.debug.debug_root,
+                  "debug root (/usr/lib/debug, an unpacked -dbg package): vmlinux and modules\n"
+                  "found by kernel release or build-id")
+      ->check(CLI::ExistingDirectory)
+      ->group("Debug info");
+  cmd->add_option("--source-root", o->triage.debug.source_root,
+                  "kernel source tree: show source lines around each location")
+      ->check(CLI::ExistingDirectory)
+      ->group("Debug info");
+  cmd->add_option("--syntax", o->syntax, "x86 disassembly syntax: att or intel")
+      ->check(CLI::IsMember({"att", "intel"}))
+      ->capture_default_str();
   cmd->add_option("--color", o->color, "colour the text report: auto (on a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();

@@ -1,0 +1,67 @@
+#include "ktriage/triage.h"
+
+#include <utility>
+
+#include "ktriage/diagnose.h"
+#include "ktriage/kb.h"
+
+namespace ktriage {
+namespace {
+
+ReportDetails decode_and_explain(const Report& report, const TriageOptions& options) {
+  ReportDetails d;
+  if (!report.code) return d;
+  DecodeOptions decode;
+  decode.syntax = options.syntax;
+  Expected<CodeDecode> codeOrErr = decode_report_code(report, decode);
+  if (!codeOrErr) {
+    d.code_error = codeOrErr.error().message;
+    return d;
+  }
+  // Decodes the few Code: bytes again (microseconds) so the register and
+  // fault-address choice stays in one place, lib/disasm.
+  Expected<FaultExplanation> faultOrErr = explain_report_fault(report, decode);
+  if (faultOrErr) d.fault = std::move(*faultOrErr);
+  d.code = std::move(*codeOrErr);
+  return d;
+}
+
+}  // namespace
+
+bool has_debug_info(const DebugInfoOptions& o) {
+  return !o.vmlinux.empty() || !o.debug_root.empty() || !o.module_dirs.empty();
+}
+
+Expected<Analysis> triage(std::string source, std::vector<Report> reports, const TriageOptions& options) {
+  Analysis analysis;
+  analysis.source = std::move(source);
+  analysis.reports = std::move(reports);
+  analysis.details.reserve(analysis.reports.size());
+  for (const Report& r : analysis.reports) analysis.details.push_back(decode_and_explain(r, options));
+
+  if (has_debug_info(options.debug)) {
+    Expected<Symbolizer> symOrErr = Symbolizer::open(options.debug);
+    if (!symOrErr) return symOrErr.error();
+    for (size_t i = 0; i < analysis.reports.size(); ++i)
+      analysis.details[i].symbols = symOrErr->symbolize(analysis.reports[i]);
+  }
+
+  DiagnoseOptions diagnose_options;
+  diagnose_options.kernel_version = options.kernel_version;
+  analysis.findings = diagnose(analysis.reports, diagnose_options);
+
+  std::vector<std::filesystem::path> kb_dirs;
+  if (options.shipped_kb) kb_dirs.push_back(default_kb_dir());
+  kb_dirs.insert(kb_dirs.end(), options.kb_dirs.begin(), options.kb_dirs.end());
+  if (!kb_dirs.empty()) {
+    Expected<KnowledgeBase> kbOrErr = KnowledgeBase::load(kb_dirs);
+    if (!kbOrErr) return kbOrErr.error();
+    KbVerdicts verdicts = kbOrErr->match(analysis, options.kernel_version);
+    analysis.kb_matches = std::move(verdicts.matches);
+    if (!options.kernel_version.empty()) analysis.kernel_version = options.kernel_version;
+    else if (!verdicts.kernel.text.empty()) analysis.kernel_version = verdicts.kernel.text;
+  }
+  return analysis;
+}
+
+}  // namespace ktriage
