@@ -458,7 +458,11 @@ Symbolization Symbolizer::symbolize(const Report& report,
       r.object = "vmlinux";
       r.function = s.function;
       r.offset = s.offset.value_or(0);
-      r.symbolize_error = "no vmlinux given";
+      r.symbolize_error =
+          im.options.debug_root.empty()
+              ? "no vmlinux given"
+              : fmt::format("no vmlinux for release '{}' under {}", report.kernel_release,
+                            im.options.debug_root);
       r.address = s.address;
       return r;
     }
