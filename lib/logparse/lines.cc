@@ -1,11 +1,319 @@
+// Console prefix stripping. Hand-written scanners instead of regexes: this
+// runs on every line inside a report, and most lines carry one of a handful
+// of fixed-shape prefixes.
 #include "logparse/lines.h"
 
+#include <array>
+
 namespace ktriage::logparse {
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+// Reads decimal digits at s[i...]; returns how many (at most 19, enough for u64).
+size_t read_digits(std::string_view s, size_t i, uint64_t& value) {
+  size_t n = 0;
+  value = 0;
+  while (i + n < s.size() && is_digit(s[i + n])) {
+    if (n < 19) value = value * 10 + static_cast<uint64_t>(s[i + n] - '0');
+    ++n;
+  }
+  return n;
+}
+
+size_t skip_blanks(std::string_view s, size_t i) {
+  while (i < s.size() && is_blank(s[i])) ++i;
+  return i;
+}
+
+// --- byte-level cleanup ------------------------------------------------------
+
+// Length of a valid UTF-8 sequence starting at s[i], or 0.
+size_t utf8_length(std::string_view s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  size_t n;
+  uint32_t min;
+  if (c >= 0xc2 && c <= 0xdf) n = 2, min = 0x80;
+  else if (c >= 0xe0 && c <= 0xef) n = 3, min = 0x800;
+  else if (c >= 0xf0 && c <= 0xf4) n = 4, min = 0x10000;
+  else return 0;
+  if (i + n > s.size()) return 0;
+  uint32_t cp = c & (0x7f >> n);
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (b(i + k) & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+// Length of an ANSI escape sequence starting at s[i] == ESC.
+size_t escape_length(std::string_view s, size_t i) {
+  size_t j = i + 1;
+  if (j >= s.size()) return 1;
+  if (s[j] == '[') {  // CSI: parameters, intermediates, one final byte
+    ++j;
+    while (j < s.size() && s[j] >= 0x30 && s[j] <= 0x3f) ++j;
+    while (j < s.size() && s[j] >= 0x20 && s[j] <= 0x2f) ++j;
+    if (j < s.size() && s[j] >= 0x40 && s[j] <= 0x7e) ++j;
+    return j - i;
+  }
+  if (s[j] == ']') {  // OSC: up to BEL or ESC backslash
+    for (++j; j < s.size(); ++j) {
+      if (s[j] == '\a') return j + 1 - i;
+      if (s[j] == '\x1b') return (j + 1 < s.size() && s[j + 1] == '\\' ? j + 2 : j + 1) - i;
+    }
+    return j - i;
+  }
+  return 2;  // ESC c, ESC ( B, ...: one more byte
+}
+
+bool plain_ascii(std::string_view s) {
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+// Copies `raw` into `out` without control bytes and escape sequences; bytes
+// that are not UTF-8 become '?' (dropped before the first visible byte, where
+// they are serial line noise in front of the prefix).
+void sanitize(std::string_view raw, std::string& out) {
+  out.clear();
+  if (plain_ascii(raw)) {
+    out.assign(raw);
+    return;
+  }
+  out.reserve(raw.size());
+  for (size_t i = 0; i < raw.size();) {
+    auto c = static_cast<unsigned char>(raw[i]);
+    if (c == 0x1b) {
+      i += escape_length(raw, i);
+    } else if (c == '\t' || (c >= 0x20 && c < 0x7f)) {
+      out.push_back(raw[i++]);
+    } else if (c < 0x80 || c == 0x7f) {
+      ++i;  // NUL, \r, BEL, backspace, DEL...
+    } else if (size_t n = utf8_length(raw, i)) {
+      out.append(raw.substr(i, n));
+      i += n;
+    } else {
+      if (!out.empty()) out.push_back('?');
+      ++i;
+    }
+  }
+}
+
+// --- prefix scanners ---------------------------------------------------------
+// Each returns the number of bytes of s (from i) it consumed, 0 if no match.
+
+// "[  123.456789]" -> seconds.
+size_t dmesg_timestamp(std::string_view s, size_t i, std::optional<double>& ts) {
+  if (i >= s.size() || s[i] != '[') return 0;
+  size_t j = skip_blanks(s, i + 1);
+  uint64_t whole = 0, frac = 0;
+  size_t n = read_digits(s, j, whole);
+  if (n == 0 || n > 12) return 0;
+  j += n;
+  if (j >= s.size() || s[j] != '.') return 0;
+  ++j;
+  size_t f = read_digits(s, j, frac);
+  if (f == 0 || f > 9) return 0;
+  j = skip_blanks(s, j + f);
+  if (j >= s.size() || s[j] != ']') return 0;
+  double scale = 1;
+  for (size_t k = 0; k < f; ++k) scale *= 10;
+  ts = static_cast<double>(whole) + static_cast<double>(frac) / scale;
+  return j + 1 - i;
+}
+
+// "[T123]", "[  C1]": the printk caller id printed after the timestamp.
+size_t caller_id(std::string_view s, size_t i, std::string& caller) {
+  if (i >= s.size() || s[i] != '[') return 0;
+  size_t j = skip_blanks(s, i + 1);
+  if (j >= s.size() || (s[j] != 'T' && s[j] != 'C')) return 0;
+  uint64_t v;
+  size_t n = read_digits(s, j + 1, v);
+  if (n == 0 || n > 10 || j + 1 + n >= s.size() || s[j + 1 + n] != ']') return 0;
+  caller.assign(s.substr(j, n + 1));
+  return j + n + 2 - i;
+}
+
+// "<4>" (or "<30>" with a syslog facility): the message level.
+size_t level_prefix(std::string_view s, size_t i, int& level) {
+  if (i >= s.size() || s[i] != '<') return 0;
+  uint64_t v;
+  size_t n = read_digits(s, i + 1, v);
+  if (n == 0 || n > 3 || i + 1 + n >= s.size() || s[i + 1 + n] != '>') return 0;
+  level = static_cast<int>(v & 7);
+  return n + 2;
+}
+
+// "[Wed Nov 25 10:00:01 2026]" from dmesg -T.
+size_t human_timestamp(std::string_view s, size_t i) {
+  if (i + 26 > s.size() || s[i] != '[') return 0;
+  // "[Www Mmm dd hh:mm:ss yyyy]": fixed shape, day may be space padded.
+  std::string_view t = s.substr(i, 26);
+  if (t[4] != ' ' || t[8] != ' ' || t[11] != ' ' || t[14] != ':' || t[17] != ':' || t[20] != ' ' ||
+      t[25] != ']')
+    return 0;
+  for (size_t k : {21u, 22u, 23u, 24u, 12u, 13u, 15u, 16u, 18u, 19u})
+    if (!is_digit(t[k])) return 0;
+  return 26;
+}
+
+// "6,1234,5678,-;" or "6,1234,5678,-,caller=T1,ncfrag=0/2;": a /dev/kmsg record.
+size_t kmsg_record(std::string_view s, std::optional<double>& ts, std::string& caller, int& level) {
+  uint64_t prio, seq, usec;
+  size_t i = read_digits(s, 0, prio);
+  if (i == 0 || i > 4 || i >= s.size() || s[i] != ',') return 0;
+  size_t n = read_digits(s, ++i, seq);
+  if (n == 0 || i + n >= s.size() || s[i + n] != ',') return 0;
+  i += n + 1;
+  n = read_digits(s, i, usec);
+  if (n == 0 || i + n >= s.size() || s[i + n] != ',') return 0;
+  i += n + 1;
+  if (i >= s.size() || (s[i] != '-' && s[i] != 'c' && s[i] != '+')) return 0;
+  size_t semi = s.find(';', i);
+  if (semi == std::string_view::npos || semi - i > 128) return 0;
+  size_t c = s.substr(i, semi - i).find("caller=");
+  if (c != std::string_view::npos) {
+    size_t b = i + c + 7;
+    size_t e = b;
+    while (e < semi && s[e] != ',') ++e;
+    caller.assign(s.substr(b, e - b));
+  }
+  level = static_cast<int>(prio & 7);
+  ts = static_cast<double>(usec) / 1e6;
+  return semi + 1;
+}
+
+constexpr std::array<std::string_view, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+// "hh:mm:ss" with optional ".ffffff" at s[i]; returns its length.
+size_t clock_time(std::string_view s, size_t i) {
+  if (i + 8 > s.size()) return 0;
+  for (size_t k : {0u, 1u, 3u, 4u, 6u, 7u})
+    if (!is_digit(s[i + k])) return 0;
+  if (s[i + 2] != ':' || s[i + 5] != ':') return 0;
+  size_t j = i + 8;
+  if (j < s.size() && (s[j] == '.' || s[j] == ',')) {
+    uint64_t v;
+    size_t n = read_digits(s, j + 1, v);
+    if (n) j += n + 1;
+  }
+  return j - i;
+}
+
+// The date of a syslog/journal line: "Nov 25 10:00:01", "Nov  5 10:00:01.123456",
+// "2024-01-02T03:04:05+0000", "2024-01-02T03:04:05.123456+00:00",
+// "2024-01-02 03:04:05". Returns its length.
+size_t syslog_date(std::string_view s) {
+  if (s.size() < 15) return 0;
+  if (is_digit(s[0])) {
+    // ISO 8601
+    if (s.size() < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ')) return 0;
+    for (size_t k : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u})
+      if (!is_digit(s[k])) return 0;
+    size_t t = clock_time(s, 11);
+    if (!t) return 0;
+    size_t j = 11 + t;
+    if (j < s.size() && s[j] == 'Z') {
+      ++j;
+    } else if (j < s.size() && (s[j] == '+' || s[j] == '-')) {
+      size_t k = j + 1;
+      uint64_t v;
+      size_t n = read_digits(s, k, v);
+      if (n == 2 && k + n < s.size() && s[k + n] == ':') n += 1 + read_digits(s, k + 3, v);
+      if (n >= 2) j = k + n;
+    }
+    return j;
+  }
+  bool month = false;
+  for (std::string_view m : kMonths) month |= s.starts_with(m);
+  if (!month || s[3] != ' ') return 0;
+  size_t j = 4;
+  if (s[j] == ' ') ++j;
+  uint64_t day;
+  size_t n = read_digits(s, j, day);
+  if (n == 0 || n > 2 || j + n >= s.size() || s[j + n] != ' ') return 0;
+  size_t t = clock_time(s, j + n + 1);
+  return t ? j + n + 1 + t : 0;
+}
+
+// After the date: " host tag: ". `kernel` tells whether the tag is the
+// kernel's (then the whole prefix goes), otherwise only " host " does.
+size_t syslog_host_tag(std::string_view s, size_t i, bool& kernel) {
+  if (i >= s.size() || s[i] != ' ') return 0;
+  size_t h = i + 1;
+  size_t he = s.find(' ', h);
+  if (he == std::string_view::npos || he == h || he - h > 255) return 0;
+  size_t t = he + 1;
+  size_t te = s.find(": ", t);
+  size_t colon_end = te == std::string_view::npos ? std::string_view::npos : te + 2;
+  if (te == std::string_view::npos && s.ends_with(":")) {
+    te = s.size() - 1;
+    colon_end = s.size();
+  }
+  if (te == std::string_view::npos || te == t || te - t > 64) return 0;
+  std::string_view tag = s.substr(t, te - t);
+  if (tag.find(' ') != std::string_view::npos) return 0;
+  kernel = tag == "kernel" || tag.starts_with("kernel[") || tag == "klogd" || tag == "vmunix";
+  return (kernel ? colon_end : t) - i;
+}
+
+// "host kernel: " after a journalctl -o short-monotonic timestamp.
+size_t monotonic_host(std::string_view s, size_t i) {
+  size_t he = s.find(' ', i);
+  if (he == std::string_view::npos || he == i || he - i > 255) return 0;
+  if (s.substr(he + 1).starts_with("kernel: ")) return he + 9 - i;
+  return 0;
+}
+
+}  // namespace
 
 void clean_line(std::string_view raw, LogLine& out) {
-  // Placeholder until the prefix table lands: drop \r only.
-  while (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
-  out.text.assign(raw);
+  out.timestamp.reset();
+  out.caller.clear();
+  out.level = -1;
+  out.foreign = false;
+  sanitize(raw, out.text);
+  std::string_view s = out.text;
+
+  size_t i = 0;
+  if (size_t n = kmsg_record(s, out.timestamp, out.caller, out.level)) i = n;
+  // Layers nest ("<4>[ 1.2] <4>[ 1.2] x", "Nov 1 ... kernel: [ 1.2] x"); a few rounds suffice.
+  for (int round = 0; round < 6; ++round) {
+    size_t start = i;
+    if (size_t n = level_prefix(s, i, out.level)) i += n;
+    if (size_t n = dmesg_timestamp(s, i, out.timestamp)) {
+      i += n;
+      if (size_t c = caller_id(s, i, out.caller)) i += c;
+      if (i < s.size() && s[i] == ' ') ++i;
+      if (size_t h = monotonic_host(s, i)) i += h;
+    } else if (size_t c = (i == start ? caller_id(s, i, out.caller) : 0)) {
+      i += c;
+      if (i < s.size() && s[i] == ' ') ++i;
+    } else if (size_t h = human_timestamp(s, i)) {
+      i += h;
+      if (i < s.size() && s[i] == ' ') ++i;
+    } else if (size_t d = syslog_date(s.substr(i))) {
+      bool kernel = false;
+      size_t t = syslog_host_tag(s, i + d, kernel);
+      if (t) {
+        i += d + t;
+        if (!kernel) {
+          out.foreign = true;
+          break;
+        }
+      }
+    }
+    if (i == start) break;
+  }
+  if (i > 0) out.text.erase(0, i);
 }
 
 }  // namespace ktriage::logparse
