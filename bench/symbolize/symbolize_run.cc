@@ -2,7 +2,8 @@
 // `ktriage analyze --vmlinux` does, without rendering. Used by compare.sh
 // to time ktriage against eu-addr2line, llvm-symbolizer and addr2line.
 //
-//   symbolize_run LOG --vmlinux PATH [--modules DIR]... [--quiet]
+//   symbolize_run LOG --vmlinux PATH [--modules DIR]... [--cache DIR] [--quiet]
+//   (KTRIAGE_TIMING=1: per-stage times on stderr)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
     else if (arg == "--modules") options.module_dirs.push_back(next());
     else if (arg == "--debug-root") options.debug_root = next();
     else if (arg == "--source-root") options.source_root = next();
+    else if (arg == "--cache") options.cache_dir = next();
     else if (arg == "--quiet") quiet = true;
     else log = arg;
   }

@@ -58,6 +58,11 @@ struct DebugInfoOptions {
   unsigned source_context_lines = 2;  // lines before and after
   // Extra path prefixes to strip from DWARF file names (tried first).
   std::vector<std::string> strip_prefixes;
+  // Persisted per-build-id lookup index ("" = none): symbol candidates and
+  // resolved addresses are kept in <cache_dir>/<build-id>.ktsym, so a repeat
+  // run over the same crash needs neither the symbol table scan nor DWARF.
+  // Files without a build-id are never cached.
+  std::string cache_dir;
 };
 
 // A source position; `file` is kernel-relative ("mm/slub.c",

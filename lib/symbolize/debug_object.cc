@@ -792,6 +792,26 @@ void DebugObject::describe(uint64_t address, FrameSymbolization& out,
     out.symbolize_error = fmt::format("{} has no DWARF: symbol only", path_);
     return;
   }
+  const bool cacheable = !cache_path_.empty() && options.strip_prefixes.empty();
+  if (cacheable) {
+    if (auto hit = cached_addresses_.find(address); hit != cached_addresses_.end()) {
+      out.source = hit->second.source;
+      out.inlined = hit->second.inlined;
+      if (!hit->second.error.empty()) out.symbolize_error = hit->second.error;
+      add_source_context(out, options);
+      return;
+    }
+  }
+  describe_dwarf(address, out, options);
+  if (cacheable) {
+    cached_addresses_[address] = {out.source, out.inlined, out.symbolize_error};
+    cache_dirty_ = true;
+  }
+  add_source_context(out, options);
+}
+
+void DebugObject::describe_dwarf(uint64_t address, FrameSymbolization& out,
+                                 const DebugInfoOptions& options) {
   Dwarf_Die cudie;
   uint64_t pc = 0;
   if (!find_cu(address, &cudie, &pc, &out.symbolize_error)) return;
@@ -872,7 +892,9 @@ void DebugObject::describe(uint64_t address, FrameSymbolization& out,
   if (out.inlined.empty() && out.source && !out.function.empty()) {
     out.inlined.push_back({out.function, current});
   }
+}
 
+void DebugObject::add_source_context(FrameSymbolization& out, const DebugInfoOptions& options) {
   if (!options.source_root.empty() && out.source && out.source->line > 0 &&
       out.source->file.front() != '/') {
     auto [it, inserted] = file_cache_.try_emplace(out.source->file);

@@ -69,6 +69,11 @@ class DebugObject {
   // A NUL-terminated string stored at a data symbol ("linux_banner").
   std::optional<std::string> string_at_symbol(const std::string& name);
 
+  // Persisted index (see DebugInfoOptions::cache_dir): loaded now, written
+  // by save_cache() when this run added entries.
+  void use_cache(const std::string& dir);
+  void save_cache();
+
   // Fills source, inlined (and source_context) from DWARF for `address`.
   // Sets out.symbolize_error when DWARF does not cover it.
   void describe(uint64_t address, FrameSymbolization& out, const DebugInfoOptions& options);
@@ -79,6 +84,8 @@ class DebugObject {
   // Finds the compile unit DIE covering `address`; pc is the DWARF address.
   bool find_cu(uint64_t address, Dwarf_Die* cudie, uint64_t* pc, std::string* error);
   bool load_aranges();
+  void describe_dwarf(uint64_t address, FrameSymbolization& out, const DebugInfoOptions& options);
+  void add_source_context(FrameSymbolization& out, const DebugInfoOptions& options);
   Dwarf* unit_dwarf(uint64_t cu_offset, std::string* error);
 
   Kind kind_ = Kind::elf;
@@ -117,6 +124,15 @@ class DebugObject {
   const LineProgram* unit_lines(Dwarf_Die* cudie, const std::string& comp_dir);
   void* image_ = nullptr;  // private mapping of the file; unmapped after units_
   std::map<uint64_t, std::unique_ptr<UnitView>> units_;
+
+  struct CachedAddress {
+    std::optional<SourceLocation> source;
+    std::vector<InlineFrame> inlined;
+    std::string error;
+  };
+  std::string cache_path_;
+  bool cache_dirty_ = false;
+  std::unordered_map<uint64_t, CachedAddress> cached_addresses_;
 
   std::unordered_map<std::string, std::vector<ElfSymbol>> by_name_;
   std::vector<std::string> gaps_pending_;

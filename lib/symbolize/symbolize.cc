@@ -249,6 +249,7 @@ std::shared_ptr<DebugObject> Symbolizer::Impl::find_vmlinux(const Report& report
     auto objOrErr = DebugObject::open_elf(candidate, "vmlinux");
     if (objOrErr) {
       vmlinux = *objOrErr;
+      vmlinux->use_cache(options.cache_dir);
       return vmlinux;
     }
     notes.push_back(objOrErr.error().message);
@@ -298,6 +299,7 @@ std::shared_ptr<DebugObject> Symbolizer::Impl::find_module(const std::string& na
         continue;
       }
       obj = *objOrErr;
+      obj->use_cache(options.cache_dir);
     }
     // A printed build-id decides; otherwise the first file with DWARF.
     if (!build_id.empty()) {
@@ -334,6 +336,7 @@ Expected<Symbolizer> Symbolizer::open(const DebugInfoOptions& options) {
       auto objOrErr = DebugObject::open_elf(options.vmlinux, "vmlinux");
       if (!objOrErr) return objOrErr.error();
       impl->vmlinux = *objOrErr;
+      impl->vmlinux->use_cache(options.cache_dir);
     } else {
       auto objOrErr = DebugObject::open_symbol_map(options.vmlinux, "vmlinux");
       if (!objOrErr) {
@@ -643,6 +646,10 @@ Symbolization Symbolizer::symbolize(const Report& report,
     out.debuginfo.push_back(std::move(d));
   }
   for (auto& [key, error] : module_errors) out.warnings.push_back(error);
+  if (vmlinux) vmlinux->save_cache();
+  for (auto& [key, obj] : module_objects) {
+    if (obj) obj->save_cache();
+  }
   return out;
 }
 

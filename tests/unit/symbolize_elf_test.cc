@@ -533,5 +533,67 @@ TEST_F(SymbolizeElf, SourceRootShowsLinesAroundTheLocation) {
   EXPECT_NE(s.frames[0].source_context[2].text.find("callee(v);  // @call_callee"), std::string::npos);
 }
 
+// The persisted index gives the same answers from the cache, and a damaged
+// cache file is ignored, not trusted.
+TEST_F(SymbolizeElf, PersistedIndexGivesIdenticalResults) {
+  const std::string exe = path("vmlinux-buildid");
+  ASSERT_EQ(std::system(("cd '" + kSrc + "' && gcc -g -O2 -no-pie -Wl,--build-id -o '" + exe +
+                         "' main.c dup_a.c dup_b.c").c_str()), 0);
+  std::vector<NmSymbol> twins = nm_symbols(exe, "twin");
+  std::vector<NmSymbol> outer = nm_symbols(exe, "outer");
+  std::vector<uint64_t> rets = return_offsets(exe, "caller");
+  ASSERT_EQ(twins.size(), 2u);
+  ASSERT_FALSE(rets.empty());
+  Report r;
+  r.kernel_release = "9.9.9-ktriage";
+  r.ip = sym("outer", 10, outer[0].gap);
+  Frame a, b;
+  static_cast<Symbol&>(a) = sym("twin", 2, twins[1].size);
+  static_cast<Symbol&>(b) = sym("caller", rets[0]);
+  r.frames = {a, b};
+
+  auto run_once = [&](const std::string& cache) {
+    DebugInfoOptions opts;
+    opts.vmlinux = exe;
+    opts.cache_dir = cache;
+    auto symOrErr = Symbolizer::open(opts);
+    EXPECT_TRUE(symOrErr);
+    return symOrErr->symbolize(r);
+  };
+  auto same = [](const FrameSymbolization& x, const FrameSymbolization& y) {
+    EXPECT_EQ(x.source.has_value(), y.source.has_value());
+    if (x.source && y.source) {
+      EXPECT_EQ(x.source->file, y.source->file);
+      EXPECT_EQ(x.source->line, y.source->line);
+      EXPECT_EQ(x.source->column, y.source->column);
+    }
+    ASSERT_EQ(x.inlined.size(), y.inlined.size());
+    for (size_t i = 0; i < x.inlined.size(); ++i) {
+      EXPECT_EQ(x.inlined[i].function, y.inlined[i].function);
+      EXPECT_EQ(x.inlined[i].location.line, y.inlined[i].location.line);
+    }
+    EXPECT_EQ(x.symbolize_error, y.symbolize_error);
+    EXPECT_EQ(x.size, y.size);
+  };
+  const Symbolization plain = run_once("");
+  const std::string cache = path("cache");
+  const Symbolization first = run_once(cache);   // fills the cache
+  std::vector<fs::path> files;
+  for (auto& e : fs::directory_iterator(cache)) files.push_back(e.path());
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].extension(), ".ktsym");
+  const Symbolization second = run_once(cache);  // served from it
+  for (const Symbolization* s : {&first, &second}) {
+    same(*plain.ip, *s->ip);
+    for (size_t i = 0; i < plain.frames.size(); ++i) same(plain.frames[i], s->frames[i]);
+    EXPECT_EQ(s->debuginfo[0].match, plain.debuginfo[0].match);
+  }
+  // A damaged cache file is ignored (and rewritten).
+  std::ofstream(files[0], std::ios::app) << "A\tnot-a-number\n";
+  const Symbolization third = run_once(cache);
+  same(*plain.ip, *third.ip);
+  for (size_t i = 0; i < plain.frames.size(); ++i) same(plain.frames[i], third.frames[i]);
+}
+
 }  // namespace
 }  // namespace ktriage
