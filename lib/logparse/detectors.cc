@@ -644,6 +644,22 @@ const std::vector<std::string_view>& common_skips() {
   return v;
 }
 
+// The literal text a pattern starts with (up to its first operator), so
+// matches can be searched for only where that text occurs. A literal
+// followed by a quantifier loses its last character.
+std::string leading_literal(std::string_view pattern) {
+  std::string out;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (std::strchr("\\.^$|?*+()[]{}", c)) {
+      if ((c == '?' || c == '*' || c == '{') && !out.empty()) out.pop_back();
+      break;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
 struct Compiled {
   std::vector<Detector> detectors;
   std::vector<std::unique_ptr<RE2>> owned_parts;
@@ -663,7 +679,11 @@ Compiled& compiled() {
       for (const F& f : d.formats) {
         TitleFormat tf;
         tf.title = compile_pattern(f.title);
-        if (!f.report.empty()) tf.report = compile_pattern(f.report);
+        tf.title_literal = leading_literal(f.title);
+        if (!f.report.empty()) {
+          tf.report = compile_pattern(f.report);
+          tf.report_literal = leading_literal(f.report);
+        }
         tf.fmt = std::string(f.fmt);
         for (auto a : f.alt) tf.alt.emplace_back(a);
         tf.no_stack_trace = f.no_stack_trace;
@@ -726,15 +746,23 @@ const Detector* match_header(std::string_view line) {
 const StackGrammar& stack_grammar() {
   static const StackGrammar* g = [] {
     auto* out = new StackGrammar;
-    for (std::string_view s :
-         {R"(Call (?:T|t)race)", "Allocated:", "Allocated by task [0-9]+:", "Freed:",
-          "Freed by task [0-9]+:", R"([^k] backtrace(?: \(crc [[:xdigit:]]*\))?:)", "Backtrace:",
-          "Uninit was stored to memory at"})
+    // The last one is RISC-V: show_regs() dumps the stack without a heading.
+    static constexpr std::string_view kStarts[] = {
+        R"(Call (?:T|t)race)", "Allocated:", "Allocated by task [0-9]+:", "Freed:",
+        "Freed by task [0-9]+:", R"([^k] backtrace(?: \(crc [[:xdigit:]]*\))?:)", "Backtrace:",
+        "Uninit was stored to memory at",
+        "status: [0-9a-f]{16} badaddr: [0-9a-f]{16} cause: [0-9a-f]{16}"};
+    std::string any;
+    for (std::string_view s : kStarts) {
       out->stack_start.push_back(compile_pattern(s));
-    // RISC-V dumps the stack right after show_regs() without a heading.
-    out->stack_start.push_back(
-        compile_pattern("status: [0-9a-f]{16} badaddr: [0-9a-f]{16} cause: [0-9a-f]{16}"));
+      if (!any.empty()) any.push_back('|');
+      any.append("(?:").append(s).append(")");
+    }
+    out->any_stack_start = compile_pattern(any);
+    out->stack_start_literal = {"all ", "Allocated", "Allocated by task ", "Freed", "Freed by task ",
+                                " backtrace", "Backtrace:", "Uninit was stored to memory at", "status: "};
     out->riscv_stack_start = out->stack_start.back().get();
+    out->corrupted_literal = "should_fail";
     out->frame.push_back(compile_pattern("^ *(?:{{PC}} ){0,2}{{FUNC}}"));
     // arm: "[<pc>] (func) from [<pc>] (caller+0x..)" names both frames.
     out->frame.push_back(
@@ -817,6 +845,23 @@ inline uint32_t load4(const char* p) {
   return v;
 }
 inline uint32_t hash4(uint32_t v) { return (v * 2654435761u) >> 16; }
+
+// How unlikely a 4-byte gram is in ordinary console text: capitals, digits
+// and punctuation are rarer than lower-case words and spaces.
+int gram_rarity(std::string_view g) {
+  static constexpr std::string_view kCommon[] = {
+      "ing ", "tion", " the", "able", "rror", "erne", "rnel", "kern", "nel ", "vice", "devi",
+      "evic", "port", "read", "ount", "nter", " is ", " to ", "ion ", "ted ", "ting", "ble "};
+  int score = 0;
+  for (char c : g) {
+    if (c >= 'a' && c <= 'z') score += 1;
+    else if (c == ' ') score += 0;
+    else score += 3;
+  }
+  for (std::string_view common : kCommon)
+    if (g == common) score -= 10;
+  return score;
+}
 }  // namespace
 
 LiteralScanner::LiteralScanner() : bitmap_(1 << 10, 0) {
@@ -829,6 +874,10 @@ LiteralScanner::LiteralScanner() : bitmap_(1 << 10, 0) {
                  "FAULT_FLAG_ALLOW_RETRY missing"})
     add(s, Notice::cut);
   add("Kernel panic - not syncing", Notice::panic);
+  for (auto s : {"Disabling lock debugging due to kernel taint", "Sending NMI from CPU", "---[ end ",
+                 "** replaying previous printk message **",
+                 "WARNING: possible circular locking dependency detected"})
+    add(s, Notice::marker);
   add("serialport: VM disconnected.", Notice::hangup);
   // Logs syzkaller does not report: the executor or sshd ran out of memory,
   // the executor could not start, Go runtime OOMs.
@@ -847,23 +896,94 @@ LiteralScanner::LiteralScanner() : bitmap_(1 << 10, 0) {
   add("fatal error: runtime: cannot allocate memory", Notice::suppress);
   add("fatal error: out of memory", Notice::suppress);
   add("fatal error: newosproc", Notice::suppress);
-  add("panic: ", Notice::suppress, "panic: .*cannot allocate memory");
-  for (const Literal& l : literals_) {
-    uint32_t h = hash4(load4(l.text.data()));
-    bitmap_[h >> 6] |= uint64_t{1} << (h & 63);
+  add("panic:", Notice::suppress, "panic: .*cannot allocate memory");
+  constexpr size_t kLong = 8;
+  std::vector<std::vector<GramUse>> buckets(1 << 16);
+  for (size_t i = 0; i < literals_.size(); ++i) {
+    const std::string& t = literals_[i].text;
+    if (t.size() < kLong) {
+      // Short literals must end in ':' to be found at colons.
+      if (t.empty() || t.back() != ':') literals_[i].text.push_back(':');
+      short_.push_back(static_cast<uint16_t>(i));
+      const std::string& st = literals_[i].text;
+      if (st.size() >= 4) short_tails_.push_back(load4(st.data() + st.size() - 4));
+      else short_tails_.push_back(0);
+      continue;
+    }
+    // An occurrence holds a stride gram at offset r, r+5, r+10, ... for one
+    // r in 0..4; per r, index only the gram least likely in ordinary text.
+    for (size_t r = 0; r < 5; ++r) {
+      size_t best_off = r;
+      int best_score = -1;
+      for (size_t off = r; off + 4 <= t.size(); off += 5) {
+        int score = gram_rarity(std::string_view(t).substr(off, 4));
+        if (score > best_score) {
+          best_score = score;
+          best_off = off;
+        }
+      }
+      uint32_t gram = load4(t.data() + best_off);
+      uint32_t h = hash4(gram);
+      bitmap_[h >> 6] |= uint64_t{1} << (h & 63);
+      buckets[h].push_back({gram, static_cast<uint16_t>(i), static_cast<uint16_t>(best_off)});
+    }
   }
+  bucket_start_.resize(buckets.size() + 1);
+  for (size_t h = 0; h < buckets.size(); ++h) {
+    bucket_start_[h] = static_cast<uint32_t>(uses_.size());
+    uses_.insert(uses_.end(), buckets[h].begin(), buckets[h].end());
+  }
+  bucket_start_[buckets.size()] = static_cast<uint32_t>(uses_.size());
+}
+
+// First literal starting in [from, to) of `text`; literals may extend past `to`.
+size_t LiteralScanner::find_in(std::string_view text, size_t from, size_t to) const {
+  const char* p = text.data();
+  const size_t n = text.size();
+  size_t best = std::string_view::npos;
+  // Grams at global positions that are multiples of 5; an occurrence
+  // starting at s holds one at a position in [s, s + 4].
+  size_t first = from / 5 * 5;
+  for (size_t pos = first; pos + 4 <= n && pos < to + 4; pos += 5) {
+    uint32_t h = hash4(load4(p + pos));
+    if (!(bitmap_[h >> 6] & (uint64_t{1} << (h & 63)))) continue;
+    for (uint32_t u = bucket_start_[h]; u < bucket_start_[h + 1]; ++u) {
+      const GramUse& g = uses_[u];
+      if (pos < g.offset || g.gram != load4(p + pos)) continue;
+      size_t start = pos - g.offset;
+      if (start < from || start >= to || start >= best) continue;
+      const std::string& t = literals_[g.literal].text;
+      if (start + t.size() <= n && std::memcmp(p + start, t.data(), t.size()) == 0) best = start;
+    }
+  }
+  // Short literals end at a colon.
+  for (const char* c = static_cast<const char*>(std::memchr(p + from, ':', std::min(n, to + 8) - from));
+       c != nullptr;) {
+    size_t colon = static_cast<size_t>(c - p);
+    uint32_t tail = colon >= 3 ? load4(p + colon - 3) : 0;
+    bool candidate = false;
+    for (uint32_t t : short_tails_) candidate |= t == tail;
+    for (size_t k = 0; candidate && k < short_.size(); ++k) {
+      uint16_t i = short_[k];
+      const std::string& t = literals_[i].text;
+      if (colon + 1 < t.size()) continue;
+      size_t start = colon + 1 - t.size();
+      if (start < from || start >= to || start >= best) continue;
+      if (std::memcmp(p + start, t.data(), t.size()) == 0) best = start;
+    }
+    size_t next = colon + 1;
+    size_t end = std::min(n, to + 8);
+    if (next >= end) break;
+    c = static_cast<const char*>(std::memchr(p + next, ':', end - next));
+  }
+  return best;
 }
 
 size_t LiteralScanner::find(std::string_view text) const {
-  if (text.size() < 4) return std::string_view::npos;
-  const char* p = text.data();
-  const size_t last = text.size() - 4;
-  for (size_t i = 0; i <= last; ++i) {
-    uint32_t h = hash4(load4(p + i));
-    if (!(bitmap_[h >> 6] & (uint64_t{1} << (h & 63)))) continue;
-    for (const Literal& l : literals_)
-      if (l.text.size() <= text.size() - i && std::memcmp(p + i, l.text.data(), l.text.size()) == 0)
-        return i;
+  constexpr size_t kWindow = 16 * 1024;
+  for (size_t from = 0; from < text.size(); from += kWindow) {
+    size_t hit = find_in(text, from, std::min(text.size(), from + kWindow));
+    if (hit != std::string_view::npos) return hit;
   }
   return std::string_view::npos;
 }

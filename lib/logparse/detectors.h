@@ -44,6 +44,8 @@ struct StackSpec {
 struct TitleFormat {
   std::unique_ptr<RE2> title;
   std::unique_ptr<RE2> report;
+  std::string title_literal;        // every match of `title` starts with it ("" = unknown)
+  std::string report_literal;
   std::string fmt;
   std::vector<std::string> alt;
   std::unique_ptr<StackSpec> stack;
@@ -81,8 +83,11 @@ CrashKind kind_for_report(std::string_view header, std::string_view text);
 // Shared pieces of the stack-trace grammar.
 struct StackGrammar {
   std::vector<std::unique_ptr<RE2>> stack_start;  // "Call Trace:", "Allocated by task N:", ...
+  std::unique_ptr<RE2> any_stack_start;           // all of stack_start in one pattern
+  std::vector<std::string> stack_start_literal;   // text each stack_start match contains
   std::vector<std::unique_ptr<RE2>> frame;        // one frame per line, function captured
   std::vector<std::unique_ptr<RE2>> corrupted_line;
+  std::string corrupted_literal;                  // every corrupted_line contains it
   std::vector<std::string> strip_prefixes;        // syscall wrappers: __x64_sys_, SyS_, ...
   const RE2* riscv_stack_start = nullptr;
 };
@@ -95,17 +100,19 @@ enum class Notice : uint8_t {
   panic,        // "Kernel panic - not syncing": every report of the log panicked
   suppress,     // the log is one syzkaller does not report (OOM of the executor, ...)
   hangup,       // console disconnected: reports are likely cut short
+  marker,       // text the report collector reacts to (end of trace, NMI backtrace, ...)
 };
 
-// Finds the literals above in bulk: a 4-byte-gram bitmap filters positions,
-// candidates are verified with memcmp. Cheap enough to run on every byte.
+// Finds the literals above in bulk without looking at every byte: literals
+// of 8+ bytes are found by hashing the 4-byte gram at every 5th position
+// (each occurrence fully contains one such gram), the few short ones
+// ("BUG:", "INFO:", ...) all end in ':' and are checked at each colon.
 class LiteralScanner {
  public:
   LiteralScanner();
   // True when `line` contains any watched literal.
   bool any(std::string_view line) const;
-  // Offset of the first position in `text` at or after which a watched
-  // literal starts, or npos.
+  // Offset of the start of the first watched literal in `text`, or npos.
   size_t find(std::string_view text) const;
   // Notices on a line (bit set of 1 << Notice).
   unsigned notices(std::string_view line) const;
@@ -116,8 +123,19 @@ class LiteralScanner {
     Notice notice;
     std::unique_ptr<RE2> confirm;  // optional regex that must match the line
   };
+  struct GramUse {
+    uint32_t gram;
+    uint16_t literal;
+    uint16_t offset;  // where the gram sits in the literal
+  };
+  size_t find_in(std::string_view text, size_t from, size_t to) const;
+
   std::vector<Literal> literals_;
-  std::vector<uint64_t> bitmap_;   // 2^16 bits over hashed 4-byte prefixes
+  std::vector<uint16_t> short_;        // literal indices, each ending in ':'
+  std::vector<uint32_t> short_tails_;  // their last 4 bytes
+  std::vector<uint64_t> bitmap_;       // 2^16 bits over hashed grams of long literals
+  std::vector<uint32_t> bucket_start_; // per hash: range in uses_
+  std::vector<GramUse> uses_;
 };
 
 const LiteralScanner& literal_scanner();

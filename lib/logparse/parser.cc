@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,23 +33,74 @@ constexpr size_t kMaxOpenReports = 16;
 constexpr size_t kMaxQueued = 64;
 constexpr size_t kMaxTitleTextBytes = 1 << 20;
 // A report whose trace went quiet this many lines ago is over.
-constexpr uint32_t kQuietLines = 150;
+constexpr uint32_t kQuietLines = 100;
 // Lines read for the title after the report itself ended (caller-context logs).
-constexpr uint32_t kTitleTailLines = 400;
+constexpr uint32_t kTitleTailLines = 100;
 
 bool has(std::string_view s, std::string_view what) { return s.find(what) != std::string_view::npos; }
 
 // syzkaller's notion of a line's context: "" without a dmesg timestamp,
 // "console" with one, or the printk caller id ("[  T123]") when printed.
+// Parses "<N>[ 12.345678][ T123] " at `s`; returns the context or nullopt.
+std::optional<std::string_view> timestamp_context(std::string_view s) {
+  size_t i = 0;
+  auto digits = [&] {
+    size_t from = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < s.size() && s[i] == '<') {
+    ++i;
+    if (!digits() || i >= s.size() || s[i] != '>') return std::nullopt;
+    ++i;
+  }
+  if (i >= s.size() || s[i] != '[') return std::nullopt;
+  ++i;
+  while (i < s.size() && s[i] == ' ') ++i;
+  if (!digits() || i >= s.size() || s[i] != '.') return std::nullopt;
+  ++i;
+  if (!digits() || i >= s.size() || s[i] != ']') return std::nullopt;
+  ++i;
+  std::string_view ctx = kConsole;
+  if (i < s.size() && s[i] == '[') {
+    size_t open = i++;
+    while (i < s.size() && s[i] == ' ') ++i;
+    if (i < s.size() && (s[i] == 'C' || s[i] == 'T')) {
+      ++i;
+      if (digits() && i < s.size() && s[i] == ']') {
+        ++i;
+        ctx = s.substr(open, i - open);
+      } else {
+        return std::nullopt;
+      }
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (i >= s.size() || s[i] != ' ') return std::nullopt;
+  return ctx;
+}
+
+// syzkaller's notion of a line's context: "" without a dmesg timestamp,
+// "console" with one, or the printk caller id ("[  T123]") when printed.
 std::string_view line_context(std::string_view raw) {
-  static const RE2 re(
-      R"(^(?:\*\* [0-9]+ printk messages dropped \*\* )?(?:.* login: )?(?:\<[0-9]+\>)?\[ *[0-9]+\.[0-9]+\](\[ *(?:C|T)[0-9]+\])? )",
-      RE2::Latin1);
   if (raw.find(']') == std::string_view::npos) return "";
-  re2::StringPiece groups[2];
-  if (!re.Match(raw, 0, raw.size(), RE2::ANCHOR_START, groups, 2)) return "";
-  if (!groups[1].data()) return kConsole;
-  return {groups[1].data(), groups[1].size()};
+  std::string_view s = raw;
+  static constexpr std::string_view kDropped = "** ";
+  if (s.starts_with(kDropped)) {
+    static const RE2 dropped(R"(^\*\* [0-9]+ printk messages dropped \*\* )", RE2::Latin1);
+    re2::StringPiece in(s.data(), s.size());
+    if (RE2::Consume(&in, dropped)) s = std::string_view(in.data(), in.size());
+  }
+  if (auto ctx = timestamp_context(s)) return *ctx;
+  // "host login: [  12.3] ..." (the console shared with a getty): the
+  // timestamp may follow any " login: ".
+  for (size_t at = s.rfind(" login: "); at != std::string_view::npos;
+       at = at ? s.rfind(" login: ", at - 1) : std::string_view::npos) {
+    if (auto ctx = timestamp_context(s.substr(at + 8))) return *ctx;
+    if (at == 0) break;
+  }
+  return "";
 }
 
 bool is_caller_context(std::string_view ctx) { return !ctx.empty() && ctx != kConsole; }
@@ -133,10 +185,10 @@ struct LogParser::Impl {
     while (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
     bool interesting = logparse::literal_scanner().any(raw);
     if (held) {
-      bool replayed = has(raw, "** replaying previous printk message **");
+      bool replayed = interesting && has(raw, "** replaying previous printk message **");
       std::string h = std::move(held_raw);
       held = false;
-      process(h, held_offset, held_len, held_number, held_cut, /*header_ok=*/!replayed);
+      process(h, held_offset, held_len, held_number, held_cut, /*header_ok=*/!replayed, true);
     }
     if (interesting) {
       held = true;
@@ -147,11 +199,13 @@ struct LogParser::Impl {
       held_cut = cut;
       return;
     }
-    if (!open.empty()) process(raw, line_offset, raw_len, number, cut, true);
+    if (!open.empty()) process(raw, line_offset, raw_len, number, cut, true, false);
   }
 
+  // `interesting`: the line holds a watched literal (see LiteralScanner);
+  // without one, no header or marker checks are needed.
   void process(std::string_view raw, uint64_t line_offset, uint64_t raw_len, uint32_t number,
-               bool cut, bool header_ok) {
+               bool cut, bool header_ok, bool interesting) {
     LogLine ll;
     logparse::clean_line(raw, ll);
     ll.offset = line_offset;
@@ -179,7 +233,7 @@ struct LogParser::Impl {
 
     unsigned notices = 0;
     const Detector* det = nullptr;
-    if (logparse::literal_scanner().any(raw)) {
+    if (interesting) {
       notices = logparse::literal_scanner().notices(raw);
       if (notices & (1u << unsigned(Notice::panic))) log_panicked = true;
       if (notices & (1u << unsigned(Notice::suppress))) log_suppressed = true;
@@ -215,7 +269,7 @@ struct LogParser::Impl {
       if (ends_title && !is_caller_context(r.context)) r.title_frozen = true;
       if (starts && r.fields_open && (same_stream(r, ctx) || !is_caller_context(std::string_view(ctx))))
         close_fields(r, number);
-      append(r, ll, ctx, stripped, questionable, number);
+      append(r, ll, ctx, stripped, questionable, number, interesting);
     }
 
     if (starts) {
@@ -251,7 +305,7 @@ struct LogParser::Impl {
   }
 
   void append(OpenReport& r, const LogLine& ll, std::string_view ctx, std::string_view stripped,
-              bool questionable, uint32_t number) {
+              bool questionable, uint32_t number, bool interesting) {
     // Lines for the structured fields: the report's own stream, "?" frames included.
     if (r.fields_open) {
       bool mine = same_stream(r, ctx) || (r.cpu_traceback && is_cpu_context(ctx));
@@ -265,7 +319,7 @@ struct LogParser::Impl {
         } else {
           r.lines.push_back(ll);
           if (looks_like_report_line(ll.text)) r.last_trace_line = number;
-          if (has(ll.text, "---[ end ")) close_fields(r, number);
+          if (interesting && has(ll.text, "---[ end ")) close_fields(r, number);
           else if (number - r.last_trace_line > kQuietLines) close_fields(r, number);
         }
       }
@@ -278,7 +332,9 @@ struct LogParser::Impl {
     ++r.text_lines;
     bool skip = r.skip_text;
     std::string_view text = stripped;
-    if (has(text, "Disabling lock debugging due to kernel taint")) {
+    if (!interesting) {
+      // None of the markers below.
+    } else if (has(text, "Disabling lock debugging due to kernel taint")) {
       skip = true;
     } else if (has(text, "Sending NMI from CPU")) {
       r.cpu_traceback = true;
@@ -458,7 +514,7 @@ struct LogParser::Impl {
     if (held) {
       std::string h = std::move(held_raw);
       held = false;
-      process(h, held_offset, held_len, held_number, held_cut, true);
+      process(h, held_offset, held_len, held_number, held_cut, true, true);
     }
     for (OpenReport& r : open) finish_report(std::move(r));
     open.clear();

@@ -19,6 +19,8 @@ namespace {
 
 constexpr std::string_view kNoFrames = "extracted no frames";
 
+bool has(std::string_view s, std::string_view what) { return s.find(what) != std::string_view::npos; }
+
 std::vector<std::string_view> split_lines(std::string_view text) {
   // Like bytes.Split(text, "\n"): a trailing newline yields a last empty line.
   std::vector<std::string_view> out;
@@ -267,6 +269,27 @@ std::string demangle(std::string_view name) {
   return d;
 }
 
+// Like submatches(), for patterns that begin with `literal`: every match
+// starts at an occurrence of it, so try anchored matches there instead of
+// scanning the whole text with each pattern.
+std::optional<std::vector<std::string_view>> submatches_at(const RE2& re, std::string_view text,
+                                                           std::string_view literal,
+                                                           size_t* match_begin) {
+  if (literal.empty()) return submatches(re, text, match_begin);
+  int n = re.NumberOfCapturingGroups() + 1;
+  std::vector<re2::StringPiece> groups(n);
+  for (size_t at = text.find(literal); at != std::string_view::npos; at = text.find(literal, at + 1)) {
+    if (!re.Match(text, at, text.size(), RE2::ANCHOR_START, groups.data(), n)) continue;
+    *match_begin = at;
+    std::vector<std::string_view> out;
+    for (int i = 1; i < n; ++i)
+      out.push_back(groups[i].data() ? std::string_view(groups[i].data(), groups[i].size())
+                                     : std::string_view());
+    return out;
+  }
+  return std::nullopt;
+}
+
 void append_frames(std::vector<std::string>& frames, const RE2& re, std::string_view line,
                    const RE2* skip, bool* matched) {
   auto groups = submatches(re, line);
@@ -409,13 +432,17 @@ bool extract_frames_with(const StackSpec& spec, const std::vector<const RE2*>& p
     if (pi == parts.size()) break;
     if (parts[pi] == nullptr) {
       ++traces;
+      // Past the first usable frame of the last trace, only the lines that
+      // end the trace or mark the report corrupted still matter.
+      bool last = pi + 1 == parts.size() && spec.chooser == FrameChooser::first;
       while (li < lines.size()) {
         std::string_view line = lines[li++];
-        if (matches_any(line, g.corrupted_line)) {
+        if (has(line, g.corrupted_literal) && matches_any(line, g.corrupted_line)) {
           ok = false;
           break;
         }
-        if (matches_any(line, g.stack_start)) break;
+        if (RE2::PartialMatch(line, *g.any_stack_start)) break;
+        if (last && !raw.empty()) continue;
         if (pi + 1 < parts.size() && parts[pi + 1] != nullptr) {
           bool matched = false;
           append_frames(raw, *parts[pi + 1], line, spec.skip.get(), &matched);
@@ -433,7 +460,7 @@ bool extract_frames_with(const StackSpec& spec, const std::vector<const RE2*>& p
     } else {
       while (li < lines.size()) {
         std::string_view line = lines[li++];
-        if (matches_any(line, g.corrupted_line)) {
+        if (has(line, g.corrupted_literal) && matches_any(line, g.corrupted_line)) {
           ok = false;
           break;
         }
@@ -489,7 +516,7 @@ Description describe(const Detector& det, std::string_view text) {
   bool matched_title = false;
   for (const TitleFormat& f : det.formats) {
     size_t pos = 0;
-    auto groups = submatches(*f.title, text, &pos);
+    auto groups = submatches_at(*f.title, text, f.title_literal, &pos);
     if (!groups || pos > start) continue;
     if (pos == start && !d.title.empty()) continue;
     if (pos < start) {
@@ -500,7 +527,7 @@ Description describe(const Detector& det, std::string_view text) {
     matched_title = true;
     size_t from = pos;
     if (f.report) {
-      groups = submatches(*f.report, text, &from);
+      groups = submatches_at(*f.report, text, f.report_literal, &from);
       if (!groups) continue;
     }
     std::vector<std::string> prefix;
@@ -553,9 +580,10 @@ std::string corruption_of(std::string_view title, std::string_view report, const
   if (!format || format->no_stack_trace) return "";
   const StackGrammar& g = stack_grammar();
   bool has_trace = false;
-  for (const auto& key : g.stack_start) {
+  for (size_t k = 0; k < g.stack_start.size(); ++k) {
+    const auto& key = g.stack_start[k];
     size_t at = 0;
-    if (!submatches(*key, report, &at)) continue;
+    if (!has(report, g.stack_start_literal[k]) || !submatches(*key, report, &at)) continue;
     std::vector<std::string_view> lines = split_lines(report.substr(at));
     if (lines.size() < 4) return "call trace is missed";
     bool corrupted = true;
