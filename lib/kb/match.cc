@@ -277,7 +277,7 @@ std::string summarize_known(const KernelRelease& k, const std::vector<std::pair<
       unsure.push_back(why.empty() ? e->short_name : fmt::format("{} ({})", e->short_name, why));
     }
   }
-  std::string out = fmt::format("this kernel ({})", k.display());
+  std::string out = fmt::format("{} ({}): this kernel", k.display(), k.line);
   if (!lacking.empty()) {
     out += lacking.size() == 1   ? fmt::format(" lacks {}", lacking[0])
            : lacking.size() == 2 ? fmt::format(" lacks both fixes ({})", join_names(lacking))
