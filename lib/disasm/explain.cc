@@ -348,6 +348,47 @@ void write_sentences(const CodeDecode& d, const Semantics& sem, FaultExplanation
   }
 }
 
+// A fault on the instruction fetch itself (the CPU jumped to a bad address):
+// there are no code bytes to decode, but the report still says what happened.
+std::optional<FaultExplanation> explain_instruction_fetch(const Report& report) {
+  const std::optional<uint64_t> fault = disasm::report_fault_address(report);
+  if (!fault) return std::nullopt;
+  const bool fetch = report.error_code && report.error_code->instruction_fetch();
+  const bool at_ip = report.ip && report.ip->address.has_value() && report.ip->address.value_or(0) == fault.value_or(0);
+  if (!fetch && !at_ip) return std::nullopt;
+  const Arch arch = disasm::report_arch(report);
+  FaultExplanation e;
+  e.address = fault;
+  e.access = AccessKind::execute;
+  e.effective_address = fault;
+  e.address_matches = true;
+  e.bad_verdict = classify_pointer(*fault, arch);
+  std::vector<std::string> holders;
+  if (const RegisterSet* regs = disasm::fault_registers(report)) {
+    for (const Register& r : regs->regs) {
+      if (r.value == *fault && !disasm::register_family(r.name, arch).empty() && r.name != "rip" && r.name != "pc") {
+        holders.push_back(r.name);
+      }
+    }
+  }
+  if (holders.size() == 1) {
+    e.bad_register = holders.front();
+    e.bad_value = fault;
+  }
+  std::string what = e.bad_verdict.kind == PointerClass::plausible ? "" : fmt::format(" ({})", e.bad_verdict.description);
+  e.sentences.push_back(fmt::format("The CPU faulted fetching an instruction at {}{}: the kernel called or jumped "
+                                    "through a bad function pointer, so there is no faulting instruction to decode; "
+                                    "the caller is the first frame of the call trace.",
+                                    hex(*fault), what));
+  if (!holders.empty() && holders.size() <= 3) {
+    std::string list;
+    for (const std::string& h : holders) list += (list.empty() ? "" : ", ") + h;
+    e.sentences.push_back(fmt::format("{} {} {}, likely the function pointer.", list,
+                                      holders.size() == 1 ? "holds" : "hold", hex(*fault)));
+  }
+  return e;
+}
+
 }  // namespace
 
 std::string_view to_string(AccessKind kind) {
@@ -507,7 +548,10 @@ Expected<FaultExplanation> explain_report_fault(const Report& report, const Deco
     }
   }
   Expected<CodeDecode> decodeOrErr = decode_report_code(report, options);
-  if (!decodeOrErr) return decodeOrErr.error();
+  if (!decodeOrErr) {
+    if (std::optional<FaultExplanation> e = explain_instruction_fetch(report)) return std::move(*e);
+    return decodeOrErr.error();
+  }
   FaultContext ctx;
   ctx.registers = disasm::fault_registers(report);
   ctx.fault_address = disasm::report_fault_address(report);

@@ -386,6 +386,46 @@ TEST(Explain, ReportConvenience) {
   EXPECT_EQ(n.error().message, "could not decode: the report has no Code: line");
 }
 
+TEST(Explain, InstructionFetchWithoutCode) {
+  // RIP: 0010:0x0, "Code: Unable to access opcode bytes", #PF error_code(0x0010).
+  Report report;
+  report.arch = Arch::x86_64;
+  report.kind = CrashKind::null_deref;
+  report.fault_address = 0;
+  report.error_code = PageFaultError{0x10};
+  report.code = logparse::parse_code_line("Unable to access opcode bytes at RIP 0xffffffffffffffd6.");
+  report.registers.push_back(regs({{"rax", 0xffff888011879000}, {"rbx", 0}, {"rcx", 0x4e}}));
+  Expected<FaultExplanation> e = explain_report_fault(report);
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->access, AccessKind::execute);
+  EXPECT_EQ(e->address, 0u);
+  EXPECT_EQ(e->bad_verdict.kind, PointerClass::null);
+  EXPECT_EQ(e->bad_register, "rbx");
+  ASSERT_EQ(e->sentences.size(), 2u);
+  EXPECT_EQ(e->sentences[0].rfind("The CPU faulted fetching an instruction at 0x0 (NULL)", 0), 0u) << e->sentences[0];
+  EXPECT_EQ(e->sentences[1], "rbx holds 0x0, likely the function pointer.");
+
+  // Not an instruction fetch: the decode error stands.
+  report.error_code = PageFaultError{0};
+  report.ip = Symbol{};
+  report.ip->address = 0xffffffff81000000ULL;
+  Expected<FaultExplanation> n = explain_report_fault(report);
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error().message.rfind("could not decode: the kernel could not read the code", 0), 0u) << n.error().message;
+}
+
+TEST(Explain, NotForWarningsAndStalls) {
+  Report report;
+  report.arch = Arch::x86_64;
+  report.kind = CrashKind::rcu_stall;
+  report.code = logparse::parse_code_line(kNullLoad);
+  Expected<FaultExplanation> e = explain_report_fault(report);
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().message, "not explained: the IP of a rcu_stall report is not a faulting instruction");
+  // The decode itself is still available.
+  EXPECT_TRUE(decode_report_code(report));
+}
+
 TEST(PointerClass, Values) {
   EXPECT_EQ(classify_pointer(0, Arch::x86_64).kind, PointerClass::null);
   EXPECT_EQ(classify_pointer(0x18, Arch::x86_64).description, "NULL + 0x18");
