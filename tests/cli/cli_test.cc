@@ -249,8 +249,7 @@ TEST_F(CliTest, JsonHasSchemaVersionOneAndTheFixedFieldNames) {
   for (const Json& report : doc["reports"]) expect_report_shape(report);
 }
 
-// DISABLED_ until the detector-table parser lands (the placeholder parses no frames).
-TEST_F(CliTest, DISABLED_JsonOfTheFoundingCaseCarriesItsTraceAndFaultingIp) {
+TEST_F(CliTest, JsonOfTheFoundingCaseCarriesItsTraceAndFaultingIp) {
   Json doc = Json::parse(run({"analyze", "--json", kExample}).out);
   // examples/xfs-panic.log: "IP: [<fffffff81058e5d>] task_rq_lock+0x4d/0xa8"
   // and a call trace printed entirely with '?' (unreliable) entries.
