@@ -595,5 +595,43 @@ TEST_F(SymbolizeElf, PersistedIndexGivesIdenticalResults) {
   for (size_t i = 0; i < plain.frames.size(); ++i) same(plain.frames[i], third.frames[i]);
 }
 
+// Modules print their build-id with CONFIG_STACKTRACE_BUILD_ID: it picks
+// the file and decides whether it matches.
+TEST_F(SymbolizeElf, ModuleBuildIdFromTheLogDecides) {
+  const std::string dir = path("bid");
+  fs::create_directories(dir);
+  ASSERT_EQ(std::system(("ld -r --build-id=sha1 -o '" + dir + "/bid_mod.ko' '" + path("mod.o") + "'").c_str()), 0);
+  std::string notes = run("readelf -n '" + dir + "/bid_mod.ko'");
+  size_t at = notes.find("Build ID: ");
+  ASSERT_NE(at, std::string::npos);
+  const std::string id = notes.substr(at + 10, 40);
+  std::vector<NmSymbol> cold = nm_symbols(path("mod.o"), "mod_cold");
+  ASSERT_EQ(cold.size(), 1u);
+
+  DebugInfoOptions opts;
+  opts.module_dirs = {dir};
+  auto symOrErr = Symbolizer::open(opts);
+  ASSERT_TRUE(symOrErr);
+  for (const std::string& printed : {id, std::string(40, 'a')}) {
+    SCOPED_TRACE(printed);
+    Report r;
+    Frame f;
+    static_cast<Symbol&>(f) = sym("mod_cold", 3, cold[0].size, "bid_mod");
+    f.module_build_id = printed;
+    r.frames = {f};
+    Symbolization s = symOrErr->symbolize(r);
+    ASSERT_EQ(s.debuginfo.size(), 1u);
+    EXPECT_EQ(s.debuginfo[0].build_id, id);
+    EXPECT_TRUE(s.frames[0].ok()) << s.frames[0].symbolize_error;  // still resolved, flagged
+    if (printed == id) {
+      EXPECT_EQ(s.debuginfo[0].match, "match");
+    } else {
+      EXPECT_EQ(s.debuginfo[0].match, "mismatch");
+      EXPECT_EQ(s.debuginfo[0].confidence, "certain");
+      EXPECT_NE(s.debuginfo[0].evidence.back().find("log prints build-id aaaa"), std::string::npos);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ktriage
