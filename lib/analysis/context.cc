@@ -337,12 +337,26 @@ bool is_follow_on_panic(const Report& r) {
   return false;
 }
 
+// "Kernel panic - not syncing: scheduling while atomic" right after a
+// "BUG: scheduling while atomic" report (panic_on_* sysctls) restates it.
+bool panic_restates(const Report& a, const Report& b) {
+  if (b.kind != CrashKind::panic) return false;
+  size_t at = b.header.find("not syncing:");
+  if (at == std::string::npos) return false;
+  std::string_view reason = std::string_view(b.header).substr(at + 12);
+  while (reason.starts_with(" ")) reason.remove_prefix(1);
+  while (reason.ends_with(" ") || reason.ends_with(".") || reason.ends_with("!")) reason.remove_suffix(1);
+  return reason.size() >= 8 && icontains(a.header, reason);
+}
+
+bool follows_as_panic(const Report& a, const Report& b) { return is_follow_on_panic(b) || panic_restates(a, b); }
+
 std::string link_reason(const Report& a, const Report& b) {
   bool pid_differs = a.pid && b.pid && *a.pid != *b.pid;
   bool cpu_differs = a.cpu && b.cpu && *a.cpu != *b.cpu;
   std::optional<double> gap;
   if (a.timestamp && b.timestamp) gap = *b.timestamp - *a.timestamp;
-  if (is_follow_on_panic(b) && (!gap || (*gap >= -1 && *gap < 30)))
+  if (follows_as_panic(a, b) && (!gap || (*gap >= -1 && *gap < 30)))
     return "the panic that follows only reports the earlier failure as fatal";
   if (pid_differs || cpu_differs) return "";
   if (a.pid && b.pid && (!gap || (*gap >= -1 && *gap < 60)))
@@ -370,7 +384,7 @@ Context make_context(const std::vector<Report>& reports, const DiagnoseOptions& 
     if (why.empty()) continue;
     c.incident[i] = c.incident[i - 1];
     c.link_reason[i] = why;
-    if (is_follow_on_panic(reports[i])) c.consequence[i] = true;
+    if (follows_as_panic(reports[i - 1], reports[i])) c.consequence[i] = true;
     // A repeat of the same kind on the same task is a cascade of the first.
     for (size_t j : c.incident_of(i))
       if (j < i && reports[j].kind == reports[i].kind) c.consequence[i] = true;

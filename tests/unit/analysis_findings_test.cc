@@ -633,5 +633,18 @@ TEST(AnalysisFindings, IpFunctionFromOldRegisterLines) {
   EXPECT_EQ(fs[0].title.find("EFLAGS"), std::string::npos) << fs[0].title;
 }
 
+TEST(AnalysisFindings, PanicRestatingTheReportIsAFollowOn) {
+  Report atomic = report(CrashKind::scheduling_while_atomic, "BUG: scheduling while atomic: syz-executor.4/21395/0x00000201");
+  atomic.preempt_count = 0x201;
+  atomic.timestamp = 1181.71;
+  Report panic = report(CrashKind::panic, "Kernel panic - not syncing: scheduling while atomic");
+  panic.timestamp = 1181.73;
+  panic.span.first_line = 80;
+  auto fs = diagnose({atomic, panic});
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs[0].cause, "scheduling_while_atomic");
+  for (const Finding& f : fs) EXPECT_NE(f.cause, "panic") << f.id;
+}
+
 }  // namespace
 }  // namespace ktriage
