@@ -31,7 +31,8 @@ using logparse::Notice;
 constexpr std::string_view kConsole = "console";
 constexpr size_t kMaxOpenReports = 16;
 constexpr size_t kMaxQueued = 64;
-constexpr size_t kMaxTitleTextBytes = 1 << 20;
+constexpr size_t kMaxTitleTextBytes = 512 * 1024;
+constexpr size_t kMaxReportLineBytes = 2 * 1024 * 1024;
 // A report whose trace went quiet this many lines ago is over.
 constexpr uint32_t kQuietLines = 100;
 // Lines read for the title after the report itself ended (caller-context logs).
@@ -125,6 +126,7 @@ struct OpenReport {
   uint32_t last_trace_line = 0;  // last line that looked like part of a trace
   uint32_t fields_closed_at = 0;
   bool truncated = false;
+  size_t line_bytes = 0;
   std::vector<Anomaly> anomalies;
 };
 
@@ -171,7 +173,13 @@ struct LogParser::Impl {
   bool held_cut = false;
 
   std::deque<OpenReport> open;
-  std::vector<OpenReport> done;
+  // Finished reports wait here (as small Report values) until the reports
+  // before them are finished too and the log-wide flags are known.
+  struct Done {
+    uint64_t header_offset;
+    Report report;
+  };
+  std::vector<Done> done;
   bool log_panicked = false;
   bool log_suppressed = false;
   bool log_hangup = false;
@@ -310,14 +318,16 @@ struct LogParser::Impl {
     if (r.fields_open) {
       bool mine = same_stream(r, ctx) || (r.cpu_traceback && is_cpu_context(ctx));
       if (mine) {
-        if (r.lines.size() >= options.max_report_lines) {
+        if (r.lines.size() >= options.max_report_lines || r.line_bytes > kMaxReportLineBytes) {
           r.truncated = true;
           r.anomalies.push_back({number, "report longer than " +
-                                             std::to_string(options.max_report_lines) +
-                                             " lines; rest ignored"});
+                                             std::to_string(options.max_report_lines) + " lines or " +
+                                             std::to_string(kMaxReportLineBytes) +
+                                             " bytes; rest ignored"});
           close_fields(r, number);
         } else {
           r.lines.push_back(ll);
+          r.line_bytes += ll.text.size();
           if (looks_like_report_line(ll.text)) r.last_trace_line = number;
           if (interesting && has(ll.text, "---[ end ")) close_fields(r, number);
           else if (number - r.last_trace_line > kQuietLines) close_fields(r, number);
@@ -379,7 +389,10 @@ struct LogParser::Impl {
     deliver(false);
   }
 
-  void finish_report(OpenReport&& r) { done.push_back(std::move(r)); }
+  void finish_report(OpenReport&& r) {
+    uint64_t at = r.header_offset;
+    done.push_back({at, build(r)});
+  }
 
   // Hands finished reports on in input order. Held back a little because
   // "panicked" and "suppressed" are properties of the whole log.
@@ -387,7 +400,7 @@ struct LogParser::Impl {
     if (done.empty()) return;
     if (!all && done.size() <= kMaxQueued) return;
     std::sort(done.begin(), done.end(),
-              [](const OpenReport& a, const OpenReport& b) { return a.header_offset < b.header_offset; });
+              [](const Done& a, const Done& b) { return a.header_offset < b.header_offset; });
     size_t n = done.size();
     if (!all) {
       uint64_t limit = UINT64_MAX;
@@ -396,7 +409,14 @@ struct LogParser::Impl {
       while (n < done.size() && n + kMaxQueued / 2 < done.size() && done[n].header_offset < limit) ++n;
     }
     for (size_t i = 0; i < n; ++i) {
-      Report rep = build(done[i]);
+      Report rep = std::move(done[i].report);
+      // Log-wide facts, as syzkaller judges them on the whole console output.
+      rep.suppressed = log_suppressed;
+      rep.panicked = log_panicked;
+      if (log_hangup && !rep.corrupted) {
+        rep.corrupted = true;
+        rep.corrupted_reason = "console disconnected";
+      }
       if (sink) sink(std::move(rep));
       else reports.push_back(std::move(rep));
     }
@@ -421,12 +441,6 @@ struct LogParser::Impl {
       r.corrupted = true;
       r.corrupted_reason = "report cut at the line limit";
     }
-    if (log_hangup && !r.corrupted) {
-      r.corrupted = true;
-      r.corrupted_reason = "console disconnected";
-    }
-    r.suppressed = log_suppressed;
-    r.panicked = log_panicked;
     r.kind = logparse::kind_for_report(r.header, text);
     const LogLine& last = o.lines.back();
     r.span.begin = head.offset;

@@ -1,0 +1,225 @@
+// The detector table, the literal prefilter and report boundaries:
+// which lines start reports, which do not, chunking invariance, the seed
+// case, and hostile input (garbage, NULs, endless lines and traces).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ktriage/logparse.h"
+#include "logparse/detectors.h"
+
+namespace {
+
+using ktriage::CrashKind;
+using ktriage::Report;
+namespace lp = ktriage::logparse;
+
+std::vector<Report> parse_chunked(std::string_view text, size_t chunk) {
+  ktriage::LogParser parser;
+  for (size_t i = 0; i < text.size(); i += chunk) parser.feed(text.substr(i, chunk));
+  parser.finish();
+  return parser.take_reports();
+}
+
+TEST(Detectors, HeadersAndSuppressions) {
+  struct Case {
+    const char* line;
+    const char* header;  // nullptr: not a report header
+  } cases[] = {
+      {"BUG: unable to handle kernel NULL pointer dereference at 0000000000000008", "BUG:"},
+      {"ODEBUG: free active (active state 0) object type: timer_list", nullptr},
+      {"WARNING: CPU: 1 PID: 2 at mm/slab.c:1 f+0x1/0x2", "WARNING:"},
+      {"WARNING: /etc/ssh/moduli does not exist, using fixed modulus", nullptr},
+      {"INFO: lockdep is turned off.", nullptr},
+      {"general protection fault: 0000 [#1] SMP", "general protection fault"},
+      {"traps: a.out[1] general protection fault ip:1 sp:2 error:0 in a.out[400000+1000]", nullptr},
+      {"skb_over_panic: text:ffffffff", nullptr},
+      {"Kernel panic - not syncing: Fatal exception", "Kernel panic"},
+      {"Badness at drivers/char/tty_ldisc.c:738", "Badness at"},
+      {"usb 1-1: new high-speed USB device number 2 using ehci-pci", nullptr},
+  };
+  for (const Case& c : cases) {
+    const lp::Detector* d = lp::match_header(c.line);
+    if (!c.header) {
+      EXPECT_EQ(d, nullptr) << c.line;
+    } else {
+      ASSERT_NE(d, nullptr) << c.line;
+      EXPECT_EQ(d->header, c.header) << c.line;
+    }
+  }
+}
+
+TEST(Detectors, EveryFormatBelongsToItsHeader) {
+  // Titles are searched only where the detector's header occurs.
+  for (const lp::Detector& d : lp::detector_table()) {
+    for (const lp::TitleFormat& f : d.formats) {
+      EXPECT_TRUE(f.title->ok()) << d.header << ": " << f.title->pattern();
+      if (!f.title_literal.empty()) {
+        EXPECT_EQ(f.title_literal.rfind(d.header, 0), 0u) << f.title->pattern();
+      }
+      if (f.report) {
+        EXPECT_TRUE(f.report->ok()) << f.report->pattern();
+      }
+    }
+  }
+}
+
+TEST(LiteralScanner, FindsLiteralsAtAnyAlignment) {
+  const lp::LiteralScanner& s = lp::literal_scanner();
+  for (const char* lit : {"BUG:", "INFO:", "general protection fault", "Kernel panic", "UBSAN:", "int3:"}) {
+    for (size_t pad = 0; pad < 12; ++pad) {
+      std::string text = std::string(pad, 'x') + lit + " tail";
+      EXPECT_EQ(s.find(text), pad) << lit << " at " << pad;
+    }
+  }
+  EXPECT_EQ(s.find("an ordinary line: nothing to see, debug: ok"), std::string_view::npos);
+  EXPECT_FALSE(s.any(""));
+  EXPECT_FALSE(s.any("BUG"));
+}
+
+TEST(Kinds, FromHeaders) {
+  struct Case {
+    const char* header;
+    CrashKind kind;
+  } cases[] = {
+      {"BUG: unable to handle kernel NULL pointer dereference at 0000000000000078", CrashKind::null_deref},
+      {"BUG: unable to handle kernel paging request at ffff88000", CrashKind::oops_paging},
+      {"Unable to handle kernel paging request for data at address 0x000012e0", CrashKind::oops_paging},
+      {"general protection fault: 0000 [#1] SMP", CrashKind::gpf},
+      {"kernel BUG at mm/filemap.c:125!", CrashKind::bug_at},
+      {"kernel BUG at lib/list_debug.c:53!", CrashKind::list_corruption},
+      {"WARNING: at kernel/watchdog.c:245 watchdog_overflow_callback+0x9c/0xd0()", CrashKind::warning},
+      {"[ INFO: possible circular locking dependency detected ]", CrashKind::lockdep},
+      {"BUG: soft lockup - CPU#1 stuck for 22s! [X:5189]", CrashKind::soft_lockup},
+      {"INFO: task docker:20744 blocked for more than 120 seconds.", CrashKind::hung_task},
+      {"INFO: rcu_sched self-detected stall on CPU", CrashKind::rcu_stall},
+      {"BUG: scheduling while atomic: swapper/0/0/0x00000002", CrashKind::scheduling_while_atomic},
+      {"BUG: sleeping function called from invalid context at mm/slab.c:1", CrashKind::sleeping_in_atomic},
+      {"Kernel panic - not syncing: hung_task: blocked tasks", CrashKind::panic},
+      {"double fault: 0000 [#3] SMP", CrashKind::double_fault},
+      {"BUG: KASAN: use-after-free in f+0x1/0x2", CrashKind::kasan},
+      {"BUG: spinlock lockup on CPU#0, swapper/0", CrashKind::other},
+  };
+  for (const Case& c : cases) EXPECT_EQ(lp::kind_for_report(c.header, c.header), c.kind) << c.header;
+}
+
+const char kTwoReports[] =
+    "[    1.000000] usb 1-1: new device\n"
+    "[    2.000000] WARNING: CPU: 0 PID: 1 at net/core/dev.c:100 dev_watchdog+0x254/0x260\n"
+    "[    2.000001] Modules linked in: e1000\n"
+    "[    2.000002] Call Trace:\n"
+    "[    2.000003]  [<ffffffff81000001>] dump_stack+0x1/0x2\n"
+    "[    2.000004]  [<ffffffff81000002>] dev_watchdog+0x254/0x260\n"
+    "[    2.000005] ---[ end trace 0123456789abcdef ]---\n"
+    "[    3.000000] some filler\n"
+    "[    4.000000] BUG: unable to handle kernel NULL pointer dereference at 0000000000000008\n"
+    "[    4.000001] IP: [<ffffffff81000003>] foo_bar+0x10/0x20\n"
+    "[    4.000002] Call Trace:\n"
+    "[    4.000003]  [<ffffffff81000004>] baz+0x1/0x2\n"
+    "[    4.000004] Kernel panic - not syncing: Fatal exception\n";
+
+TEST(Boundaries, EveryReportListedInOrder) {
+  auto reports = ktriage::parse_log(kTwoReports);
+  ASSERT_EQ(reports.size(), 3u);
+  EXPECT_EQ(reports[0].title, "WARNING in dev_watchdog");
+  EXPECT_EQ(reports[0].span.first_line, 2u);
+  EXPECT_EQ(reports[1].title, "BUG: unable to handle kernel NULL pointer dereference in foo_bar");
+  EXPECT_EQ(reports[1].kind, CrashKind::null_deref);
+  EXPECT_EQ(reports[2].kind, CrashKind::panic);  // a panic line is its own report
+  for (const Report& r : reports) EXPECT_TRUE(r.panicked);
+  EXPECT_EQ(reports[1].timestamp.value_or(0), 4.0);
+}
+
+TEST(Boundaries, ChunkingDoesNotMatter) {
+  auto whole = ktriage::parse_log(kTwoReports);
+  for (size_t chunk : {1, 2, 3, 7, 64}) {
+    auto parts = parse_chunked(kTwoReports, chunk);
+    ASSERT_EQ(parts.size(), whole.size()) << chunk;
+    for (size_t i = 0; i < whole.size(); ++i) {
+      EXPECT_EQ(parts[i].title, whole[i].title) << chunk;
+      EXPECT_EQ(parts[i].span.begin, whole[i].span.begin) << chunk;
+      EXPECT_EQ(parts[i].span.end, whole[i].span.end) << chunk;
+      EXPECT_EQ(parts[i].span.last_line, whole[i].span.last_line) << chunk;
+    }
+  }
+}
+
+TEST(Boundaries, ContinuationHeadersStayInTheirReport) {
+  auto reports = ktriage::parse_log(
+      "kernel BUG at fs/buffer.c:1270!\n"
+      "invalid opcode: 0000 [#1] SMP\n"
+      "RIP: 0010:[<ffffffff811c1f84>]  [<ffffffff811c1f84>] __find_get_block+0x1/0x2\n"
+      "Call Trace:\n"
+      " [<ffffffff811c1f85>] __getblk+0x1/0x2\n");
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].title, "kernel BUG in __find_get_block");
+}
+
+TEST(Boundaries, UserSpaceWarningIsNotAReport) {
+  auto reports = ktriage::parse_log(
+      "Nov  9 10:19:35 ohm openvpn[1118]: WARNING: Make sure you understand the semantics\n");
+  EXPECT_TRUE(reports.empty());
+}
+
+TEST(Seed, TwoReports) {
+  namespace fs = std::filesystem;
+  for (const char* name : {"xfs-panic.log", "xfs-stack-overflow-article.zh.txt"}) {
+    fs::path p = fs::path(KTRIAGE_SHARED_DIR) / "seed" / name;
+    if (!fs::exists(p)) GTEST_SKIP() << "no " << p;
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto reports = ktriage::parse_log(ss.str());
+    ASSERT_EQ(reports.size(), 2u) << name;
+    EXPECT_EQ(reports[0].kind, CrashKind::scheduling_while_atomic);
+    EXPECT_EQ(reports[0].header.rfind("BUG: scheduling while atomic:", 0), 0u) << reports[0].header;
+    EXPECT_EQ(reports[1].kind, CrashKind::oops_paging);
+    EXPECT_EQ(reports[1].header, "BUG: unable to handle kernel paging request at 00000000dd7ed3a8");
+    EXPECT_EQ(reports[1].title, "BUG: unable to handle kernel paging request in task_rq_lock");
+  }
+}
+
+TEST(Hostile, GarbageAndNulsDoNotCrash) {
+  std::mt19937 rng(42);
+  std::string junk(1 << 20, '\0');
+  for (char& c : junk) c = static_cast<char>(rng());
+  // Sprinkle headers into the garbage so the slow paths run too.
+  for (size_t at = 1000; at + 64 < junk.size(); at += 50000) junk.replace(at, 5, "\nBUG:");
+  auto reports = parse_chunked(junk, 4096);
+  for (const Report& r : reports) EXPECT_LE(r.title.size(), 120u);
+}
+
+TEST(Hostile, EndlessLineIsCut) {
+  std::string line(50 << 20, 'A');
+  line.replace(100, 4, "BUG:");
+  ktriage::LogParser parser;
+  for (size_t i = 0; i < line.size(); i += 1 << 20) parser.feed(std::string_view(line).substr(i, 1 << 20));
+  parser.finish();
+  auto reports = parser.take_reports();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_LE(reports[0].header.size(), ktriage::ParseOptions{}.max_line_bytes);
+  EXPECT_EQ(reports[0].span.end, line.size());
+}
+
+TEST(Hostile, EndlessTraceIsClosedAndFlagged) {
+  std::string log = "BUG: unable to handle kernel paging request at 0000000000001000\nCall Trace:\n";
+  for (int i = 0; i < 100000; ++i) log += " [<ffffffff81000000>] some_function+0x10/0x20\n";
+  auto reports = parse_chunked(log, 1 << 16);
+  ASSERT_GE(reports.size(), 1u);
+  EXPECT_TRUE(reports[0].corrupted);
+  EXPECT_LE(reports[0].span.last_line - reports[0].span.first_line,
+            ktriage::ParseOptions{}.max_report_lines);
+}
+
+TEST(Hostile, ReportCutMidFrame) {
+  auto reports = ktriage::parse_log("general protection fault: 0000 [#1] SMP\nRIP: 0010:fo");
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_TRUE(reports[0].corrupted);
+}
+
+}  // namespace
