@@ -133,6 +133,132 @@ const ElfSymbol* pick_symbol(const std::vector<ElfSymbol>& candidates, const Sym
   return nullptr;
 }
 
+// vmlinux against the log: linux_banner vs the printed release and
+// version (certain), printed symbol sizes vs the ELF's (likely/weak).
+DebugInfoFile vmlinux_debuginfo(DebugObject& vmlinux, const std::string& role,
+                                const Report& report) {
+  DebugInfoFile d;
+  d.role = role;
+  d.name = "vmlinux";
+  d.path = vmlinux.path();
+  d.build_id = vmlinux.build_id();
+  d.has_dwarf = vmlinux.has_dwarf();
+  bool certain_mismatch = false, release_match = false;
+  if (auto banner = vmlinux.string_at_symbol("linux_banner")) {
+    std::string rel = banner_release(*banner);
+    if (!report.kernel_release.empty() && !rel.empty()) {
+      if (rel == report.kernel_release) {
+        release_match = true;
+        d.evidence.push_back(fmt::format("release {} matches linux_banner", rel));
+      } else {
+        certain_mismatch = true;
+        d.evidence.push_back(fmt::format("log says release {}, linux_banner says {}",
+                                         report.kernel_release, rel));
+      }
+    }
+    if (!report.kernel_version.empty()) {
+      std::vector<std::string> have = words(*banner);
+      for (const std::string& w : words(report.kernel_version)) {
+        if (std::find(have.begin(), have.end(), w) == have.end()) {
+          certain_mismatch = true;
+          d.evidence.push_back(fmt::format(
+              "log's version '{}' has '{}', linux_banner does not", report.kernel_version, w));
+          break;
+        }
+      }
+    }
+  }
+  int checked = 0, size_mismatch = 0, missing = 0;
+  auto check = [&](const Symbol& s) {
+    if (!s.module.empty() || s.function.empty()) return;
+    const auto& c = candidates(vmlinux, s);
+    if (c.empty()) {
+      ++missing;
+      if (missing <= 3) d.evidence.push_back(fmt::format("no symbol {} in vmlinux", s.function));
+      return;
+    }
+    if (!s.size) return;
+    ++checked;
+    bool fits = std::any_of(c.begin(), c.end(), [&](const ElfSymbol& e) {
+      return printed_size_matches(*s.size, e.size, e.gap);
+    });
+    if (!fits) {
+      ++size_mismatch;
+      if (size_mismatch <= 3) {
+        d.evidence.push_back(fmt::format("{} printed with size {:#x}, vmlinux has {:#x}",
+                                         s.function, *s.size, c.front().size));
+      }
+    }
+  };
+  if (report.ip) check(*report.ip);
+  for (const Frame& f : report.frames) check(f);
+  if (checked > 0 && size_mismatch == 0 && missing == 0) {
+    d.evidence.push_back(fmt::format("all {} printed symbol sizes match", checked));
+  }
+  const int bad = size_mismatch + missing;
+  if (certain_mismatch) {
+    d.match = "mismatch";
+    d.confidence = "certain";
+  } else if (bad >= 2 && bad * 2 >= checked + missing) {
+    d.match = "mismatch";
+    d.confidence = "likely";
+  } else if (bad > 0) {
+    d.match = "mismatch";
+    d.confidence = "weak";
+  } else if (release_match || checked > 0) {
+    d.match = "match";
+  }
+  return d;
+}
+
+// A module against the log: the printed build-id (certain), else sizes.
+DebugInfoFile module_debuginfo(DebugObject& obj, const std::string& key,
+                               const std::string& printed, const Report& report) {
+  DebugInfoFile d;
+  d.role = "module";
+  d.name = obj.name();
+  d.path = obj.path();
+  d.build_id = obj.build_id();
+  d.has_dwarf = obj.has_dwarf();
+  int checked = 0, bad = 0;
+  for (const Frame& f : report.frames) {
+    if (module_key(f.module) != key || f.function.empty()) continue;
+    const auto& c = candidates(obj, f);
+    if (c.empty()) {
+      ++bad;
+      d.evidence.push_back(fmt::format("no symbol {} in {}", f.function, obj.path()));
+      continue;
+    }
+    if (!f.size) continue;
+    ++checked;
+    if (std::none_of(c.begin(), c.end(), [&](const ElfSymbol& e) {
+          return printed_size_matches(*f.size, e.size, e.gap);
+        })) {
+      ++bad;
+      d.evidence.push_back(fmt::format("{} printed with size {:#x}, module has {:#x}",
+                                       f.function, *f.size, c.front().size));
+    }
+  }
+  if (!printed.empty()) {
+    if (printed == d.build_id) {
+      d.match = "match";
+      d.evidence.push_back("build-id matches the log");
+    } else {
+      d.match = "mismatch";
+      d.confidence = "certain";
+      d.evidence.push_back(fmt::format("log prints build-id {}, file has {}", printed,
+                                       d.build_id.empty() ? "none" : d.build_id));
+    }
+  } else if (bad > 0) {
+    d.match = "mismatch";
+    d.confidence = bad >= 2 ? "likely" : "weak";
+  } else if (checked > 0) {
+    d.match = "match";
+    d.evidence.push_back(fmt::format("all {} printed symbol sizes match", checked));
+  }
+  return d;
+}
+
 }  // namespace
 
 std::string Symbolization::kaslr_offset_hex() const {
@@ -524,126 +650,9 @@ Symbolization Symbolizer::symbolize(const Report& report,
   }
 
   // Which files were used, and do they match the log?
-  if (vmlinux) {
-    DebugInfoFile d;
-    d.role = im.vmlinux_role;
-    d.name = "vmlinux";
-    d.path = vmlinux->path();
-    d.build_id = vmlinux->build_id();
-    d.has_dwarf = vmlinux->has_dwarf();
-    bool certain_mismatch = false, release_match = false;
-    if (auto banner = vmlinux->string_at_symbol("linux_banner")) {
-      std::string rel = banner_release(*banner);
-      if (!report.kernel_release.empty() && !rel.empty()) {
-        if (rel == report.kernel_release) {
-          release_match = true;
-          d.evidence.push_back(fmt::format("release {} matches linux_banner", rel));
-        } else {
-          certain_mismatch = true;
-          d.evidence.push_back(fmt::format("log says release {}, linux_banner says {}",
-                                           report.kernel_release, rel));
-        }
-      }
-      if (!report.kernel_version.empty()) {
-        std::vector<std::string> have = words(*banner);
-        for (const std::string& w : words(report.kernel_version)) {
-          if (std::find(have.begin(), have.end(), w) == have.end()) {
-            certain_mismatch = true;
-            d.evidence.push_back(fmt::format(
-                "log's version '{}' has '{}', linux_banner does not", report.kernel_version, w));
-            break;
-          }
-        }
-      }
-    }
-    int checked = 0, size_mismatch = 0, missing = 0;
-    auto check = [&](const Symbol& s) {
-      if (!s.module.empty() || s.function.empty()) return;
-      const auto& c = candidates(*vmlinux, s);
-      if (c.empty()) {
-        ++missing;
-        if (missing <= 3) d.evidence.push_back(fmt::format("no symbol {} in vmlinux", s.function));
-        return;
-      }
-      if (!s.size) return;
-      ++checked;
-      bool fits = std::any_of(c.begin(), c.end(), [&](const ElfSymbol& e) {
-        return printed_size_matches(*s.size, e.size, e.gap);
-      });
-      if (!fits) {
-        ++size_mismatch;
-        if (size_mismatch <= 3) {
-          d.evidence.push_back(fmt::format("{} printed with size {:#x}, vmlinux has {:#x}",
-                                           s.function, *s.size, c.front().size));
-        }
-      }
-    };
-    if (report.ip) check(*report.ip);
-    for (const Frame& f : report.frames) check(f);
-    if (checked > 0 && size_mismatch == 0 && missing == 0) {
-      d.evidence.push_back(fmt::format("all {} printed symbol sizes match", checked));
-    }
-    const int bad = size_mismatch + missing;
-    if (certain_mismatch) {
-      d.match = "mismatch";
-      d.confidence = "certain";
-    } else if (bad >= 2 && bad * 2 >= checked + missing) {
-      d.match = "mismatch";
-      d.confidence = "likely";
-    } else if (bad > 0) {
-      d.match = "mismatch";
-      d.confidence = "weak";
-    } else if (release_match || checked > 0) {
-      d.match = "match";
-    }
-    out.debuginfo.push_back(std::move(d));
-  }
+  if (vmlinux) out.debuginfo.push_back(vmlinux_debuginfo(*vmlinux, im.vmlinux_role, report));
   for (auto& [key, obj] : module_objects) {
-    if (!obj) continue;
-    DebugInfoFile d;
-    d.role = "module";
-    d.name = obj->name();
-    d.path = obj->path();
-    d.build_id = obj->build_id();
-    d.has_dwarf = obj->has_dwarf();
-    const std::string& printed = module_printed_build_id[key];
-    int checked = 0, bad = 0;
-    for (const Frame& f : report.frames) {
-      if (module_key(f.module) != key || f.function.empty()) continue;
-      const auto& c = candidates(*obj, f);
-      if (c.empty()) {
-        ++bad;
-        d.evidence.push_back(fmt::format("no symbol {} in {}", f.function, obj->path()));
-        continue;
-      }
-      if (!f.size) continue;
-      ++checked;
-      if (std::none_of(c.begin(), c.end(), [&](const ElfSymbol& e) {
-            return printed_size_matches(*f.size, e.size, e.gap);
-          })) {
-        ++bad;
-        d.evidence.push_back(fmt::format("{} printed with size {:#x}, module has {:#x}",
-                                         f.function, *f.size, c.front().size));
-      }
-    }
-    if (!printed.empty()) {
-      if (printed == d.build_id) {
-        d.match = "match";
-        d.evidence.push_back("build-id matches the log");
-      } else {
-        d.match = "mismatch";
-        d.confidence = "certain";
-        d.evidence.push_back(fmt::format("log prints build-id {}, file has {}", printed,
-                                         d.build_id.empty() ? "none" : d.build_id));
-      }
-    } else if (bad > 0) {
-      d.match = "mismatch";
-      d.confidence = bad >= 2 ? "likely" : "weak";
-    } else if (checked > 0) {
-      d.match = "match";
-      d.evidence.push_back(fmt::format("all {} printed symbol sizes match", checked));
-    }
-    out.debuginfo.push_back(std::move(d));
+    if (obj) out.debuginfo.push_back(module_debuginfo(*obj, key, module_printed_build_id[key], report));
   }
   for (auto& [key, error] : module_errors) out.warnings.push_back(error);
   if (vmlinux) vmlinux->save_cache();
