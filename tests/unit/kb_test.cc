@@ -453,6 +453,39 @@ TEST(KbHostile, OversizedPatternsAreLoadErrorsNotHangs) {
   EXPECT_THAT(load_error(longer), HasSubstr("pattern longer than"));
 }
 
+TEST(KbHostile, MalformedDocumentsAreErrorsNotCrashes) {
+  // Deep nesting, NUL bytes, invalid UTF-8, a huge file.
+  std::string deep = "x = " + std::string(100000, '[') + std::string(100000, ']') + "\n";
+  EXPECT_THAT(load_error(deep), HasSubstr("test.toml:1:"));
+  EXPECT_THAT(load_error(std::string("[[bug]]\nid = \"a\0b\"\n", 18)), HasSubstr("test.toml:2:"));
+  EXPECT_THAT(load_error("[[bug]]\nid = \"\xff\xfe\"\n"), HasSubstr("test.toml:2:"));
+  EXPECT_THAT(load_error("[[bug]]\nid = \"x\"\ntitle = \"t\"\n[[bug.match]]\n"), HasSubstr("bug[0].match: expected a table, got array"));
+
+  fs::path big = fs::temp_directory_path() / ("ktriage-kb-big-" + std::to_string(::getpid()) + ".toml");
+  std::ofstream(big) << std::string(2 << 20, '#');
+  KnowledgeBase kb;
+  Expected<bool> ok = kb.add_file(big);
+  ASSERT_FALSE(ok);
+  EXPECT_THAT(ok.error().message, HasSubstr("larger than"));
+  fs::remove(big);
+}
+
+TEST(KbShipped, EveryEntryCitesItsFacts) {
+  KnowledgeBase kb = shipped();
+  for (const KbEntry& e : kb.entries()) {
+    SCOPED_TRACE(e.id);
+    EXPECT_FALSE(e.references.empty());
+    for (const std::string& r : e.references) EXPECT_TRUE(r.starts_with("https://")) << r;
+    if (!e.commit.empty()) {
+      EXPECT_EQ(e.commit.size(), 40u);  // full ids in shipped data
+      EXPECT_FALSE(e.subject.empty());
+    }
+    EXPECT_FALSE(e.advice.empty());
+    // Each entry is about a crash the analyses can name, not any report.
+    EXPECT_FALSE(e.match.causes.empty() && e.match.findings.empty() && e.match.titles.empty());
+  }
+}
+
 // --- the founding case end to end ------------------------------------------
 
 std::string read_file(const fs::path& path) {
