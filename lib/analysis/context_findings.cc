@@ -22,17 +22,44 @@ void tainted_modules(const Context& c, std::vector<Finding>& out) {
     bool proprietary = contains(flags, "P"), out_of_tree = contains(flags, "O"), unsigned_mod = contains(flags, "E");
     bool warned = contains(flags, "W");
     if (!proprietary && !out_of_tree && !unsigned_mod && !warned) continue;
-    // "Modules linked in: crashzoo(OE) crc_itu_t": flags in parentheses.
+    // "Modules linked in: crashzoo(OE) crc_itu_t": flags in parentheses, kept
+    // by the parser or read from the report's own line.
+    std::vector<std::string> listed = r.modules;
+    for (std::string_view line : c.lines_of(i)) {
+      size_t at = line.find("Modules linked in:");
+      if (at == std::string_view::npos) continue;
+      std::string_view rest = line.substr(at + 18);
+      while (!rest.empty()) {
+        while (rest.starts_with(" ")) rest.remove_prefix(1);
+        std::string_view tok = rest.substr(0, rest.find(' '));
+        if (tok.empty()) break;
+        if (contains(tok, "(")) listed.emplace_back(tok);
+        rest.remove_prefix(tok.size());
+      }
+    }
     std::vector<std::string> flagged, in_trace;
-    for (const std::string& m : r.modules) {
+    for (const std::string& m : listed) {
       size_t p = m.find('(');
       if (p == std::string::npos) continue;
       std::string name = m.substr(0, p), mf = m.substr(p);
       if (contains(mf, "P") || contains(mf, "O") || contains(mf, "E")) {
+        if (std::find(flagged.begin(), flagged.end(), m) != flagged.end()) continue;
         flagged.push_back(m);
-        for (const Frame& f : r.frames)
-          if (f.module == name) { in_trace.push_back(name); break; }
-        if (r.ip && r.ip->module == name && (in_trace.empty() || in_trace.back() != name)) in_trace.push_back(name);
+        bool traced = r.ip && r.ip->module == name;
+        for (const Frame& f : r.frames) traced |= f.module == name;
+        if (traced) in_trace.push_back(name);
+      }
+    }
+    // "crashzoo: loading out-of-tree module taints kernel." printed at load time.
+    std::vector<std::string> load_lines;
+    std::string_view text = c.options.log_text;
+    for (std::string_view marker : {": loading out-of-tree module taints kernel", ": module license '", ": module verification failed"}) {
+      for (size_t at = text.find(marker); at != std::string_view::npos && load_lines.size() < 8; at = text.find(marker, at + 1)) {
+        size_t start = text.rfind('\n', at);
+        start = start == std::string_view::npos ? 0 : start + 1;
+        size_t end = text.find('\n', at);
+        std::string_view line = text.substr(start, (end == std::string_view::npos ? text.size() : end) - start);
+        if (std::find(load_lines.begin(), load_lines.end(), line) == load_lines.end()) load_lines.emplace_back(line);
       }
     }
     std::vector<std::string> what;
@@ -53,6 +80,7 @@ void tainted_modules(const Context& c, std::vector<Finding>& out) {
     f.evidence.push_back(log_line(i, r, fmt::format("Tainted: {}", r.taint.flags)));
     for (const std::string& m : r.taint.meanings) f.evidence.push_back(Evidence{"kernel", m, i, std::nullopt});
     if (!flagged.empty()) f.evidence.push_back(log_line(i, r, fmt::format("flagged in Modules linked in: {}", fmt::join(flagged, " "))));
+    for (const std::string& l : load_lines) f.evidence.push_back(Evidence{"log_line", l, std::nullopt, std::nullopt});
     if (warned) f.evidence.push_back(log_line(i, r, "taint W: a WARNING was printed before this report; it may be the first sign of the problem"));
     f.explanation = "Code the kernel community cannot see or did not build is part of this crash; its authors are the first to ask.";
     f.actions = {in_trace.empty() ? "Reproduce without the tainting modules if possible." : "Report to the maintainers of " + fmt::format("{}", fmt::join(in_trace, ", ")) + " first."};
@@ -64,12 +92,10 @@ void crash_location(const Context& c, std::vector<Finding>& out) {
   for (size_t i = 0; i < c.reports.size(); ++i) {
     const Report& r = c.reports[i];
     if (!is_primary(c, i)) continue;
-    const Symbol* at = r.ip && (!r.ip->function.empty() || r.ip->address) ? &*r.ip : nullptr;
-    if (!at) {
-      for (const Frame& f : r.frames)
-        if (f.reliable && !f.function.empty()) { at = &f; break; }
-    }
-    if (!at) continue;
+    // Only a report with a faulting IP has a crash location (not a hung task
+    // or a scheduling-while-atomic dump), and only a symbol says whose code it is.
+    if (!r.ip || r.ip->function.empty()) continue;
+    const Symbol* at = &*r.ip;
     const Frame* mod_frame = nullptr;
     for (const Frame& f : r.frames)
       if (f.reliable && !f.module.empty()) { mod_frame = &f; break; }

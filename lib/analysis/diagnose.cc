@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "analysis/analyses.h"
 #include "analysis/context.h"
@@ -34,13 +35,25 @@ std::vector<Finding> diagnose(const std::vector<Report>& reports, const Diagnose
       // explains and why they belong together.
       if (f.cause != "other" && !f.reports.empty()) {
         std::vector<size_t> members = context.incident_of(f.reports.front());
+        std::vector<std::string> panics;
+        std::optional<size_t> first_panic;
         for (size_t m : members) {
           if (std::find(f.reports.begin(), f.reports.end(), m) == f.reports.end()) f.reports.push_back(m);
-          if (!context.link_reason[m].empty() && members.size() > 1)
-            f.evidence.push_back({"log_line",
-                                  fmt::format("linked: report #{} and report #{} are one incident ({})", m, m + 1, context.link_reason[m]),
-                                  m, reports[m].span.first_line ? std::optional<uint32_t>(reports[m].span.first_line) : std::nullopt});
+          if (context.link_reason[m].empty() || members.size() < 2) continue;
+          if (context.consequence[m] && reports[m].kind == CrashKind::panic) {
+            panics.push_back(fmt::format("#{}", m + 1));
+            if (!first_panic) first_panic = m;
+            continue;
+          }
+          f.evidence.push_back({"log_line",
+                                fmt::format("linked: report #{} and report #{} are one incident ({})", m, m + 1, context.link_reason[m]),
+                                m, reports[m].span.first_line ? std::optional<uint32_t>(reports[m].span.first_line) : std::nullopt});
         }
+        if (!panics.empty())
+          f.evidence.push_back({"log_line",
+                                fmt::format("then the kernel panicked (report {}: \"{}\"), only because of this failure",
+                                            fmt::join(panics, ", "), reports[*first_panic].header),
+                                std::nullopt, std::nullopt});
         std::sort(f.reports.begin(), f.reports.end());
       }
       // Findings about the first incident lead: later reports are often its aftermath.

@@ -646,5 +646,28 @@ TEST(AnalysisFindings, PanicRestatingTheReportIsAFollowOn) {
   for (const Finding& f : fs) EXPECT_NE(f.cause, "panic") << f.id;
 }
 
+TEST(AnalysisFindings, TaintFlagsFromTheModulesLineAndLoadMessage) {
+  std::string text =
+      "crashzoo: loading out-of-tree module taints kernel.\n"
+      "kernel BUG at /kernel-lab/build/crashzoo/crashzoo.c:116!\n"
+      "Modules linked in: crashzoo(OE) crc_itu_t\n";
+  Report r = report(CrashKind::bug_at, "kernel BUG at /kernel-lab/build/crashzoo/crashzoo.c:116!");
+  r.span.begin = text.find("kernel BUG");
+  r.span.end = text.size();
+  r.taint.flags = "G           OE";
+  r.modules = {"crashzoo", "crc_itu_t"};  // flags dropped by the parser
+  r.frames = {frame("zoo_trigger", "crashzoo")};
+  DiagnoseOptions o;
+  o.log_text = text;
+  auto fs = diagnose({r}, o);
+  const Finding* t = find(fs, "context.taint");
+  ASSERT_TRUE(t);
+  EXPECT_NE(t->title.find("crashzoo is in the call trace"), std::string::npos) << t->title;
+  EXPECT_TRUE(mentions(*t, "loading out-of-tree module taints kernel"));
+  // No IP printed: no claim about where it crashed.
+  EXPECT_FALSE(find(fs, "context.in_module"));
+  EXPECT_FALSE(find(fs, "context.core_from_module"));
+}
+
 }  // namespace
 }  // namespace ktriage
