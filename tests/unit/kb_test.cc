@@ -296,6 +296,29 @@ debian = "6.1.192-2"
   EXPECT_THAT(rc.matches[0].verdict_text, HasSubstr("release candidate"));
 }
 
+TEST(KbMatching, KernelRangesPerLine) {
+  KbCondition c;
+  c.causes = {"stack_overflow"};
+  c.kernels["rhel6"] = KbVersionRange{">= 2.6.32-358.el6, < 2.6.32-754.el6",
+                                      {{">=", "2.6.32-358.el6"}, {"<", "2.6.32-754.el6"}}};
+  c.kernels["ubuntu"] = KbVersionRange{"!= 5.15.0-91", {{"!=", "5.15.0-91"}}};
+  struct Case {
+    const char* release;
+    bool in;
+  };
+  for (Case k : {Case{"2.6.32-358.el6.x86_64", true}, Case{"2.6.32-573.el6", true}, Case{"2.6.32-754.el6", false},
+                 Case{"2.6.32-279.el6", false}, Case{"2.6.32-754.35.1.el6", false},
+                 Case{"3.10.0-1160.el7", false},  // rhel7 not listed, no upstream range
+                 Case{"5.15.0-91-generic", false}, Case{"5.15.0-92-generic", true}, Case{"", true}}) {
+    SCOPED_TRACE(k.release);
+    EXPECT_EQ(kernel_in_range(c, classify_kernel_release(k.release)), k.in);
+  }
+  c.kernels["upstream"] = KbVersionRange{"< 3.15", {{"<", "3.15"}}};
+  EXPECT_TRUE(kernel_in_range(c, classify_kernel_release("3.10.0-1160.el7")));  // by its base 3.10.0
+  EXPECT_FALSE(kernel_in_range(c, classify_kernel_release("4.18.0-305.el8")));
+  EXPECT_TRUE(kernel_in_range(c, classify_kernel_release("3.14.79")));
+}
+
 TEST(KbMatching, DebianVerdictsNeedThePackageVersion) {
   KnowledgeBase kb = from_toml(R"(
 [[bug]]
