@@ -35,6 +35,7 @@ std::string_view arch_of_kernel(const KernelRelease& k) {
   if (f.find("i686") != f.npos || f.ends_with("686") || f.ends_with("686-pae") || f.find("i386") != f.npos) return "i386";
   if (f.find("ppc64") != f.npos || f.find("powerpc64") != f.npos) return "ppc64";
   if (f.find("s390") != f.npos) return "s390";
+  if (f.find("armv7") != f.npos || f.ends_with("armmp") || f.ends_with("armmp-lpae")) return "arm";
   return {};
 }
 

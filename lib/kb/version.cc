@@ -362,8 +362,19 @@ KernelRelease classify_kernel_release(std::string_view release, std::string_view
     return k;
   }
 
-  // SUSE: "5.14.21-150500.55.19-default" (a dotted release before the flavour).
-  static const RE2 suse_re(R"((\d+\.\d+\.\d+)-(\d+(?:\.\d+)+)-([a-z][a-z0-9_-]*))");
+  // An upstream tree built from git: "3.4.0-00009-g3e96082-dirty" (git describe).
+  static const RE2 git_re(R"(\d+\.\d+(?:\.\d+)*(?:-rc\d+)?-\d+-g[0-9a-f]{7,40}\b.*)");
+  if (RE2::FullMatch(text, git_re)) {
+    UpstreamParts parts = parse_upstream(text);
+    k.line = "upstream";
+    k.base = upstream_base(text);
+    k.version = k.base + (parts.rc ? "-rc" + std::string(*parts.rc) : "");
+    return k;
+  }
+
+  // SUSE: "5.14.21-150500.55.19-default", "2.6.27.56-0.1-default" (a dotted
+  // release before the flavour).
+  static const RE2 suse_re(R"((\d+\.\d+(?:\.\d+)+)-(\d+(?:\.\d+)+)-([a-z][a-z0-9_-]*))");
   std::string flavour;
   if (RE2::FullMatch(text, suse_re, &base, &rel, &flavour)) {
     k.line = "suse";
@@ -376,12 +387,13 @@ KernelRelease classify_kernel_release(std::string_view release, std::string_view
 
   // Debian and Ubuntu ABI names: "6.1.0-56-cloud-amd64", "6.1.0-0.deb11.17-amd64",
   // "5.15.0-91-generic".
-  static const RE2 abi_re(R"((\d+\.\d+(?:\.\d+)?)-(\d+(?:\.deb\d+\.\d+)?)-([a-z0-9][a-z0-9-]*))");
+  // Debian's experimental "3.12-trunk-amd64" names no ABI number.
+  static const RE2 abi_re(R"((\d+\.\d+(?:\.\d+)?)-(\d+(?:\.deb\d+\.\d+)?|trunk)-([a-z0-9][a-z0-9-]*))");
   std::string abi_number;
   if (RE2::FullMatch(text, abi_re, &base, &abi_number, &flavour)) {
     bool says_debian = uname_version.find("Debian") != std::string_view::npos;
     bool says_ubuntu = uname_version.find("Ubuntu") != std::string_view::npos;
-    bool debian = says_debian || (!says_ubuntu && is_debian_flavour(flavour));
+    bool debian = says_debian || abi_number == "trunk" || (!says_ubuntu && is_debian_flavour(flavour));
     k.scheme = VersionScheme::dpkg;
     k.abi = base + "-" + abi_number;
     k.flavour = flavour;

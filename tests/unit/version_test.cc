@@ -160,6 +160,17 @@ TEST(Version, ClassifyKernelRelease) {
       {"Ubuntu 5.15.0-91.101", "", "ubuntu", VersionScheme::dpkg, "5.15.0-91.101", "5.15.0"},
       {"rhel6:2.6.32-431.el6.x86_64", "", "rhel6", VersionScheme::rpm, "2.6.32-431.el6", "2.6.32"},
       {"  2.6.32-431.el6.x86_64\n", "", "rhel6", VersionScheme::rpm, "2.6.32-431.el6", "2.6.32"},
+      // Seen in distro bug reports (abrt/satyr, node-problem-detector).
+      {"2.6.27.56-0.1-default", "", "suse", VersionScheme::rpm, "2.6.27.56-0.1", "2.6.27.56"},
+      {"3.12-trunk-amd64", "", "debian", VersionScheme::dpkg, "", "3.12"},
+      {"3.4.0-00009-g3e96082-dirty", "", "upstream", VersionScheme::upstream, "3.4.0", "3.4.0"},
+      {"3.0.21-00021-g8b33780-dirty", "", "upstream", VersionScheme::upstream, "3.0.21", "3.0.21"},
+      {"3.5.0-rc1-10292-g3701f94-dirty", "", "upstream", VersionScheme::upstream, "3.5.0-rc1", "3.5.0"},
+      {"2.6.24-0.77.rc4.git4.fc9", "", "fedora", VersionScheme::rpm, "2.6.24-0.77.rc4.git4.fc9", "2.6.24"},
+      {"3.15.10-201.fc20.i686+PAE", "", "fedora", VersionScheme::rpm, "3.15.10-201.fc20", "3.15.10"},
+      {"3.10.0-54.0.1.el7.s390x", "", "rhel7", VersionScheme::rpm, "3.10.0-54.0.1.el7", "3.10.0"},
+      {"2.6.32.53-bigmem-5-openvz", "", "upstream", VersionScheme::upstream, "2.6.32.53", "2.6.32.53"},
+      {"<KERNEL_VERSION>", "", "", VersionScheme::upstream, "", ""},
       // Nothing to read.
       {"", "", "", VersionScheme::upstream, "", ""},
       {"unknown", "", "", VersionScheme::upstream, "", ""},
