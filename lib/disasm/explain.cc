@@ -208,6 +208,7 @@ std::string next_register(const Semantics& s, const std::string& reg, const Inst
 struct Slice {
   std::vector<ChainStep> chain;
   std::string stop;
+  bool from_stack_pointer = false;  // the trail reached the stack pointer
 };
 
 Slice backward_slice(const CodeDecode& d, const std::vector<Semantics>& sems, const std::string& bad,
@@ -282,6 +283,7 @@ Slice backward_slice(const CodeDecode& d, const std::vector<Semantics>& sems, co
       out.stop = stop.empty() ? "an instruction whose inputs are not registers" : stop;
       return out;
     }
+    if (is_stack_pointer(next)) out.from_stack_pointer = true;
     reg = next;
     pos = j;
   }
@@ -301,7 +303,7 @@ std::string access_phrase(AccessKind a) {
   }
 }
 
-void write_sentences(const CodeDecode& d, const Semantics& sem, FaultExplanation& e) {
+void write_sentences(const CodeDecode& d, const Semantics& sem, bool from_stack_pointer, FaultExplanation& e) {
   const std::string at = where(d, e.instruction);
   if (!e.memory) {
     if (sem.flow == disasm::Flow::trap) {
@@ -318,7 +320,13 @@ void write_sentences(const CodeDecode& d, const Semantics& sem, FaultExplanation
                               e.memory->describe());
   if (e.effective_address) s += fmt::format(" = {}", hex(*e.effective_address));
   if (e.address && e.address_matches) {
-    s += *e.address_matches ? ", the fault address" : fmt::format(", not the fault address {}", hex(*e.address));
+    if (*e.address_matches) {
+      s += ", the fault address";
+    } else if (e.effective_address && (*e.effective_address >> 12) == (*e.address >> 12)) {
+      s += fmt::format(", in the same page as the fault address {}", hex(*e.address));
+    } else {
+      s += fmt::format(", not the fault address {}", hex(*e.address));
+    }
   }
   e.sentences.push_back(s + ".");
 
@@ -342,49 +350,87 @@ void write_sentences(const CodeDecode& d, const Semantics& sem, FaultExplanation
                        st.value ? fmt::format(", value {}", hex(*st.value)) : std::string());
     }
     e.sentences.push_back(fmt::format("{}; the trace stopped at {}.", c, e.chain_stop));
+    if (from_stack_pointer && e.effective_address && e.address &&
+        (*e.effective_address >> 12) == (*e.address >> 12)) {
+      e.sentences.push_back(fmt::format("{} points into the current stack frame, so this is an access to the stack "
+                                        "itself: the kernel stack overflowed into its guard page.",
+                                        e.bad_register));
+    }
   } else if (!e.bad_register.empty() && !e.chain_stop.empty()) {
     e.sentences.push_back(fmt::format("Where {} came from is not in the Code: bytes: the trace stopped at {}.",
                                       e.bad_register, e.chain_stop));
   }
 }
 
-// A fault on the instruction fetch itself (the CPU jumped to a bad address):
-// there are no code bytes to decode, but the report still says what happened.
-std::optional<FaultExplanation> explain_instruction_fetch(const Report& report) {
+// No code bytes to decode ("Unable to access opcode bytes", "Bad RIP
+// value"), but the report still says what was accessed: an instruction fetch
+// from a bad address (a call through a bad function pointer), or a data
+// access whose address one of the dumped registers is nearest to.
+std::optional<FaultExplanation> explain_without_code(const Report& report, const std::string& why) {
   const std::optional<uint64_t> fault = disasm::report_fault_address(report);
   if (!fault) return std::nullopt;
   const bool fetch = report.error_code && report.error_code->instruction_fetch();
   const bool at_ip = report.ip && report.ip->address.has_value() && report.ip->address.value_or(0) == fault.value_or(0);
-  if (!fetch && !at_ip) return std::nullopt;
   const Arch arch = disasm::report_arch(report);
   FaultExplanation e;
   e.address = fault;
-  e.access = AccessKind::execute;
-  e.effective_address = fault;
-  e.address_matches = true;
+  e.access = fetch || at_ip              ? AccessKind::execute
+             : !report.error_code        ? AccessKind::unknown
+             : report.error_code->write() ? AccessKind::write
+                                          : AccessKind::read;
   e.bad_verdict = classify_pointer(*fault, arch);
-  std::vector<std::string> holders;
+  const std::string what =
+      e.bad_verdict.kind == PointerClass::plausible ? "" : fmt::format(" ({})", e.bad_verdict.description);
+
+  // Registers holding the address, or (for data) closest above/below it
+  // within a page: a pointer that was advanced or offset before the access.
+  std::vector<const Register*> exact;
+  const Register* nearest = nullptr;
+  bool nearest_unique = false;
+  uint64_t best = 0;
   if (const RegisterSet* regs = disasm::fault_registers(report)) {
     for (const Register& r : regs->regs) {
-      if (r.value == *fault && !disasm::register_family(r.name, arch).empty() && r.name != "rip" && r.name != "pc") {
-        holders.push_back(r.name);
+      if (disasm::register_family(r.name, arch).empty() || r.name == "rip" || r.name == "eip" || r.name == "pc") continue;
+      uint64_t dist = r.value > *fault ? r.value - *fault : *fault - r.value;
+      if (dist == 0) exact.push_back(&r);
+      if (dist >= 0x1000) continue;
+      if (nearest == nullptr || dist < best) {
+        nearest = &r;
+        best = dist;
+        nearest_unique = true;
+      } else if (dist == best) {
+        nearest_unique = false;
       }
     }
   }
-  if (holders.size() == 1) {
-    e.bad_register = holders.front();
-    e.bad_value = fault;
+  if (e.access == AccessKind::execute) {
+    e.effective_address = fault;
+    e.address_matches = true;
+    e.sentences.push_back(fmt::format("The CPU faulted fetching an instruction at {}{}: the kernel called or jumped "
+                                      "through a bad function pointer, so there is no faulting instruction to decode; "
+                                      "the caller is the first frame of the call trace.",
+                                      hex(*fault), what));
+    if (exact.size() == 1) {
+      e.bad_register = exact.front()->name;
+      e.bad_value = fault;
+    }
+    if (!exact.empty() && exact.size() <= 3) {
+      std::string list;
+      for (const Register* r : exact) list += (list.empty() ? "" : ", ") + r->name;
+      e.sentences.push_back(fmt::format("{} {} {}, likely the function pointer.", list,
+                                        exact.size() == 1 ? "holds" : "hold", hex(*fault)));
+    }
+    return e;
   }
-  std::string what = e.bad_verdict.kind == PointerClass::plausible ? "" : fmt::format(" ({})", e.bad_verdict.description);
-  e.sentences.push_back(fmt::format("The CPU faulted fetching an instruction at {}{}: the kernel called or jumped "
-                                    "through a bad function pointer, so there is no faulting instruction to decode; "
-                                    "the caller is the first frame of the call trace.",
+  e.sentences.push_back(fmt::format("The faulting instruction is not in the log ({}); the fault address is {}{}.", why,
                                     hex(*fault), what));
-  if (!holders.empty() && holders.size() <= 3) {
-    std::string list;
-    for (const std::string& h : holders) list += (list.empty() ? "" : ", ") + h;
-    e.sentences.push_back(fmt::format("{} {} {}, likely the function pointer.", list,
-                                      holders.size() == 1 ? "holds" : "hold", hex(*fault)));
+  if (nearest != nullptr && nearest_unique) {
+    e.bad_register = nearest->name;
+    e.bad_value = nearest->value;
+    e.bad_verdict = classify_pointer(nearest->value, arch);
+    e.sentences.push_back(fmt::format(
+        "{} held {}, {}, likely the bad pointer.", nearest->name, hex(nearest->value),
+        best == 0 ? "exactly that address" : fmt::format("{:#x} {} it", best, nearest->value > *fault ? "above" : "below")));
   }
   return e;
 }
@@ -473,6 +519,7 @@ Expected<FaultExplanation> explain_fault(const CodeDecode& d, const FaultContext
   }
   if (ctx.error_code && ctx.error_code->instruction_fetch()) e.access = AccessKind::execute;
 
+  bool from_stack_pointer = false;
   if (e.memory) {
     e.effective_address = effective_address(*e.memory, d, e.instruction, sem, regs);
     if (e.effective_address && e.address) {
@@ -528,9 +575,10 @@ Expected<FaultExplanation> explain_fault(const CodeDecode& d, const FaultContext
       Slice slice = backward_slice(d, sems, e.bad_register, regs);
       e.chain = std::move(slice.chain);
       e.chain_stop = std::move(slice.stop);
+      from_stack_pointer = slice.from_stack_pointer;
     }
   }
-  write_sentences(d, sem, e);
+  write_sentences(d, sem, from_stack_pointer, e);
   return e;
 }
 
@@ -549,7 +597,9 @@ Expected<FaultExplanation> explain_report_fault(const Report& report, const Deco
   }
   Expected<CodeDecode> decodeOrErr = decode_report_code(report, options);
   if (!decodeOrErr) {
-    if (std::optional<FaultExplanation> e = explain_instruction_fetch(report)) return std::move(*e);
+    std::string why = decodeOrErr.error().message;
+    if (why.rfind("could not decode: ", 0) == 0) why = why.substr(18);
+    if (std::optional<FaultExplanation> e = explain_without_code(report, why)) return std::move(*e);
     return decodeOrErr.error();
   }
   FaultContext ctx;

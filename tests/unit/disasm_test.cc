@@ -405,13 +405,30 @@ TEST(Explain, InstructionFetchWithoutCode) {
   EXPECT_EQ(e->sentences[0].rfind("The CPU faulted fetching an instruction at 0x0 (NULL)", 0), 0u) << e->sentences[0];
   EXPECT_EQ(e->sentences[1], "rbx holds 0x0, likely the function pointer.");
 
-  // Not an instruction fetch: the decode error stands.
-  report.error_code = PageFaultError{0};
-  report.ip = Symbol{};
-  report.ip->address = 0xffffffff81000000ULL;
+  // No fault address: the decode error stands.
+  report.fault_address.reset();
+  report.kind = CrashKind::gpf;
   Expected<FaultExplanation> n = explain_report_fault(report);
   ASSERT_FALSE(n);
   EXPECT_EQ(n.error().message.rfind("could not decode: the kernel could not read the code", 0), 0u) << n.error().message;
+}
+
+TEST(Explain, DataFaultWithoutCodeNamesTheNearestRegister) {
+  // The kernel-lab modcrc case: GPF on LIST_POISON1, code page unreadable.
+  Report report;
+  report.arch = Arch::x86_64;
+  report.kind = CrashKind::gpf;
+  report.fault_address = 0xdead000000000100ULL;
+  report.code = logparse::parse_code_line("Unable to access opcode bytes at 0xffffffffc0200fed.");
+  report.registers.push_back(
+      regs({{"rax", 0}, {"rdx", 0xdead000000000110ULL}, {"rsi", 0xdead000000000101ULL}, {"rdi", 0}}));
+  Expected<FaultExplanation> e = explain_report_fault(report);
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->access, AccessKind::unknown);
+  EXPECT_EQ(e->bad_register, "rsi");
+  EXPECT_EQ(e->bad_verdict.kind, PointerClass::poison);
+  ASSERT_EQ(e->sentences.size(), 2u);
+  EXPECT_EQ(e->sentences[1], "rsi held 0xdead000000000101, 0x1 above it, likely the bad pointer.");
 }
 
 TEST(Explain, NotForWarningsAndStalls) {
