@@ -305,6 +305,7 @@ size_t register_pairs(std::string_view s, std::array<RegPair, 16>& out, std::vec
       if (v.ends_with(",")) v.remove_suffix(1);
       size_t paren = v.find('(');  // "FS:  00007f0c(0000)"
       if (paren != std::string_view::npos) v = v.substr(0, paren);
+      if (v.starts_with("0x")) v.remove_prefix(2);  // "RIP: 0033:0x7f4a1b2c3d4e"
       if (hex_run(v) == v.size()) p.value = hex_value(v);
     }
     ++n;
@@ -364,6 +365,7 @@ class Extractor {
   std::string context_ = "task";
   bool skip_next_frame_ = false;
   bool trace_over_ = false;
+  uint32_t last_register_line_ = 0;
   bool lockdep_backtrace_ = false;  // lockdep: only the trace after "stack backtrace:" is the report's
   std::optional<Frame> arm_pending_;
   size_t dropped_frames_ = 0;
@@ -435,13 +437,15 @@ class Extractor {
       bool ok = !t.empty() && (is_blank(raw.front()) || modules_line_len_ >= 60);
       if (ok) {
         size_t b = 0;
+        bool in_last = false;
         while (ok && b < t.size()) {
           size_t e = t.find(' ', b);
           if (e == std::string_view::npos) e = t.size();
           std::string_view tok = t.substr(b, e - b);
           std::string_view name;
-          if (!tok.empty() && !module_token(tok, name) && !tok.starts_with("[last") && !tok.ends_with("]"))
-            ok = false;
+          if (tok.starts_with("[last")) in_last = true;
+          if (!tok.empty() && !in_last && !module_token(tok, name)) ok = false;
+          if (tok.ends_with("]")) in_last = false;
           b = e + 1;
         }
         // A lone word is more likely the next message than a module.
@@ -814,8 +818,11 @@ class Extractor {
     }
     Symbol sym;
     size_t used = symbol_at(s, sym, anomalies(), line_);
-    // "EIP: 0060:[<c04ac80f>] EFLAGS: 00010046": a register name, not a symbol.
-    if (used && (used >= s.size() || s[used] != ':')) {
+    // "EIP: 0060:[<c04ac80f>] EFLAGS: 00010046", "pc : [<c0333330>] lr : [<...>]":
+    // a register name, not a symbol.
+    size_t k = used;
+    while (k < s.size() && is_blank(s[k])) ++k;
+    if (used && (k >= s.size() || s[k] != ':')) {
       sym.address = out.address;
       return sym;
     }
@@ -906,6 +913,7 @@ class Extractor {
 
   bool registers(std::string_view t) {
     if (t.empty() || !is_alpha(t.front())) return false;
+    if (t.starts_with("IP:")) return false;  // x86 "IP: [<...>] func", not arm's "ip :" register
     if (t.starts_with("GPR") && t.size() > 6 && is_digit(t[3]) && is_digit(t[4]) && t[5] == ':')
       return gpr_line(t);
     std::array<RegPair, 16> pairs;
@@ -917,14 +925,18 @@ class Extractor {
     size_t colon = t.find(':');
     std::string_view first_token = rtrim(t.substr(0, colon));
     if (first_token.size() != pairs[0].name.size()) return false;
+    bool follows_registers = last_register_line_ + 1 == line_;
     size_t known = 0;
     for (size_t k = 0; k < n; ++k)
       if (find_register(pairs[k].name) && pairs[k].value) ++known;
     bool ip_first = is_ip_register(pairs[0].name);
+    // arm64 "lr : func+0x10/0x40" carries a symbol, not a value, but is part of the dump.
+    if (known > 0 || ip_first || (pairs[0].name == "lr" && has(pairs[0].raw_value, "+0x")))
+      last_register_line_ = line_;
     // Names like "sp", "ip", "cs" start ordinary messages too; want two values or an IP.
     if (known == 0 && !ip_first) return false;
     if (known < 2 && !ip_first && first->arch == RegArch::any && pairs[0].name.size() <= 3 &&
-        pairs[0].name != "cr2" && pairs[0].name != "cr3")
+        pairs[0].name != "cr2" && pairs[0].name != "cr3" && !follows_registers)
       return false;
 
     bool new_set = r_.registers.empty();
