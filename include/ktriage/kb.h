@@ -8,8 +8,9 @@
 //   //  "data/kb/bad.toml:12:1: bug[1].fix.commit: expected a string"
 //   KbVerdicts v = kbOrErr->match(analysis, "2.6.32-431.el6.x86_64");
 //   analysis.kb_matches = v.matches;   // best first
-//   // v.summary: "this kernel (2.6.32-431.el6) lacks both fixes (...);
-//   //             upgrade to 2.6.32-520.el6 or later"
+//   // v.summary: "2.6.32-431.el6 (rhel6): this kernel lacks both fixes
+//   //   (the 16K stack and the bug 1028831 fix): upgrade to 2.6.32-520.el6
+//   //   or later; also look at c999a22 (...)"
 //
 // Matching reads only the Analysis (reports + findings): an entry matches a
 // report when every condition it states holds for that report (see
