@@ -37,6 +37,8 @@ constexpr size_t kMaxReportLineBytes = 2 * 1024 * 1024;
 constexpr uint32_t kQuietLines = 100;
 // Lines read for the title after the report itself ended (caller-context logs).
 constexpr uint32_t kTitleTailLines = 100;
+// A panic or console hangup concerns reports that started this recently.
+constexpr uint32_t kRecentLines = 2000;
 
 bool has(std::string_view s, std::string_view what) { return s.find(what) != std::string_view::npos; }
 
@@ -126,6 +128,9 @@ struct OpenReport {
   uint32_t last_trace_line = 0;  // last line that looked like part of a trace
   uint32_t fields_closed_at = 0;
   bool truncated = false;
+  bool panicked = false;         // a "Kernel panic" line came after the header
+  bool follows_report = false;   // started inside another report of its stream
+  bool hangup = false;           // the console disconnected after the header
   size_t line_bytes = 0;
   std::vector<Anomaly> anomalies;
 };
@@ -177,12 +182,13 @@ struct LogParser::Impl {
   // before them are finished too and the log-wide flags are known.
   struct Done {
     uint64_t header_offset;
+    uint32_t header_line;
     Report report;
+    bool panicked = false;
+    bool hangup = false;
   };
   std::vector<Done> done;
-  bool log_panicked = false;
   bool log_suppressed = false;
-  bool log_hangup = false;
 
   bool idle() const { return open.empty() && !held && pending.empty(); }
 
@@ -243,9 +249,11 @@ struct LogParser::Impl {
     const Detector* det = nullptr;
     if (interesting) {
       notices = logparse::literal_scanner().notices(raw);
-      if (notices & (1u << unsigned(Notice::panic))) log_panicked = true;
+      // A panic or a console hangup concerns the reports before it (in a
+      // long capture, not those of the next boot).
+      if (notices & (1u << unsigned(Notice::panic))) mark_recent(&OpenReport::panicked, &Done::panicked);
+      if (notices & (1u << unsigned(Notice::hangup))) mark_recent(&OpenReport::hangup, &Done::hangup);
       if (notices & (1u << unsigned(Notice::suppress))) log_suppressed = true;
-      if (notices & (1u << unsigned(Notice::hangup))) log_hangup = true;
       if (header_ok && (notices & (1u << unsigned(Notice::header))))
         det = logparse::match_header(raw);
     }
@@ -273,6 +281,9 @@ struct LogParser::Impl {
       }
     }
 
+    bool inside_report = std::any_of(open.begin(), open.end(), [&](const OpenReport& o) {
+      return o.fields_open && same_stream(o, ctx);
+    });
     for (OpenReport& r : open) {
       if (ends_title && !is_caller_context(r.context)) r.title_frozen = true;
       if (starts && r.fields_open && (same_stream(r, ctx) || !is_caller_context(std::string_view(ctx))))
@@ -292,6 +303,9 @@ struct LogParser::Impl {
       r.text_lines = 1;
       r.text.append(stripped).push_back('\n');
       r.title_end = r.text.size();
+      r.panicked = (notices & (1u << unsigned(Notice::panic))) != 0;
+      r.follows_report = inside_report;
+      r.hangup = (notices & (1u << unsigned(Notice::hangup))) != 0;
       r.lines.push_back(std::move(ll));
       open.push_back(std::move(r));
       while (open.size() > kMaxOpenReports) {
@@ -300,6 +314,13 @@ struct LogParser::Impl {
       }
     }
     retire();
+  }
+
+  void mark_recent(bool OpenReport::*open_flag, bool Done::*done_flag) {
+    for (OpenReport& r : open) r.*open_flag = true;
+    // Only reports shortly before: a long capture holds many boots.
+    for (Done& d : done)
+      if (line_number - d.header_line < kRecentLines) d.*done_flag = true;
   }
 
   bool same_stream(const OpenReport& r, std::string_view ctx) const {
@@ -391,7 +412,7 @@ struct LogParser::Impl {
 
   void finish_report(OpenReport&& r) {
     uint64_t at = r.header_offset;
-    done.push_back({at, build(r)});
+    done.push_back({at, r.header_line, build(r), r.panicked, r.hangup});
   }
 
   // Hands finished reports on in input order. Held back a little because
@@ -412,8 +433,8 @@ struct LogParser::Impl {
       Report rep = std::move(done[i].report);
       // Log-wide facts, as syzkaller judges them on the whole console output.
       rep.suppressed = log_suppressed;
-      rep.panicked = log_panicked;
-      if (log_hangup && !rep.corrupted) {
+      rep.panicked = done[i].panicked;
+      if (done[i].hangup && !rep.corrupted) {
         rep.corrupted = true;
         rep.corrupted_reason = "console disconnected";
       }
@@ -437,6 +458,13 @@ struct LogParser::Impl {
     r.frame = std::move(t.frame);
     r.corrupted = t.corrupted;
     r.corrupted_reason = std::move(t.corrupted_reason);
+    // "Kernel panic - not syncing: Fatal exception" alone means the report
+    // that caused it was lost; right after that report it is just the end.
+    if (o.follows_report && o.detector->own_report_inside &&
+        r.corrupted_reason == "report format is marked as corrupted") {
+      r.corrupted = false;
+      r.corrupted_reason.clear();
+    }
     if (o.truncated && !r.corrupted) {
       r.corrupted = true;
       r.corrupted_reason = "report cut at the line limit";
