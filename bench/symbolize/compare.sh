@@ -21,7 +21,7 @@ VMLINUX=$CACHE/dbg/usr/lib/debug/boot/vmlinux-$KVER
 MAP=$CACHE/dbg/usr/lib/debug/boot/System.map-$KVER
 BUILD=${KTRIAGE_BUILD:-$HERE/../../build}
 RUN=$(find "$BUILD" -name symbolize_run -type f -perm -u+x | head -1)
-KTRIAGE=$BUILD/ktriage
+KTRIAGE=$(find "$BUILD" -name ktriage -type f -perm -u+x | head -1)
 [ -f "$VMLINUX" ] || { echo "compare.sh: no $VMLINUX (run kernel-lab setup)" >&2; exit 2; }
 [ -n "$RUN" ] || { echo "compare.sh: no symbolize_run under $BUILD" >&2; exit 2; }
 TMP=$(mktemp -d)
@@ -57,8 +57,8 @@ bench() {   # bench NAME CMD...
 }
 
 bench symbolize_run "$RUN" "$LOG" --vmlinux "$VMLINUX" --quiet
-if [ -x "$KTRIAGE" ] && "$KTRIAGE" analyze --help 2>&1 | grep -q -- --vmlinux; then
-	bench "ktriage analyze" "$KTRIAGE" analyze --vmlinux "$VMLINUX" "$LOG"
+if [ -n "$KTRIAGE" ] && "$KTRIAGE" analyze --help 2>&1 | grep -q -- --vmlinux; then
+	bench ktriage_analyze "$KTRIAGE" analyze --vmlinux "$VMLINUX" "$LOG"
 fi
 bench eu-addr2line eu-addr2line -f -i -e "$VMLINUX" $(cat "$TMP/addrs")
 command -v llvm-symbolizer > /dev/null &&
@@ -86,7 +86,7 @@ bench symbolize_run+cache "$RUN" "$LOG" --vmlinux "$VMLINUX" --cache "$CACHE_DIR
 
 echo
 for k in "${!WALL[@]}"; do
-	case $k in symbolize_run* | "ktriage analyze") ;; *) continue ;; esac
+	case $k in symbolize_run* | ktriage_analyze) ;; *) continue ;; esac
 	for p in eu-addr2line llvm-symbolizer addr2line; do
 		[ -n "${WALL[$p]:-}" ] || continue
 		printf '%-22s / %-16s wall %5.2f  RSS %5.2f\n' "$k" "$p" \
