@@ -46,9 +46,10 @@ bool matches_any(std::string_view line, const std::vector<std::unique_ptr<RE2>>&
 // match. Groups that did not take part are returned as null views.
 std::optional<std::vector<std::string_view>> submatches(const RE2& re, std::string_view text,
                                                         size_t* match_begin = nullptr) {
-  int n = re.NumberOfCapturingGroups() + 1;
-  std::vector<re2::StringPiece> groups(n);
-  if (!re.Match(text, 0, text.size(), RE2::UNANCHORED, groups.data(), n)) return std::nullopt;
+  constexpr int kMaxGroups = 16;
+  int n = std::min(re.NumberOfCapturingGroups() + 1, kMaxGroups);
+  re2::StringPiece groups[kMaxGroups];
+  if (!re.Match(text, 0, text.size(), RE2::UNANCHORED, groups, n)) return std::nullopt;
   if (match_begin) *match_begin = static_cast<size_t>(groups[0].data() - text.data());
   std::vector<std::string_view> out;
   for (int i = 1; i < n; ++i)
@@ -276,10 +277,11 @@ std::optional<std::vector<std::string_view>> submatches_at(const RE2& re, std::s
                                                            std::string_view literal,
                                                            size_t* match_begin) {
   if (literal.empty()) return submatches(re, text, match_begin);
-  int n = re.NumberOfCapturingGroups() + 1;
-  std::vector<re2::StringPiece> groups(n);
+  constexpr int kMaxGroups = 16;
+  int n = std::min(re.NumberOfCapturingGroups() + 1, kMaxGroups);
+  re2::StringPiece groups[kMaxGroups];
   for (size_t at = text.find(literal); at != std::string_view::npos; at = text.find(literal, at + 1)) {
-    if (!re.Match(text, at, text.size(), RE2::ANCHOR_START, groups.data(), n)) continue;
+    if (!re.Match(text, at, text.size(), RE2::ANCHOR_START, groups, n)) continue;
     *match_begin = at;
     std::vector<std::string_view> out;
     for (int i = 1; i < n; ++i)
