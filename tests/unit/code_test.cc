@@ -52,6 +52,15 @@ TEST(CodeLine, MarkerAtEitherEdgeStillParses) {
   EXPECT_EQ(*last.faulting_offset, 2u);
 }
 
+TEST(CodeLine, WrappedOldStyleLinesJoinedByTheCaller) {
+  // 2.6-era kernels wrapped the bytes over several console lines; the parser
+  // passes them joined with newlines.
+  CodeBytes c = parse_code_line("c7 43 10 00 00 00 00 ff 4e 30\nba 16 00 00 00 85 c0 78 02 <0f> 0b 8b 03\n51 8b 46 40");
+  ASSERT_TRUE(c.decodable) << c.problem;
+  EXPECT_EQ(c.bytes.size(), 27u);
+  EXPECT_EQ(*c.faulting_offset, 19u);
+}
+
 TEST(CodeLine, AcceptsLeadingCodePrefixAndSurroundingSpace) {
   CodeBytes c = parse_code_line("  Code: 90 <c3>\r\n");
   ASSERT_TRUE(c.decodable) << c.problem;

@@ -190,6 +190,37 @@ TEST(Explain, X86NullPlusOffsetRead) {
   EXPECT_EQ(e->sentences[1], "rax held 0x0: NULL (the access went to NULL + 0x18).");
 }
 
+TEST(Explain, I386NullPlusOffsetWrite) {
+  // mov 0x4(%ebx),%eax ; (mov %edx,0x10(%eax))
+  Expected<CodeDecode> d = decode_code(logparse::parse_code_line("8b 43 04 <89> 50 10 c3"), Arch::i386);
+  ASSERT_TRUE(d) << d.error().message;
+  RegisterSet r = regs({{"eax", 0}, {"ebx", 0xc1234000}, {"edx", 7}});
+  Expected<FaultExplanation> e = explain_fault(*d, FaultContext{&r, 0x10, PageFaultError{2}});
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->access, AccessKind::write);
+  EXPECT_EQ(e->memory->describe(), "eax + 0x10");
+  EXPECT_EQ(*e->effective_address, 0x10u);
+  EXPECT_EQ(e->address_matches, true);
+  EXPECT_EQ(e->bad_register, "eax");
+  ASSERT_EQ(e->chain.size(), 1u);
+  EXPECT_EQ(e->chain[0].expression, "eax = *(u32 *)(ebx + 0x4)");
+}
+
+TEST(Explain, IntelSyntaxTextsSameAnalysis) {
+  DecodeOptions opts;
+  opts.syntax = AsmSyntax::intel;
+  Expected<CodeDecode> d = decode_code(logparse::parse_code_line(kNullLoad), Arch::x86_64, opts);
+  ASSERT_TRUE(d);
+  RegisterSet r = regs({{"rax", 0}, {"rbx", 1}});
+  Expected<FaultExplanation> e = explain_fault(*d, FaultContext{&r, 0x18, std::nullopt});
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->instruction.text, "mov eax, dword ptr [rax + 0x18]");
+  EXPECT_EQ(e->memory->describe(), "rax + 0x18");
+  ASSERT_EQ(e->chain.size(), 2u);
+  EXPECT_EQ(e->chain[0].instruction.text, "mov rax, qword ptr [rbx + 0x10]");
+  EXPECT_EQ(e->chain[0].expression, "rax = *(u64 *)(rbx + 0x10)");
+}
+
 TEST(Explain, X86WriteThroughListPoison) {
   // __list_del: mov 0x8(%rdi),%rax ; mov (%rdi),%rdx ; (mov %rax,0x8(%rdx)) ; mov %rdx,(%rax)
   Expected<CodeDecode> d = decode_code(logparse::parse_code_line("48 8b 47 08 48 8b 17 <48> 89 42 08 48 89 10"),
