@@ -38,6 +38,8 @@ int rpmvercmp(std::string_view a, std::string_view b);
 
 // Full RPM EVR: "[epoch:]version-release", with a trailing architecture
 // (".x86_64", ".i686", ...) and "+debug"/".debug" flavour stripped first.
+// Unlike rpm's dependency matching, a missing release is not a wildcard:
+// "2.6.32" sorts before "2.6.32-1", so the order stays transitive.
 int compare_rpm_versions(std::string_view a, std::string_view b);
 
 // Full Debian version: "[epoch:]upstream[-revision]".

@@ -290,7 +290,10 @@ int compare_rpm_versions(std::string_view a, std::string_view b) {
   Evr x = split_evr(strip_rpm_suffixes(trim(a))), y = split_evr(strip_rpm_suffixes(trim(b)));
   if (int c = compare_digits(x.epoch, y.epoch)) return c;
   if (int c = rpmvercmp(x.version, y.version)) return c;
-  if (x.release.empty() || y.release.empty()) return 0;
+  // rpm itself treats a missing release as "any release" (a dependency
+  // wildcard), which is not transitive; a kernel without a release sorts
+  // before every release of the same version instead.
+  if (x.release.empty() != y.release.empty()) return x.release.empty() ? -1 : 1;
   return rpmvercmp(x.release, y.release);
 }
 

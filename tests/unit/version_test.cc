@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
+#include <vector>
 
 namespace ktriage {
 namespace {
@@ -213,6 +215,35 @@ TEST(Version, CompareWithLineVersion) {
   KernelRelease ubuntu_full = classify_kernel_release("5.15.0-91-generic", "#101-Ubuntu SMP");
   EXPECT_EQ(*compare_with_line_version(ubuntu_full, "5.15.0-91.101"), 0);
   EXPECT_LT(*compare_with_line_version(ubuntu_full, "5.15.0-91.102"), 0);
+}
+
+// max() over carried_by versions and sorting need a consistent order:
+// antisymmetric and transitive on any input, including odd punctuation.
+TEST(Version, OrderingsAreConsistentOnRandomInput) {
+  std::mt19937 rng(12345);
+  const std::string alphabet = "0123456789..--~~^+:abzel";
+  auto random_version = [&] {
+    std::string v;
+    size_t n = 1 + rng() % 10;
+    for (size_t i = 0; i < n; ++i) v += alphabet[rng() % alphabet.size()];
+    return v;
+  };
+  std::vector<std::string> versions(120);
+  for (std::string& v : versions) v = random_version();
+  for (auto compare : {compare_upstream_versions, rpmvercmp, compare_dpkg_versions, compare_rpm_versions}) {
+    for (const std::string& a : versions)
+      for (const std::string& b : versions) {
+        int ab = sgn(compare(a, b));
+        ASSERT_EQ(ab, -sgn(compare(b, a))) << a << " vs " << b;
+        if (ab > 0) continue;
+        for (size_t k = 0; k < 15; ++k) {
+          const std::string& c = versions[rng() % versions.size()];
+          if (sgn(compare(b, c)) <= 0) {
+            ASSERT_LE(sgn(compare(a, c)), 0) << a << " <= " << b << " <= " << c;
+          }
+        }
+      }
+  }
 }
 
 TEST(Version, HostileInputIsBoundedAndTotal) {
