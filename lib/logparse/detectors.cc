@@ -879,6 +879,7 @@ LiteralScanner::LiteralScanner() : bitmap_(1 << 10, 0) {
                  "WARNING: possible circular locking dependency detected"})
     add(s, Notice::marker);
   add("serialport: VM disconnected.", Notice::hangup);
+  add("Linux version ", Notice::reboot, "Linux version [0-9]+\\.[0-9]+");
   // Logs syzkaller does not report: the executor or sshd ran out of memory,
   // the executor could not start, Go runtime OOMs.
   add("panic: failed to start executor binary", Notice::suppress);

@@ -101,6 +101,7 @@ enum class Notice : uint8_t {
   suppress,     // the log is one syzkaller does not report (OOM of the executor, ...)
   hangup,       // console disconnected: reports are likely cut short
   marker,       // text the report collector reacts to (end of trace, NMI backtrace, ...)
+  reboot,       // a new boot: whatever report was open got cut off
 };
 
 // Finds the literals above in bulk without looking at every byte: literals

@@ -130,6 +130,7 @@ struct OpenReport {
   bool truncated = false;
   bool panicked = false;         // a "Kernel panic" line came after the header
   bool follows_report = false;   // started inside another report of its stream
+  bool cut_off = false;          // input ended or the machine rebooted mid-report
   bool hangup = false;           // the console disconnected after the header
   size_t line_bytes = 0;
   std::vector<Anomaly> anomalies;
@@ -147,6 +148,13 @@ bool from_user_space(std::string_view raw) {
                       RE2::Latin1);
   std::string program;
   return RE2::PartialMatch(raw, re, &program) && program != "kernel";
+}
+
+// "func+0x4" or "func+0x4d/" with the size missing: the line was cut.
+bool ends_mid_frame(std::string_view text) {
+  static const RE2 re(R"(\+0x[0-9a-fA-F]*/?(?:0x?)?[0-9a-fA-F]*$)", RE2::Latin1);
+  static const RE2 whole(R"(\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+(?: \[[^\]]*\])?\s*$)", RE2::Latin1);
+  return RE2::PartialMatch(text, re) && !RE2::PartialMatch(text, whole);
 }
 
 bool looks_like_report_line(std::string_view text) {
@@ -281,6 +289,14 @@ struct LogParser::Impl {
       }
     }
 
+    if (notices & (1u << unsigned(Notice::reboot))) {
+      for (OpenReport& r : open) {
+        if (!r.fields_open) continue;
+        r.cut_off = true;
+        close_fields(r, number);
+        r.title_frozen = true;
+      }
+    }
     bool inside_report = std::any_of(open.begin(), open.end(), [&](const OpenReport& o) {
       return o.fields_open && same_stream(o, ctx);
     });
@@ -465,6 +481,11 @@ struct LogParser::Impl {
       r.corrupted = false;
       r.corrupted_reason.clear();
     }
+    if (o.cut_off && !r.corrupted && ends_mid_frame(o.lines.back().text)) {
+      r.corrupted = true;
+      r.corrupted_reason = "trace cut off mid-frame";
+      r.anomalies.push_back({o.lines.back().number, "report cut off in the middle of a frame"});
+    }
     if (o.truncated && !r.corrupted) {
       r.corrupted = true;
       r.corrupted_reason = "report cut at the line limit";
@@ -544,6 +565,9 @@ struct LogParser::Impl {
 
   void finish() {
     if (pending_raw_len > 0) {
+      // The last line has no newline: a report still open there was cut off.
+      for (OpenReport& r : open)
+        if (r.fields_open) r.cut_off = true;
       std::string line = std::move(pending);
       pending.clear();
       uint64_t len = pending_raw_len;
