@@ -669,5 +669,27 @@ TEST(AnalysisFindings, TaintFlagsFromTheModulesLineAndLoadMessage) {
   EXPECT_FALSE(find(fs, "context.core_from_module"));
 }
 
+TEST(AnalysisFindings, HostileSpansAndHeadersDoNotBreakIt) {
+  std::string text = "short\n";
+  std::vector<Report> reports;
+  for (const char* h : {"kernel BUG at :99999999999999999999!", "BUG: scheduling while atomic: /", "BUG: scheduling while atomic: x/1/0x",
+                        "general protection fault, probably for non-canonical address 0x: 0000", "INFO: task ", "watchdog: BUG: soft lockup - CPU#",
+                        "Kernel panic - not syncing:", "refcount_t: ", "", "[", "UBSAN:"}) {
+    Report r = report(CrashKind::other, h);
+    r.span.begin = 1000;
+    r.span.end = 10;
+    r.preempt_count = ~0ull;
+    r.frames = {frame("")};
+    reports.push_back(r);
+  }
+  reports[1].span = {0, 1u << 30, 1, 2};
+  reports[2].code = CodeBytes{};
+  reports[2].code->faulting_offset = 7;  // past the (empty) bytes
+  DiagnoseOptions o;
+  o.log_text = text;
+  auto fs = diagnose(reports, o);
+  EXPECT_FALSE(fs.empty());
+}
+
 }  // namespace
 }  // namespace ktriage
