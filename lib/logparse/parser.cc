@@ -34,9 +34,9 @@ constexpr size_t kMaxQueued = 64;
 constexpr size_t kMaxTitleTextBytes = 512 * 1024;
 constexpr size_t kMaxReportLineBytes = 2 * 1024 * 1024;
 // A report whose trace went quiet this many lines ago is over.
-constexpr uint32_t kQuietLines = 100;
+constexpr uint32_t kQuietLines = 150;
 // Lines read for the title after the report itself ended (caller-context logs).
-constexpr uint32_t kTitleTailLines = 100;
+constexpr uint32_t kTitleTailLines = 200;
 // A panic or console hangup concerns reports that started this recently.
 constexpr uint32_t kRecentLines = 2000;
 
