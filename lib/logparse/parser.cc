@@ -243,7 +243,7 @@ struct LogParser::Impl {
       stripped = raw.substr(start + 2);
       if (!has(stripped, "<EOI>")) {
         static const RE2 questionable_frame(R"((\[\<[0-9a-f]+\>\])? \? )", RE2::Latin1);
-        if (RE2::PartialMatch(stripped, questionable_frame)) {
+        if (has(stripped, " ? ") && RE2::PartialMatch(stripped, questionable_frame)) {
           stripped = stripped.substr(stripped.find(" ? ") + 2);
           questionable = true;
         } else if (stripped.ends_with(" (unreliable)")) {
@@ -309,6 +309,12 @@ struct LogParser::Impl {
 
     if (starts) {
       OpenReport r;
+      if (!spare_text.empty()) {
+        r.text = std::move(spare_text.back());
+        spare_text.pop_back();
+        r.lines = std::move(spare_lines.back());
+        spare_lines.pop_back();
+      }
       r.detector = det;
       r.context = std::string(ctx);
       r.header_line = number;
@@ -429,7 +435,17 @@ struct LogParser::Impl {
   void finish_report(OpenReport&& r) {
     uint64_t at = r.header_offset;
     done.push_back({at, r.header_line, build(r), r.panicked, r.hangup});
+    // Keep the big buffers: fresh ones cost page faults on every report.
+    if (spare_text.size() < kMaxOpenReports) {
+      r.text.clear();
+      spare_text.push_back(std::move(r.text));
+      r.lines.clear();
+      spare_lines.push_back(std::move(r.lines));
+    }
   }
+
+  std::vector<std::string> spare_text;
+  std::vector<std::vector<LogLine>> spare_lines;
 
   // Hands finished reports on in input order. Held back a little because
   // "panicked" and "suppressed" are properties of the whole log.
