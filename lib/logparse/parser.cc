@@ -194,7 +194,9 @@ struct LogParser::Impl {
     Report report;
     bool panicked = false;
     bool hangup = false;
+    bool syzkaller = true;  // a family syzkaller reports (not a distro-era extra)
   };
+  bool delivered_any = false;
   std::vector<Done> done;
   bool log_suppressed = false;
 
@@ -434,7 +436,7 @@ struct LogParser::Impl {
 
   void finish_report(OpenReport&& r) {
     uint64_t at = r.header_offset;
-    done.push_back({at, r.header_line, build(r), r.panicked, r.hangup});
+    done.push_back({at, r.header_line, build(r), r.panicked, r.hangup, r.detector->syzkaller});
     // Keep the big buffers: fresh ones cost page faults on every report.
     if (spare_text.size() < kMaxOpenReports) {
       r.text.clear();
@@ -461,6 +463,19 @@ struct LogParser::Impl {
       n = 0;
       while (n < done.size() && n + kMaxQueued / 2 < done.size() && done[n].header_offset < limit) ++n;
     }
+    // The first report listed is the one syzkaller would report: distro-era
+    // extras (page allocation failure, irq nobody cared, ...) that precede
+    // it move behind it. Otherwise reports stay in input order.
+    if (!delivered_any && n > 0 && !done[0].syzkaller) {
+      for (size_t i = 1; i < done.size(); ++i) {
+        if (!done[i].syzkaller) continue;
+        if (i >= n) n = i + 1;
+        std::rotate(done.begin(), done.begin() + static_cast<std::ptrdiff_t>(i),
+                    done.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+        break;
+      }
+    }
+    if (n > 0) delivered_any = true;
     for (size_t i = 0; i < n; ++i) {
       Report rep = std::move(done[i].report);
       // Log-wide facts, as syzkaller judges them on the whole console output.

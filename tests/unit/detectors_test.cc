@@ -223,3 +223,23 @@ TEST(Hostile, ReportCutMidFrame) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Boundaries, SyzkallerReportIsListedFirst) {
+  // An allocation-failure warning (a distro-era extra) before a KASAN report:
+  // both are listed, the one syzkaller would report first.
+  auto reports = ktriage::parse_log(
+      "[    1.0] syz-executor: page allocation failure: order:0, mode:0x24000c2\n"
+      "[    1.1] Call Trace:\n"
+      "[    1.2]  warn_alloc+0x1/0x2\n"
+      "[    2.0] BUG: KASAN: use-after-free in foo+0x1/0x2\n"
+      "[    2.1] Read of size 8 at addr ffff8880129d6be0 by task syz/123\n"
+      "[    2.2] Call Trace:\n"
+      "[    2.3]  foo+0x1/0x2\n");
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].title, "KASAN: use-after-free Read in foo");
+  EXPECT_EQ(reports[1].kind, ktriage::CrashKind::other);
+}
+
+}  // namespace
