@@ -29,10 +29,10 @@ using logparse::LogLine;
 using logparse::Notice;
 
 constexpr std::string_view kConsole = "console";
-constexpr size_t kMaxOpenReports = 16;
+constexpr size_t kMaxOpenReports = 8;
 constexpr size_t kMaxQueued = 64;
 constexpr size_t kMaxTitleTextBytes = 512 * 1024;
-constexpr size_t kMaxReportLineBytes = 2 * 1024 * 1024;
+constexpr size_t kMaxReportLineBytes = 1024 * 1024;
 // A report whose trace went quiet this many lines ago is over.
 constexpr uint32_t kQuietLines = 150;
 // Lines read for the title after the report itself ended (caller-context logs).
