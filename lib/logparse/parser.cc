@@ -106,6 +106,30 @@ std::string_view line_context(std::string_view raw) {
   return "";
 }
 
+// A console line whose prefix is stripped (clean_line) only when needed:
+// lines read only for the title text do without.
+struct LazyLine {
+  std::string_view raw;
+  uint64_t offset;
+  uint64_t length;
+  uint32_t number;
+  bool cut;
+  LogLine line;
+  bool done = false;
+
+  LogLine& get() {
+    if (!done) {
+      logparse::clean_line(raw, line);
+      line.offset = offset;
+      line.length = length;
+      line.number = number;
+      line.cut = line.cut || cut;
+      done = true;
+    }
+    return line;
+  }
+};
+
 bool is_caller_context(std::string_view ctx) { return !ctx.empty() && ctx != kConsole; }
 bool is_cpu_context(std::string_view ctx) { return ctx.find('C') != std::string_view::npos; }
 
@@ -230,15 +254,9 @@ struct LogParser::Impl {
   // without one, no header or marker checks are needed.
   void process(std::string_view raw, uint64_t line_offset, uint64_t raw_len, uint32_t number,
                bool cut, bool header_ok, bool interesting) {
-    LogLine ll;
-    logparse::clean_line(raw, ll);
-    ll.offset = line_offset;
-    ll.length = raw_len;
-    ll.number = number;
-    ll.cut = ll.cut || cut;
-
+    LazyLine lazy{raw, line_offset, raw_len, number, cut};
     std::string_view ctx = line_context(raw);
-    std::string_view stripped = ll.text;
+    std::string_view stripped = ctx.empty() ? std::string_view(lazy.get().text) : std::string_view();
     bool questionable = false;
     if (!ctx.empty()) {
       size_t start = raw.find("] ");
@@ -283,7 +301,7 @@ struct LogParser::Impl {
         // "Unable to handle": the same report continues.
         if (continues) starts = false;
         // A header-like line right after a WARNING is the warning's message.
-        if (it->is_warning && number - it->header_line <= 3 && !is_real_warning(ll.text))
+        if (it->is_warning && number - it->header_line <= 3 && !is_real_warning(lazy.get().text))
           starts = false;
         for (const std::string& a : it->detector->absorbs)
           if (has(raw, a)) starts = false;
@@ -306,7 +324,7 @@ struct LogParser::Impl {
       if (ends_title && !is_caller_context(r.context)) r.title_frozen = true;
       if (starts && r.fields_open && (same_stream(r, ctx) || !is_caller_context(std::string_view(ctx))))
         close_fields(r, number);
-      append(r, ll, ctx, stripped, questionable, number, interesting);
+      append(r, lazy, ctx, stripped, questionable, number, interesting);
     }
 
     if (starts) {
@@ -322,6 +340,7 @@ struct LogParser::Impl {
       r.header_line = number;
       r.header_offset = line_offset;
       r.last_trace_line = number;
+      LogLine& ll = lazy.get();
       r.is_warning = is_real_warning(ll.text);
       r.min_lines = has(raw, "BUG: KMSAN:") ? 16 : 22;
       r.text_lines = 1;
@@ -357,12 +376,13 @@ struct LogParser::Impl {
     r.fields_closed_at = number;
   }
 
-  void append(OpenReport& r, const LogLine& ll, std::string_view ctx, std::string_view stripped,
+  void append(OpenReport& r, LazyLine& lazy, std::string_view ctx, std::string_view stripped,
               bool questionable, uint32_t number, bool interesting) {
     // Lines for the structured fields: the report's own stream, "?" frames included.
     if (r.fields_open) {
       bool mine = same_stream(r, ctx) || (r.cpu_traceback && is_cpu_context(ctx));
       if (mine) {
+        const LogLine& ll = lazy.get();
         if (r.lines.size() >= options.max_report_lines || r.line_bytes > kMaxReportLineBytes) {
           r.truncated = true;
           r.anomalies.push_back({number, "report longer than " +
