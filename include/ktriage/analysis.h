@@ -65,6 +65,7 @@ struct Analysis {
   std::vector<ReportDetails> details;  // parallel to reports
   std::vector<Finding> findings;     // best first; findings[0] is the headline
   std::vector<KbMatch> kb_matches;
+  std::string kb_summary;            // one paragraph across kb_matches: "this kernel lacks both fixes ..."
 };
 
 }  // namespace ktriage

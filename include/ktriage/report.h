@@ -176,6 +176,10 @@ struct Report {
   std::vector<std::string> modules;          // "Modules linked in:"
   std::optional<CodeBytes> code;
 
+  // "Kernel Offset: 0x13200000 from 0xffffffff81000000" in the panic footer
+  // (KASLR); 0 for "Kernel Offset: disabled".
+  std::optional<int64_t> kernel_offset;
+
   // Where it was, and what was odd.
   Span span;
   std::optional<double> timestamp;            // seconds, of the header line

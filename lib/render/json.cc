@@ -118,13 +118,19 @@ Json fault_json(const FaultExplanation& f) {
               {"sentences", f.sentences}};
 }
 
-void add_details(Json& j, const ReportDetails& d) {
+void add_details(Json& j, const Report& r, const ReportDetails& d) {
   const Symbolization* sym = d.symbols ? &*d.symbols : nullptr;
   if (j["ip"].is_object()) add_symbolization(j["ip"], sym && sym->ip ? &*sym->ip : nullptr);
   for (size_t i = 0; i < j["frames"].size(); ++i) {
     add_symbolization(j["frames"][i], sym && i < sym->frames.size() ? &sym->frames[i] : nullptr);
   }
-  j["kaslr_offset"] = sym && sym->kaslr_offset ? Json(sym->kaslr_offset_hex()) : Json(nullptr);
+  if (sym && sym->kaslr_offset) {
+    j["kaslr_offset"] = sym->kaslr_offset_hex();
+  } else if (r.kernel_offset) {
+    j["kaslr_offset"] = fmt::format("{:#x}", *r.kernel_offset);  // as the panic footer printed it
+  } else {
+    j["kaslr_offset"] = nullptr;
+  }
   Json debuginfo = Json::array();
   if (sym) {
     for (const DebugInfoFile& f : sym->debuginfo) debuginfo.push_back(debuginfo_json(f));
@@ -231,7 +237,7 @@ void render_json(const Analysis& analysis, std::ostream& out) {
   static const ReportDetails kNoDetails;
   for (size_t i = 0; i < analysis.reports.size(); ++i) {
     Json j = report_json(analysis.reports[i]);
-    add_details(j, i < analysis.details.size() ? analysis.details[i] : kNoDetails);
+    add_details(j, analysis.reports[i], i < analysis.details.size() ? analysis.details[i] : kNoDetails);
     reports.push_back(std::move(j));
   }
   doc["reports"] = std::move(reports);
@@ -242,6 +248,7 @@ void render_json(const Analysis& analysis, std::ostream& out) {
   Json matches = Json::array();
   for (const KbMatch& m : analysis.kb_matches) matches.push_back(kb_match_json(m));
   doc["kb_matches"] = std::move(matches);
+  doc["kb_summary"] = analysis.kb_summary;
   // Invalid UTF-8 from the log is replaced, never a throw.
   out << doc.dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
 }

@@ -124,6 +124,7 @@ void render_finding(const Finding& f, bool headline, const Style& st, std::ostre
 void render_kb(const Analysis& a, const Style& st, std::ostream& out) {
   if (a.kb_matches.empty()) return;
   out << '\n' << st.bold("Known bugs that match") << '\n';
+  if (!a.kb_summary.empty()) out << fmt::format("  {}\n", a.kb_summary);
   for (const KbMatch& m : a.kb_matches) {
     out << fmt::format("  [{}] {}: {}\n", m.verdict, m.id, m.title);
     if (!m.commit.empty())

@@ -43,11 +43,12 @@ Expected<Analysis> triage(std::string source, std::vector<Report> reports, const
     Expected<Symbolizer> symOrErr = Symbolizer::open(options.debug);
     if (!symOrErr) return symOrErr.error();
     for (size_t i = 0; i < analysis.reports.size(); ++i)
-      analysis.details[i].symbols = symOrErr->symbolize(analysis.reports[i]);
+      analysis.details[i].symbols = symOrErr->symbolize(analysis.reports[i], analysis.reports[i].kernel_offset);
   }
 
   DiagnoseOptions diagnose_options;
   diagnose_options.kernel_version = options.kernel_version;
+  diagnose_options.log_text = options.log_text;
   analysis.findings = diagnose(analysis.reports, diagnose_options);
 
   std::vector<std::filesystem::path> kb_dirs;
@@ -58,8 +59,8 @@ Expected<Analysis> triage(std::string source, std::vector<Report> reports, const
     if (!kbOrErr) return kbOrErr.error();
     KbVerdicts verdicts = kbOrErr->match(analysis, options.kernel_version);
     analysis.kb_matches = std::move(verdicts.matches);
-    if (!options.kernel_version.empty()) analysis.kernel_version = options.kernel_version;
-    else if (!verdicts.kernel.text.empty()) analysis.kernel_version = verdicts.kernel.text;
+    analysis.kb_summary = std::move(verdicts.summary);
+    analysis.kernel_version = verdicts.kernel.display();
   }
   return analysis;
 }

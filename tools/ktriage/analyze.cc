@@ -57,8 +57,14 @@ class Progress {
   uint64_t next_ = 0;
 };
 
+// Logs up to this size are also kept whole for the analyses that read lines
+// outside the reports; bigger ones are only streamed, so memory stays bounded.
+constexpr size_t kKeepTextLimit = 16u << 20;
+
 int run_analyze(AnalyzeOptions& o) {
   std::vector<Report> reports;
+  std::string text;
+  bool keep_text = true;
   {
     LogParser parser;
     Progress progress;
@@ -66,6 +72,12 @@ int run_analyze(AnalyzeOptions& o) {
         o.input, 1 << 20, [&](std::string_view chunk, const support::StreamProgress& p) {
           parser.feed(chunk);
           progress.update(p);
+          if (keep_text && text.size() + chunk.size() <= kKeepTextLimit) {
+            text.append(chunk);
+          } else if (keep_text) {
+            keep_text = false;
+            std::string().swap(text);
+          }
         });
     if (!sizeOrErr) {
       std::fprintf(stderr, "ktriage: %s\n", sizeOrErr.error().message.c_str());
@@ -77,6 +89,7 @@ int run_analyze(AnalyzeOptions& o) {
   o.triage.syntax = o.syntax == "intel" ? AsmSyntax::intel : AsmSyntax::att;
   o.triage.shipped_kb = !o.no_shipped_kb;
   o.triage.kb_dirs.assign(o.kb_dirs.begin(), o.kb_dirs.end());
+  o.triage.log_text = text;
   Expected<Analysis> analysisOrErr = triage(o.input, std::move(reports), o.triage);
   if (!analysisOrErr) {
     std::fprintf(stderr, "ktriage: %s\n", analysisOrErr.error().message.c_str());
@@ -128,6 +141,9 @@ Run add_analyze(CLI::App& app) {
   cmd->add_option("--source-root", o->triage.debug.source_root,
                   "kernel source tree: show source lines around each location")
       ->check(CLI::ExistingDirectory)
+      ->group("Debug info");
+  cmd->add_option("--symbol-cache", o->triage.debug.cache_dir,
+                  "directory for a per-build-id lookup index: repeat runs skip reading DWARF")
       ->group("Debug info");
   cmd->add_option("--syntax", o->syntax, "x86 disassembly syntax: att or intel")
       ->check(CLI::IsMember({"att", "intel"}))
