@@ -611,7 +611,7 @@ class Extractor {
       return;
     }
     f.context = context_;
-    f.line = line_;
+    if (f.line == 0) f.line = line_;
     r_.frames.push_back(std::move(f));
   }
 
@@ -754,7 +754,10 @@ class Extractor {
 
   // Addresses on lines that are not frames ("#0: (lock){..}, at: [<ffffffff81175edb>]") still tell the arch.
   void address_votes(std::string_view t) {
-    if (has(t, "0xffff88") || has(t, "0xffffea00")) votes_.x86_64_direct_map = true;
+    for (std::string_view p : {"0xffff88", "0xffffea00"}) {
+      size_t at = t.find(p);
+      if (at != std::string_view::npos && hex_run(t, at + 2) == 16) votes_.x86_64_direct_map = true;
+    }
     for (size_t p = t.find("[<"); p != std::string_view::npos; p = t.find("[<", p + 2)) {
       size_t n = hex_run(t, p + 2);
       if (p + 2 + n < t.size() && t[p + 2 + n] == '>') vote_address(hex_value(t.substr(p + 2, n)), n);
@@ -942,7 +945,9 @@ class Extractor {
     bool new_set = r_.registers.empty();
     if (!new_set) {
       const RegisterSet& cur = r_.registers.back();
-      if (ip_first && !cur.regs.empty()) {
+      // arm64 prints "pstate:" before "pc :"; a lone flags register does not make a dump.
+      bool has_ip = cur.get("rip") || cur.get("eip") || cur.get("pc") || cur.get("nip") || cur.get("epc");
+      if (ip_first && (cur.regs.size() > 1 || has_ip)) {
         new_set = true;
       } else if (cur.get(pairs[0].name)) {
         // A lone "CR2: ..." after the dump repeats what the dump had.
@@ -1180,15 +1185,24 @@ class Extractor {
     if (hash == std::string_view::npos || hash + 2 >= t.size() || !is_digit(t[hash + 2])) return;
     std::optional<uint32_t> number = leading_u32(t.substr(hash + 2));
     if (!number) return;
-    size_t colon = t.rfind(':', hash);
-    if (colon == std::string_view::npos) return;
-    std::string_view code = trim(t.substr(colon + 1));
+    // After "Oops:" when printed, else after the first ": " (s390 prints
+    // "illegal operation: 0001 ilc:1 [#1]").
     size_t oops = t.find("Oops:");
-    if (oops != std::string_view::npos && oops < colon) {
-      std::string_view after_oops = ltrim(t.substr(oops + 5));
-      size_t n = hex_run(after_oops);
-      // "Oops: Kernel access of bad area, sig: 11 [#1]": keep the words.
-      if (!(n > 0 && n < after_oops.size() && is_blank(after_oops[n]))) code = trim(after_oops);
+    size_t start;
+    if (oops != std::string_view::npos && oops < hash) {
+      start = oops + 5;
+    } else {
+      size_t colon = t.find(": ");
+      if (colon == std::string_view::npos || colon > hash) return;
+      start = colon + 2;
+    }
+    std::string_view code = trim(t.substr(start));
+    // 6.x "Oops: general protection fault, ... 0xdffffc0000000001: 0000 [#1]": the code proper.
+    size_t inner = code.rfind(": ", code.find("[#"));
+    if (inner != std::string_view::npos) {
+      std::string_view c = ltrim(code.substr(inner + 2));
+      size_t n = hex_run(c);
+      if (n >= 4 && n < c.size() && c.substr(n).starts_with(" [#")) code = c;
     }
     r_.oops_number = number;
     r_.oops_code.assign(code);

@@ -1,0 +1,185 @@
+// Golden files for whole reports: each input log is parsed (ktriage::parse_log)
+// and its reports rendered as the CLI's JSON (render_json, reports only: no
+// symbolization, findings or known bugs), then compared line by line with
+// tests/golden/data/<name>.json.
+//
+// Inputs: the founding case (examples/xfs-panic.log and, when shared/ is
+// present, the full article shared/seed/xfs-stack-overflow-article.zh.txt),
+// plus every tests/golden/data/<name>.log.
+//
+// KTRIAGE_UPDATE_GOLDEN=1 rewrites the expected files instead of comparing;
+// review the diff by eye before committing it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ktriage/analysis.h"
+#include "ktriage/logparse.h"
+#include "ktriage/render.h"
+
+namespace fs = std::filesystem;
+
+namespace ktriage {
+namespace {
+
+const fs::path kData = fs::path(KTRIAGE_SOURCE_DIR) / "tests" / "golden" / "data";
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool update_mode() {
+  const char* v = std::getenv("KTRIAGE_UPDATE_GOLDEN");
+  return v && *v && std::string_view(v) != "0";
+}
+
+struct Case {
+  std::string name;
+  fs::path input;
+};
+
+std::vector<Case> cases() {
+  std::vector<Case> out{
+      {"xfs-panic", fs::path(KTRIAGE_SOURCE_DIR) / "examples" / "xfs-panic.log"},
+      {"xfs-stack-overflow-article", fs::path(KTRIAGE_SHARED_DIR) / "seed" / "xfs-stack-overflow-article.zh.txt"},
+  };
+  std::vector<Case> local;
+  if (fs::is_directory(kData)) {
+    for (const auto& e : fs::directory_iterator(kData))
+      if (e.path().extension() == ".log") local.push_back({e.path().stem().string(), e.path()});
+  }
+  std::sort(local.begin(), local.end(), [](const Case& a, const Case& b) { return a.name < b.name; });
+  out.insert(out.end(), local.begin(), local.end());
+  return out;
+}
+
+std::vector<Report> parse(const fs::path& input) { return parse_log(read_file(input)); }
+
+// The reports as `ktriage analyze --json` prints them, pretty-printed so that
+// a difference shows as a line.
+std::string golden_json(const std::string& name, std::vector<Report> reports) {
+  Analysis a;
+  a.source = name;
+  a.reports = std::move(reports);
+  std::ostringstream s;
+  render_json(a, s);
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(s.str());
+  nlohmann::ordered_json doc;
+  doc["source"] = j["source"];
+  doc["reports"] = j["reports"];
+  return doc.dump(2) + "\n";
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+// The first few differing lines, with context, for the failure message.
+std::string first_differences(const std::string& want, const std::string& got) {
+  std::vector<std::string> a = split_lines(want), b = split_lines(got);
+  std::string out;
+  int shown = 0;
+  for (size_t i = 0; i < std::max(a.size(), b.size()) && shown < 8; ++i) {
+    std::string x = i < a.size() ? a[i] : "<end>";
+    std::string y = i < b.size() ? b[i] : "<end>";
+    if (x == y) continue;
+    out += "line " + std::to_string(i + 1) + ":\n  want: " + x + "\n  got:  " + y + "\n";
+    ++shown;
+  }
+  return out;
+}
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+class Golden : public testing::TestWithParam<Case> {};
+
+TEST_P(Golden, MatchesExpectedJson) {
+  const Case& c = GetParam();
+  if (!fs::exists(c.input)) GTEST_SKIP() << c.input << " not found";
+  std::string got = golden_json(c.name, parse(c.input));
+  fs::path expected = kData / (c.name + ".json");
+  if (update_mode()) {
+    fs::create_directories(kData);
+    std::ofstream(expected, std::ios::binary) << got;
+    GTEST_SKIP() << "rewrote " << expected;
+  }
+  ASSERT_TRUE(fs::exists(expected)) << expected << " missing; run with KTRIAGE_UPDATE_GOLDEN=1 to create it";
+  std::string want = read_file(expected);
+  EXPECT_TRUE(want == got) << c.name << " differs from " << expected << "\n"
+                           << first_differences(want, got)
+                           << "(KTRIAGE_UPDATE_GOLDEN=1 rewrites the expected file)";
+}
+
+INSTANTIATE_TEST_SUITE_P(All, Golden, testing::ValuesIn(cases()), [](const testing::TestParamInfo<Case>& i) {
+  std::string n;
+  for (char ch : i.param.name) n.push_back(std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_');
+  return n;
+});
+
+// What the founding case must show, whatever else the golden file holds.
+void expect_seed(const std::vector<Report>& reports) {
+  ASSERT_EQ(reports.size(), 2u);
+  const Report& atomic = reports[0];
+  EXPECT_EQ(atomic.kind, CrashKind::scheduling_while_atomic);
+  EXPECT_EQ(atomic.preempt_count, 0xffff8811u);
+  EXPECT_EQ(atomic.comm, "qemu-system-x86");
+  EXPECT_EQ(atomic.pid, 27122u);
+
+  const Report& oops = reports[1];
+  EXPECT_EQ(oops.kind, CrashKind::oops_paging);
+  EXPECT_EQ(oops.fault_address, 0xdd7ed3a8u);
+  EXPECT_EQ(oops.oops_code, "0000 [#1] SMP");
+  EXPECT_EQ(oops.oops_number, 1u);
+  ASSERT_TRUE(oops.ip);
+  EXPECT_EQ(oops.ip->function, "task_rq_lock");
+  EXPECT_EQ(oops.ip->offset, 0x4du);
+  EXPECT_EQ(oops.arch, Arch::x86_64);
+  ASSERT_EQ(oops.frames.size(), 16u);
+  size_t xfs = 0;
+  for (const Frame& f : oops.frames) {
+    EXPECT_FALSE(f.reliable) << f.function;
+    bool in_xfs = f.function.starts_with("xfs_") || f.function.starts_with("xlog_");
+    EXPECT_EQ(f.module, in_xfs ? "xfs" : "") << f.function;
+    xfs += in_xfs;
+  }
+  EXPECT_EQ(xfs, 9u);
+  EXPECT_EQ(oops.frames.front().function, "task_rq_lock");
+  EXPECT_EQ(oops.frames[10].function, "xlog_cli_committed");
+  EXPECT_EQ(oops.frames[10].offset, 0x3du);  // printed "+0x0x3d"
+  EXPECT_EQ(oops.frames.back().function, "xfs_buf_iodone_work");
+  bool digits = false, doubled = false;
+  for (const Anomaly& a : oops.anomalies) {
+    digits |= a.message.find("15 hex digits") != std::string::npos;
+    doubled |= a.message.find("doubled 0x") != std::string::npos;
+  }
+  EXPECT_TRUE(digits);
+  EXPECT_TRUE(doubled);
+}
+
+TEST(GoldenSeed, ExcerptShowsTheFoundingCase) {
+  fs::path p = fs::path(KTRIAGE_SOURCE_DIR) / "examples" / "xfs-panic.log";
+  if (!fs::exists(p)) GTEST_SKIP() << p << " not found";
+  expect_seed(parse(p));
+}
+
+TEST(GoldenSeed, ArticleShowsTheFoundingCase) {
+  fs::path p = fs::path(KTRIAGE_SHARED_DIR) / "seed" / "xfs-stack-overflow-article.zh.txt";
+  if (!fs::exists(p)) GTEST_SKIP() << p << " not found";
+  expect_seed(parse(p));
+}
+
+}  // namespace
+}  // namespace ktriage
