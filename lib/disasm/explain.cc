@@ -314,26 +314,27 @@ void write_sentences(const CodeDecode& d, const Semantics& sem, bool from_stack_
       e.sentences.push_back(fmt::format("The faulting instruction `{}` at {} does not access memory through an operand.",
                                         e.instruction.text, at));
     }
-    return;
-  }
-  std::string s = fmt::format("The faulting instruction `{}` at {} {} {}", e.instruction.text, at, access_phrase(e.access),
-                              e.memory->describe());
-  if (e.effective_address) s += fmt::format(" = {}", hex(*e.effective_address));
-  if (e.address && e.address_matches) {
-    if (*e.address_matches) {
-      s += ", the fault address";
-    } else if (e.effective_address && (*e.effective_address >> 12) == (*e.address >> 12)) {
-      s += fmt::format(", in the same page as the fault address {}", hex(*e.address));
-    } else {
-      s += fmt::format(", not the fault address {}", hex(*e.address));
+    if (e.bad_register.empty()) return;
+  } else {
+    std::string s = fmt::format("The faulting instruction `{}` at {} {} {}", e.instruction.text, at,
+                                access_phrase(e.access), e.memory->describe());
+    if (e.effective_address) s += fmt::format(" = {}", hex(*e.effective_address));
+    if (e.address && e.address_matches) {
+      if (*e.address_matches) {
+        s += ", the fault address";
+      } else if (e.effective_address && (*e.effective_address >> 12) == (*e.address >> 12)) {
+        s += fmt::format(", in the same page as the fault address {}", hex(*e.address));
+      } else {
+        s += fmt::format(", not the fault address {}", hex(*e.address));
+      }
     }
+    e.sentences.push_back(s + ".");
   }
-  e.sentences.push_back(s + ".");
 
   if (!e.bad_register.empty() && e.bad_value) {
     std::string v = fmt::format("{} held {}", e.bad_register, hex(*e.bad_value));
     if (!e.bad_verdict.description.empty()) v += fmt::format(": {}", e.bad_verdict.description);
-    else if (!is_stack_pointer(e.bad_register)) v += ", which looks like a valid pointer by value alone";
+    else if (!is_stack_pointer(e.bad_register) && e.memory) v += ", which looks like a valid pointer by value alone";
     if (is_stack_pointer(e.bad_register) && e.address && e.address_matches.value_or(false) &&
         (e.access == AccessKind::stack_push || e.access == AccessKind::write) && (*e.address & 0xfff) >= 0xf00) {
       v += "; a store just below a page boundary through the stack pointer is what a kernel stack overflow into "
@@ -519,7 +520,21 @@ Expected<FaultExplanation> explain_fault(const CodeDecode& d, const FaultContext
   }
   if (ctx.error_code && ctx.error_code->instruction_fetch()) e.access = AccessKind::execute;
 
+  // Divide error: the divisor register is the bad one (zero, or a quotient
+  // that does not fit).
   bool from_stack_pointer = false;
+  if (!e.memory && !sem.divisor.empty()) {
+    e.bad_register = sem.divisor;
+    if (regs != nullptr) e.bad_value = disasm::register_value(*regs, sem.divisor, d.arch);
+    if (e.bad_value) {
+      const uint64_t v = sem.divisor_size ? mask_to(*e.bad_value, sem.divisor_size) : *e.bad_value;
+      e.bad_verdict.description = v == 0 ? "the divisor is zero" : "the divisor is not zero: the quotient overflowed";
+    }
+    Slice slice = backward_slice(d, sems, e.bad_register, regs);
+    e.chain = std::move(slice.chain);
+    e.chain_stop = std::move(slice.stop);
+  }
+
   if (e.memory) {
     e.effective_address = effective_address(*e.memory, d, e.instruction, sem, regs);
     if (e.effective_address && e.address) {
@@ -601,6 +616,11 @@ Expected<FaultExplanation> explain_report_fault(const Report& report, const Deco
     if (why.rfind("could not decode: ", 0) == 0) why = why.substr(18);
     if (std::optional<FaultExplanation> e = explain_without_code(report, why)) return std::move(*e);
     return decodeOrErr.error();
+  }
+  if (decodeOrErr->base_address &&
+      classify_pointer(*decodeOrErr->base_address, decodeOrErr->arch).kind == PointerClass::user_space) {
+    return Error{"not explained: the Code: bytes are user-space code (the kernel report printed the interrupted "
+                 "user context)"};
   }
   FaultContext ctx;
   ctx.registers = disasm::fault_registers(report);

@@ -120,8 +120,11 @@ std::optional<uint64_t> report_fault_address(const Report& report) {
   if (report.fault_address) return report.fault_address;
   // CR2 only means something for a page fault; after a GPF or a trap it is
   // whatever the last page fault (often in user space) left there.
+  // A stack guard-page hit (and the double fault it may become) is a page
+  // fault too; its headline prints hashed pointers, so CR2 is the address.
   const bool page_fault = report.error_code || report.kind == CrashKind::oops_paging ||
-                          report.kind == CrashKind::null_deref;
+                          report.kind == CrashKind::null_deref || report.kind == CrashKind::stack_overflow ||
+                          report.kind == CrashKind::double_fault;
   for (const RegisterSet& s : report.registers) {
     if (auto v = s.get("far")) return v;
     if (page_fault) {

@@ -200,6 +200,10 @@ void fill_x86(csh handle, const cs_insn& insn, Arch arch, Semantics& s) {
   // mov, movl, movzbl, movslq, movabs (AT&T); mov, movzx, movsxd (Intel). String moves
   // (movsq) have two memory operands and no register destination.
   const bool is_mov = starts_with(m, "mov");
+  if ((starts_with(m, "div") || starts_with(m, "idiv")) && x.op_count == 1 && x.operands[0].type == X86_OP_REG) {
+    s.divisor = x86_family(reg_name(handle, x.operands[0].reg), is64);
+    s.divisor_size = x86_view_size(reg_name(handle, x.operands[0].reg));
+  }
   if (x.op_count == 2 && dest_reg != nullptr) {
     std::string d = x86_family(reg_name(handle, dest_reg->reg), is64);
     uint32_t dsize = x86_view_size(reg_name(handle, dest_reg->reg));

@@ -50,6 +50,8 @@ struct Semantics {
   std::string arith_op;                 // "+", ">>", ... for OpKind::arith
   std::string lhs, rhs;                 // operands for OpKind::arith: register family or hex immediate
   uint64_t next_address = 0;            // address + size, for rip-relative operands
+  std::string divisor;                  // div/idiv/udiv/sdiv: the divisor register family
+  uint32_t divisor_size = 0;            // bytes of the divisor view (div %ebp: 4)
 };
 
 Semantics semantics_of(csh handle, const cs_insn& insn, Arch arch);

@@ -474,6 +474,35 @@ TEST(Explain, NotForWarningsAndStalls) {
   EXPECT_TRUE(decode_report_code(report));
 }
 
+TEST(Explain, DivideErrorNamesTheDivisor) {
+  // syzkaller decompile amd64/4: mov 0x218(%rbx),%rax ; mov %ebp,%ebp ; xor %edx,%edx ; (div %rbp)
+  Expected<CodeDecode> d =
+      decode_code(logparse::parse_code_line("48 8b 83 18 02 00 00 89 ed 31 d2 <48> f7 f5 48 89 83 18 02 00 00"),
+                  Arch::x86_64);
+  ASSERT_TRUE(d) << d.error().message;
+  RegisterSet r = regs({{"rax", 0}, {"rbp", 0}, {"rbx", 0xffff8881dce33800}});
+  Expected<FaultExplanation> e = explain_fault(*d, FaultContext{&r, std::nullopt, std::nullopt});
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->access, AccessKind::none);
+  EXPECT_EQ(e->bad_register, "rbp");
+  EXPECT_EQ(e->bad_verdict.description, "the divisor is zero");
+  ASSERT_EQ(e->chain.size(), 1u);
+  EXPECT_EQ(e->chain[0].instruction.text, "movl %ebp, %ebp");
+  EXPECT_EQ(e->sentences.at(1), "rbp held 0x0: the divisor is zero.");
+}
+
+TEST(Explain, NotForUserSpaceCode) {
+  Report report;
+  report.arch = Arch::x86_64;
+  report.kind = CrashKind::other;
+  report.code = logparse::parse_code_line(kNullLoad);
+  report.ip = Symbol{};
+  report.ip->address = 0x43132bULL;  // RIP: 0033:0x43132b
+  Expected<FaultExplanation> e = explain_report_fault(report);
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().message.find("user-space code"), std::string::npos) << e.error().message;
+}
+
 TEST(PointerClass, Values) {
   EXPECT_EQ(classify_pointer(0, Arch::x86_64).kind, PointerClass::null);
   EXPECT_EQ(classify_pointer(0x18, Arch::x86_64).description, "NULL + 0x18");
