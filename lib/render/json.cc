@@ -51,7 +51,8 @@ Json code_json(const CodeBytes& c) {
               {"bytes", bytes},
               {"faulting_offset", opt(c.faulting_offset)},
               {"unit", c.unit},
-              {"decodable", c.decodable}};
+              {"decodable", c.decodable},
+              {"problem", str_or_null(c.problem)}};
 }
 
 Json location_json(const std::optional<SourceLocation>& l) {

@@ -43,7 +43,8 @@ std::string location_text(const FrameSymbolization* s) {
 
 void render_code(const ReportDetails& d, const Style& st, std::ostream& out) {
   if (d.fault) {
-    out << fmt::format("  faulting insn  {}  ({})\n", d.fault->instruction.text, to_string(d.fault->access));
+    const std::string& insn = d.fault->instruction.text;
+    out << fmt::format("  faulting insn  {}  ({})\n", insn.empty() ? "not in the log" : insn, to_string(d.fault->access));
     for (const std::string& sentence : d.fault->sentences) out << fmt::format("                 {}\n", sentence);
   } else if (!d.code_error.empty()) {
     out << st.dim(fmt::format("  Code:          {}", d.code_error)) << '\n';

@@ -10,19 +10,18 @@ namespace {
 
 ReportDetails decode_and_explain(const Report& report, const TriageOptions& options) {
   ReportDetails d;
-  if (!report.code) return d;
   DecodeOptions decode;
   decode.syntax = options.syntax;
-  Expected<CodeDecode> codeOrErr = decode_report_code(report, decode);
-  if (!codeOrErr) {
-    d.code_error = codeOrErr.error().message;
-    return d;
+  if (report.code) {
+    Expected<CodeDecode> codeOrErr = decode_report_code(report, decode);
+    if (codeOrErr) d.code = std::move(*codeOrErr);
+    else d.code_error = codeOrErr.error().message;
   }
-  // Decodes the few Code: bytes again (microseconds) so the register and
-  // fault-address choice stays in one place, lib/disasm.
+  // Explained even without decodable bytes: an instruction fetch at a bad
+  // address, or a register holding the fault address, still says something.
+  // An Error here means "nothing to explain" (not a memory fault), not a failure.
   Expected<FaultExplanation> faultOrErr = explain_report_fault(report, decode);
   if (faultOrErr) d.fault = std::move(*faultOrErr);
-  d.code = std::move(*codeOrErr);
   return d;
 }
 
