@@ -1240,6 +1240,32 @@ class Extractor {
     }
   }
 
+  // Traces without addresses or registers (KASAN, modern WARNINGs) still end
+  // in the arch's own entry code.
+  Arch arch_from_entry_symbols() const {
+    struct EntrySymbol {
+      std::string_view prefix;
+      Arch arch;
+    };
+    static constexpr std::array<EntrySymbol, 22> kEntry{{
+        {"entry_SYSCALL_64", Arch::x86_64},  {"do_syscall_64", Arch::x86_64},
+        {"__x64_sys_", Arch::x86_64},         {"x64_sys_call", Arch::x86_64},
+        {"asm_exc_", Arch::x86_64},           {"asm_sysvec_", Arch::x86_64},
+        {"asm_common_interrupt", Arch::x86_64}, {"system_call_fastpath", Arch::x86_64},
+        {"x86_64_start_kernel", Arch::x86_64}, {"sysenter_do_call", Arch::i386},
+        {"syscall_call", Arch::i386},         {"entry_INT80_32", Arch::i386},
+        {"i386_start_kernel", Arch::i386},    {"el0_svc", Arch::arm64},
+        {"el0t_64_", Arch::arm64},            {"el1h_64_", Arch::arm64},
+        {"__arm64_sys_", Arch::arm64},        {"ret_fast_syscall", Arch::arm},
+        {"__irq_svc", Arch::arm},             {"do_trap_ecall_u", Arch::riscv64},
+        {"__s390x_sys_", Arch::s390},         {"system_call_exception", Arch::ppc64},
+    }};
+    for (auto it = r_.frames.rbegin(); it != r_.frames.rend(); ++it)
+      for (const EntrySymbol& e : kEntry)
+        if (it->function.starts_with(e.prefix)) return e.arch;
+    return Arch::unknown;
+  }
+
   Arch decide_arch() const {
     if (Arch a = arch_from_release(r_.kernel_release); a != Arch::unknown) return a;
     const ArchVotes& v = votes_;
@@ -1251,6 +1277,7 @@ class Extractor {
     if (v.ppc) return Arch::ppc;
     if (v.riscv) return Arch::riscv64;
     if (v.arm) return Arch::arm;
+    if (Arch a = arch_from_entry_symbols(); a != Arch::unknown) return a;
     if (v.wide_x86_frames || v.x86_64_direct_map) return Arch::x86_64;
     if (v.narrow_frames) return Arch::i386;
     return Arch::unknown;

@@ -409,6 +409,11 @@ TEST(Arch, FromFormats) {
   EXPECT_EQ(extract("BUG: x\n[<c0101234>] (a) from [<c0105678>] (b+0x1/0x2)\n").arch, Arch::arm);
   EXPECT_EQ(extract("BUG: x\nKrnl PSW : 0404c00180000000 0000000000431f8e (f+0x62/0x7c)\n").arch, Arch::s390);
   EXPECT_EQ(extract("BUG: x\n#0: (m){+.+.}, at: [<bf00b850>] f+0x64/0x138 [ks8851]\n").arch, Arch::arm);
+  EXPECT_EQ(extract("BUG: KASAN: x\nCall Trace:\n kasan_report+0x1/0x2\n do_syscall_64+0x3/0x4\n"
+                    " entry_SYSCALL_64_after_hwframe+0x63/0xcd\n").arch,
+            Arch::x86_64);
+  EXPECT_EQ(extract("BUG: x\nCall trace:\n f+0x1/0x2\n el0_svc+0x8/0xc\n").arch, Arch::arm64);
+  EXPECT_EQ(extract("BUG: x\nCall Trace:\n f+0x1/0x2\n").arch, Arch::unknown);
   // The release wins over formats.
   EXPECT_EQ(extract("BUG: x\nCPU: 0 PID: 1 Comm: sh Not tainted 3.0.0-3.fc16.i686.PAE #1\n [<ffffffff81000001>] a+0x1/0x2\n").arch,
             Arch::i386);
