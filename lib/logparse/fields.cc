@@ -85,6 +85,13 @@ std::optional<uint32_t> leading_u32(std::string_view s) {
   return static_cast<uint32_t>(*v);
 }
 
+std::string fmt_hex(std::string_view prefix, uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, 16);
+  (void)ec;
+  return std::string(prefix) + "0x" + std::string(buf, end);
+}
+
 void note(std::vector<Anomaly>* anomalies, uint32_t line, std::string message) {
   if (!anomalies || anomalies->size() >= 256) return;
   for (const Anomaly& a : *anomalies)
@@ -1231,6 +1238,24 @@ class Extractor {
     r_.arch = decide_arch();
     // Before 4.x x86 printed the page-fault error code only as "Oops: 0002".
     bool page_fault = r_.kind == CrashKind::oops_paging || r_.kind == CrashKind::null_deref;
+    // CR2 holds the faulting address of the last page fault: the fault address
+    // when the header did not print one, a sign of damage when it disagrees.
+    std::optional<uint64_t> cr2;
+    uint32_t cr2_line = 0;
+    for (const RegisterSet& set : r_.registers) {
+      if ((cr2 = set.get("cr2"))) {
+        cr2_line = set.line;
+        break;
+      }
+    }
+    if (cr2 && page_fault) {
+      if (!r_.fault_address) {
+        r_.fault_address = cr2;
+      } else if (*r_.fault_address != *cr2) {
+        note(anomalies(), cr2_line, fmt_hex("CR2 ", *cr2) + fmt_hex(" differs from the printed fault address ",
+                                                                     *r_.fault_address));
+      }
+    }
     if (!r_.error_code && page_fault && (r_.arch == Arch::x86_64 || r_.arch == Arch::i386) &&
         r_.oops_code.size() >= 4) {
       size_t n = hex_run(r_.oops_code);

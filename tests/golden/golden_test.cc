@@ -87,18 +87,22 @@ std::vector<std::string> split_lines(const std::string& s) {
   return out;
 }
 
-// The first few differing lines, with context, for the failure message.
+// The differing middle part (after the common prefix, before the common
+// suffix), for the failure message.
 std::string first_differences(const std::string& want, const std::string& got) {
   std::vector<std::string> a = split_lines(want), b = split_lines(got);
-  std::string out;
-  int shown = 0;
-  for (size_t i = 0; i < std::max(a.size(), b.size()) && shown < 8; ++i) {
-    std::string x = i < a.size() ? a[i] : "<end>";
-    std::string y = i < b.size() ? b[i] : "<end>";
-    if (x == y) continue;
-    out += "line " + std::to_string(i + 1) + ":\n  want: " + x + "\n  got:  " + y + "\n";
-    ++shown;
-  }
+  size_t pre = 0;
+  while (pre < a.size() && pre < b.size() && a[pre] == b[pre]) ++pre;
+  size_t suf = 0;
+  while (suf < a.size() - pre && suf < b.size() - pre && a[a.size() - 1 - suf] == b[b.size() - 1 - suf]) ++suf;
+  std::string out = "at line " + std::to_string(pre + 1) + ":\n";
+  auto show = [&](const std::vector<std::string>& v, char sign) {
+    size_t end = v.size() - suf;
+    for (size_t i = pre; i < end && i < pre + 20; ++i) out += std::string(1, sign) + v[i] + "\n";
+    if (end > pre + 20) out += std::string(1, sign) + " ... " + std::to_string(end - pre - 20) + " more\n";
+  };
+  show(a, '-');
+  show(b, '+');
   return out;
 }
 

@@ -455,6 +455,23 @@ const FaultCase kFaults[] = {
 INSTANTIATE_TEST_SUITE_P(All, Fault, testing::ValuesIn(kFaults),
                          [](const testing::TestParamInfo<FaultCase>& i) { return std::string(i.param.name); });
 
+TEST(Fault, Cr2) {
+  Report from_cr2 = extract("BUG: unable to handle kernel paging request\nRIP: 0010:f+0x1/0x2\n"
+                            "RAX: 0000000000000000 RBX: 0000000000000001\nCR2: 00000000dd7ed3a8 CR3: 0000000001a05000\n",
+                            CrashKind::oops_paging);
+  EXPECT_EQ(from_cr2.fault_address, 0xdd7ed3a8u);
+  EXPECT_TRUE(from_cr2.anomalies.empty());
+  Report differs = extract("BUG: unable to handle kernel paging request at 00000000dd7ed3a8\nRIP: 0010:f+0x1/0x2\n"
+                           "CR2: 00000000dd7ed3a0 CR3: 0000000001a05000\n",
+                           CrashKind::oops_paging);
+  EXPECT_EQ(differs.fault_address, 0xdd7ed3a8u);
+  ASSERT_EQ(differs.anomalies.size(), 1u);
+  EXPECT_NE(differs.anomalies[0].message.find("CR2 0xdd7ed3a0"), std::string::npos);
+  Report gpf = extract("general protection fault: 0000 [#1]\nCR2: 00007f0000001000 CR3: 0000000001a05000\n",
+                       CrashKind::gpf);
+  EXPECT_FALSE(gpf.fault_address);  // CR2 is stale after a GPF
+}
+
 TEST(Fault, OopsCodeAndErrorCode) {
   Report old = extract("BUG: unable to handle kernel paging request at 0000000000001000\nOops: 0002 [#3] SMP\n"
                        " [<ffffffff81000001>] a+0x1/0x2\n",
