@@ -640,15 +640,62 @@ class Extractor {
   bool frames(std::string_view t) {
     if (trace_over_) return false;
     bool marker = false;
-    while (!t.empty() && t.front() == '<' && context_marker(t)) marker = true;
+    // 2.6.9-era "Call Trace: [<c0123456>] f+0x1/0x2 ..." / "Call Trace:<ffffffff8010e0a4>{f+1220}".
+    bool same_line = false;
+    if (t.starts_with("Call Trace:") && (has(t, "[<") || has(t, ">{"))) {
+      t = ltrim(t.substr(11));
+      same_line = true;
+    }
+    while (!t.empty() && t.front() == '<' && !same_line && context_marker(t)) marker = true;
     if (t.empty()) return marker;
     bool ok = false;
-    if (t.starts_with("[<")) ok = bracket_frames(t, true);
+    if (t.front() == '<' && hex_run(t, 1) >= 8) ok = braced_frames(t);
+    else if (t.starts_with("[<")) ok = bracket_frames(t, true);
     else if (t.starts_with("([<")) ok = s390_unreliable(t);
     else if (t.front() == '[') ok = ppc_frame(t) || klogd_frame(t);
     else ok = bare_frame(t);
     if (ok) skip_next_frame_ = false;
     return ok || marker;
+  }
+
+  // 2.6.9-2.6.18 x86_64: "<ffffffff8010e0a4>{do_page_fault+1220}", decimal
+  // offset, "{:jbd:journal_commit_transaction+456}" for modules.
+  size_t braced_symbol(std::string_view t, Symbol& out) {
+    if (!t.starts_with('<')) return 0;
+    size_t n = hex_run(t, 1);
+    if (n == 0 || 1 + n + 1 >= t.size() || t.substr(1 + n, 2) != ">{") return 0;
+    size_t close = t.find('}', n + 3);
+    if (close == std::string_view::npos) return 0;
+    out.address = address_digits(t.substr(1, n), anomalies(), line_);
+    std::string_view inside = t.substr(n + 3, close - n - 3);
+    size_t plus = inside.rfind('+');
+    std::string_view name = inside.substr(0, plus);
+    if (name.starts_with(':')) {
+      size_t e = name.find(':', 1);
+      if (e != std::string_view::npos) {
+        out.module.assign(name.substr(1, e - 1));
+        name.remove_prefix(e + 1);
+      }
+    }
+    out.function.assign(name);
+    if (plus != std::string_view::npos) {
+      if (auto v = dec_value(inside.substr(plus + 1))) out.offset = v;
+    }
+    return close + 1;
+  }
+
+  bool braced_frames(std::string_view t) {
+    bool any = false;
+    while (t.starts_with('<')) {
+      Frame f;
+      size_t used = braced_symbol(t, f);
+      if (!used) break;
+      flush_arm();
+      push_frame(std::move(f));
+      any = true;
+      t = ltrim(t.substr(used));
+    }
+    return any;
   }
 
   // "[<addr>] ? func+0x1/0x2 [mod]" (several per line on old i386),
@@ -825,6 +872,10 @@ class Extractor {
       size_t used = 0;
       if (!out.address) out.address = leading_hex(s, &used);
       return out;
+    }
+    if (s.starts_with('<')) {
+      Symbol old;
+      if (braced_symbol(s, old)) return old;
     }
     Symbol sym;
     size_t used = symbol_at(s, sym, anomalies(), line_);

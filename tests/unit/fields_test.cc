@@ -105,6 +105,8 @@ const IpCase kIps[] = {
      "modinit", 0, "oops", std::nullopt},
     {"registers_beat_the_header", "WARNING: CPU: 1 PID: 2 at a.c:1 f+0x1/0x2\nRIP: 0010:g+0x3/0x4\n", "g", 3, "",
      std::nullopt},
+    {"x86_64_2_6_9", "BUG: x\nRIP: 0010:[<ffffffff8010e0a4>] <ffffffff8010e0a4>{do_page_fault+1220}\n", "do_page_fault",
+     1220, "", 0xffffffff8010e0a4},
     {"rip_summary_alone", "BUG: x\nRIP  [<ffffffff8141cd77>] do_page_fault+0x17/0x299\n", "do_page_fault", 0x17, "",
      0xffffffff8141cd77},
 };
@@ -176,6 +178,11 @@ const TraceCase kTraces[] = {
     {"klogd_decimal_copy", "WARNING: at a.c:1 f+0x1/0x2\n [warn_on_slowpath+71/115] warn_on_slowpath+0x47/0x73\n",
      "warn_on_slowpath"},
     {"several_per_line", "BUG: x\n [<c0101234>] a+0x1/0x2 [<c0105678>] b+0x3/0x4\n", "a b"},
+    {"trace_on_the_header_line", "BUG: x\nCall Trace: [<c0101234>] a+0x1/0x2 [<c0105678>] b+0x3/0x4 [m]\n", "a b[m]"},
+    {"x86_64_2_6_9_braces",
+     "BUG: x\nCall Trace:<ffffffff8010e0a4>{do_page_fault+1220} <ffffffffa0012345>{:jbd:journal_commit_transaction+456}\n"
+     "       <ffffffff80110d91>{error_exit+0}\n",
+     "do_page_fault journal_commit_transaction[jbd] error_exit"},
     {"end_trace_stops", "BUG: x\n a+0x1/0x2\n---[ end trace 0123 ]---\n b+0x1/0x2\n", "a"},
     {"summary_lines_are_not_frames",
      "BUG: x\nRIP: 0010:[<ffffffff8141cd77>]  [<ffffffff8141cd77>] f+0x17/0x299\nCall Trace:\n [<ffffffff81000001>] g+0x1/0x2\n"
