@@ -1405,6 +1405,13 @@ Arch arch_from_release(std::string_view release) {
   return Arch::unknown;
 }
 
+void inherit_kernel(Report& report, std::string_view release, std::string_view version) {
+  if (!report.kernel_release.empty()) return;
+  report.kernel_release.assign(release);
+  if (report.kernel_version.empty()) report.kernel_version.assign(version);
+  if (report.arch == Arch::unknown) report.arch = arch_from_release(release);
+}
+
 void extract_fields(std::span<const LogLine> lines, Report& report) {
   Extractor(report).run(lines);
 }

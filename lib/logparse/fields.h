@@ -24,6 +24,13 @@ namespace ktriage::logparse {
 // decide whether an old `Oops: 0002` code is a page-fault error code.
 void extract_fields(std::span<const LogLine> lines, Report& report);
 
+// A report that did not print its kernel (a second report of the same boot,
+// a lockdep splat cut short) takes the release and version the log printed
+// elsewhere: the previous report's, or a "Linux version" line. Fills only
+// what is empty and redoes the arch when it was unknown. For the parser to
+// call after extract_fields().
+void inherit_kernel(Report& report, std::string_view release, std::string_view version);
+
 // The pieces, exposed for tests. Each returns false when `text` (one cleaned
 // line) is not of its kind.
 

@@ -410,6 +410,18 @@ TEST(Arch, FromReleaseSuffix) {
   for (const C& c : cases) EXPECT_EQ(arch_from_release(c.release), c.arch) << c.release;
 }
 
+TEST(Arch, InheritKernel) {
+  Report r = extract("BUG: spinlock lockup suspected on CPU#0, a/73\n");
+  inherit_kernel(r, "3.10.0-33.el7.ppc64", "#1");
+  EXPECT_EQ(r.kernel_release, "3.10.0-33.el7.ppc64");
+  EXPECT_EQ(r.kernel_version, "#1");
+  EXPECT_EQ(r.arch, Arch::ppc64);
+  Report own = extract("BUG: x\nCPU: 0 PID: 1 Comm: sh Not tainted 4.2.0 #1\n");
+  inherit_kernel(own, "3.10.0-33.el7.ppc64", "#9");
+  EXPECT_EQ(own.kernel_release, "4.2.0");
+  EXPECT_EQ(own.kernel_version, "#1");
+}
+
 TEST(Arch, FromFormats) {
   EXPECT_EQ(extract("BUG: x\n [<ffffffff81000001>] a+0x1/0x2\n").arch, Arch::x86_64);
   EXPECT_EQ(extract("BUG: x\n [<c0101234>] a+0x1/0x2\n").arch, Arch::i386);
