@@ -76,7 +76,7 @@ struct Anomaly {
 // `func+0x4d/0xa8 [module]` as printed, plus the raw address when printed.
 struct Symbol {
   std::optional<uint64_t> address;  // raw [<ffffffff81058e5d>]
-  std::string function;             // "" when only an address was printed
+  std::string function;             // as printed; the printed "0x..." text when the kernel had no symbol
   std::optional<uint64_t> offset;
   std::optional<uint64_t> size;
   std::string module;               // "" for the core kernel (vmlinux)

@@ -2,6 +2,7 @@
 // offset, resolves every frame, and says whether the files match the log.
 #include "ktriage/symbolize.h"
 
+#include <cstdlib>
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -565,7 +566,14 @@ Symbolization Symbolizer::symbolize(const Report& report,
                        [&](const auto& r) { return link >= r.first && link < r.second; });
   };
 
-  auto resolve = [&](const Symbol& s, bool return_address) {
+  auto resolve = [&](const Symbol& printed, bool return_address) {
+    // The parser keeps a symbol-less frame's printed "0x..." as its function
+    // (the way people read traces); here it is a bare address.
+    Symbol s = printed;
+    if (s.function.starts_with("0x")) {
+      if (!s.address) s.address = std::strtoull(s.function.c_str(), nullptr, 16);
+      s.function.clear();
+    }
     FrameSymbolization r;
     if (!s.module.empty()) {
       DebugObject* mod = module_for(s.module);
