@@ -505,10 +505,27 @@ struct LogParser::Impl {
         rep.corrupted = true;
         rep.corrupted_reason = "console disconnected";
       }
+      inherit_log_facts(rep);
       if (sink) sink(std::move(rep));
       else reports.push_back(std::move(rep));
     }
     done.erase(done.begin(), done.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+
+  // A report that did not print its kernel or arch (a header-only "BUG:
+  // scheduling while atomic", a second report of the same boot) takes them
+  // from the report before it in the log.
+  std::string last_release, last_version;
+  Arch last_arch = Arch::unknown;
+  void inherit_log_facts(Report& rep) {
+    if (!rep.kernel_release.empty()) {
+      last_release = rep.kernel_release;
+      last_version = rep.kernel_version;
+    } else if (!last_release.empty()) {
+      logparse::inherit_kernel(rep, last_release, last_version);
+    }
+    if (rep.arch != Arch::unknown) last_arch = rep.arch;
+    else rep.arch = last_arch;
   }
 
   Report build(OpenReport& o) {
@@ -651,7 +668,16 @@ LogParser& LogParser::operator=(LogParser&&) noexcept = default;
 
 void LogParser::feed(std::string_view bytes) { impl_->feed(bytes); }
 void LogParser::finish() { impl_->finish(); }
-std::vector<Report> LogParser::take_reports() { return std::move(impl_->reports); }
+std::vector<Report> LogParser::take_reports() {
+  // Collected reports can also learn the arch from a later report of the log
+  // (the sink path cannot: those reports are gone).
+  Arch next = Arch::unknown;
+  for (auto it = impl_->reports.rbegin(); it != impl_->reports.rend(); ++it) {
+    if (it->arch != Arch::unknown) next = it->arch;
+    else it->arch = next;
+  }
+  return std::move(impl_->reports);
+}
 
 std::vector<Report> parse_log(std::string_view text, const ParseOptions& options) {
   LogParser parser(options);
