@@ -55,7 +55,9 @@ for t in "${targets[@]}"; do
   cp -f "$src"/examples/* "$runs/seeds/" 2>/dev/null || true
   seeds=("$runs/seeds")
   [ -d "$src/tests/fuzz/corpus/$t" ] && seeds+=("$src/tests/fuzz/corpus/$t")
-  [ -d "$shared/corpus/distro/logs" ] && seeds+=("$shared/corpus/distro/logs")
+  for d in "$shared/corpus/distro/logs" "$shared/corpus/syzkaller/linux/report"; do
+    [ -d "$d" ] && seeds+=("$d")
+  done
   echo "fuzz-smoke: $t for ${per}s"
   if ! "$build/tests/fuzz/$t" -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
         -print_final_stats=1 -artifact_prefix="$runs/" "$runs/corpus" "${seeds[@]}" >"$runs/log" 2>&1; then
