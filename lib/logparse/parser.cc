@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "ktriage/logparse.h"
 #include "logparse/detectors.h"
 #include "logparse/fields.h"
@@ -566,6 +568,11 @@ struct LogParser::Impl {
     r.span.last_line = last.number;
     r.anomalies = std::move(o.anomalies);
     logparse::extract_fields(o.lines, r);
+    if (r.frames.size() > options.max_frames) {
+      r.anomalies.push_back({last.number, fmt::format("call trace cut at {} of {} frames", options.max_frames,
+                                                      r.frames.size())});
+      r.frames.resize(options.max_frames);
+    }
     return r;
   }
 
@@ -668,16 +675,7 @@ LogParser& LogParser::operator=(LogParser&&) noexcept = default;
 
 void LogParser::feed(std::string_view bytes) { impl_->feed(bytes); }
 void LogParser::finish() { impl_->finish(); }
-std::vector<Report> LogParser::take_reports() {
-  // Collected reports can also learn the arch from a later report of the log
-  // (the sink path cannot: those reports are gone).
-  Arch next = Arch::unknown;
-  for (auto it = impl_->reports.rbegin(); it != impl_->reports.rend(); ++it) {
-    if (it->arch != Arch::unknown) next = it->arch;
-    else it->arch = next;
-  }
-  return std::move(impl_->reports);
-}
+std::vector<Report> LogParser::take_reports() { return std::move(impl_->reports); }
 
 std::vector<Report> parse_log(std::string_view text, const ParseOptions& options) {
   LogParser parser(options);

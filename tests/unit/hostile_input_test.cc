@@ -259,15 +259,13 @@ TEST(HostileInput, NulBytesDoNotHideOrInventReports) {
 
 // A report whose last frame line is cut off (EOF, or the machine rebooted
 // mid-print) is truncated: docs/json.md says `corrupted` covers that.
-// DISABLED_ until lib/logparse flags truncation: today only a missing trace
-// or the line limit set `corrupted` (the syzkaller rules).
 std::string cut_mid_frame() {
   const std::string oops = modern_oops();
   const size_t cut = oops.find("worker_thread+0x4d/") + std::string_view("worker_thread+0x4").size();
   return filler(20, 3) + oops.substr(0, cut);
 }
 
-TEST(HostileInput, DISABLED_ReportCutOffMidFrameAtEndOfInputIsFlaggedCorrupted) {
+TEST(HostileInput, ReportCutOffMidFrameAtEndOfInputIsFlaggedCorrupted) {
   std::vector<Report> reports = parse_log(cut_mid_frame());  // EOF in the middle of a frame
   ASSERT_FALSE(reports.empty());
   const Report& r = reports.back();
@@ -276,7 +274,7 @@ TEST(HostileInput, DISABLED_ReportCutOffMidFrameAtEndOfInputIsFlaggedCorrupted) 
   EXPECT_FALSE(r.corrupted_reason.empty());
 }
 
-TEST(HostileInput, DISABLED_ReportCutOffMidFrameByARebootIsFlaggedCorrupted) {
+TEST(HostileInput, ReportCutOffMidFrameByARebootIsFlaggedCorrupted) {
   std::string text = cut_mid_frame() + "\n[    0.000000] Linux version 6.1.0-13-amd64\n" + filler(20, 4);
   std::vector<Report> reports = parse_log(text);
   bool flagged = false;
