@@ -618,17 +618,22 @@ struct LogParser::Impl {
         offset += nl + 1;
       } else {
         append_pending(bytes.substr(0, nl));
-        std::string line = std::move(pending);
-        pending.clear();
-        uint64_t len = pending_raw_len;
-        bool cut = pending_cut;
-        pending_raw_len = 0;
-        pending_cut = false;
-        raw_line(line, offset, len, cut);
-        offset += len + 1;
+        offset += flush_pending() + 1;
       }
       bytes.remove_prefix(nl + 1);
     }
+  }
+
+  // Processes the line assembled across chunks; returns its raw length.
+  uint64_t flush_pending() {
+    std::string line = std::move(pending);
+    pending.clear();
+    uint64_t len = pending_raw_len;
+    bool cut = pending_cut;
+    pending_raw_len = 0;
+    pending_cut = false;
+    raw_line(line, offset, len, cut);
+    return len;
   }
 
   void append_pending(std::string_view bytes) {
@@ -643,14 +648,7 @@ struct LogParser::Impl {
       // The last line has no newline: a report still open there was cut off.
       for (OpenReport& r : open)
         if (r.fields_open) r.cut_off = true;
-      std::string line = std::move(pending);
-      pending.clear();
-      uint64_t len = pending_raw_len;
-      bool cut = pending_cut;
-      pending_raw_len = 0;
-      pending_cut = false;
-      raw_line(line, offset, len, cut);
-      offset += len;
+      offset += flush_pending();
     }
     if (held) {
       std::string h = std::move(held_raw);

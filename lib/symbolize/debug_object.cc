@@ -331,6 +331,28 @@ bool for_each_raw_symbol(Elf* elf, Fn&& fn) {
   return false;
 }
 
+// Every defined symbol of a module: straight from the mapped .symtab when the
+// file is loaded unbiased (fast, no libdwfl symbol table), else via libdwfl.
+template <typename Visit>
+void for_each_defined_symbol(Dwfl_Module* module, bool relocatable, Visit&& visit) {
+  GElf_Addr bias = 0;
+  Elf* elf = relocatable ? nullptr : dwfl_module_getelf(module, &bias);
+  if (elf && bias == 0 &&
+      for_each_raw_symbol(elf, [&](const RawSym& s, size_t max_len) { visit(s, max_len); })) {
+    return;
+  }
+  const int count = dwfl_module_getsymtab(module);
+  for (int i = 1; i < count; ++i) {
+    GElf_Sym sym;
+    GElf_Addr addr = 0;
+    GElf_Word shndx = 0;
+    const char* name = dwfl_module_getsym_info(module, i, &sym, &addr, &shndx, nullptr, nullptr);
+    if (!name || shndx == SHN_UNDEF) continue;
+    visit(RawSym{name, addr, sym.st_size, shndx, GELF_ST_TYPE(sym.st_info)},
+          std::numeric_limits<size_t>::max());
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -363,25 +385,7 @@ void DebugObject::scan_elf_symbols(const std::vector<std::string>& names) {
   for (const std::string& n : names) by_name_.try_emplace(n);
 
   // All symbols go through one visitor, from the raw table or libdwfl.
-  auto scan = [&](auto&& visit) {
-    GElf_Addr bias = 0;
-    Elf* elf = relocatable_ ? nullptr : dwfl_module_getelf(module_, &bias);
-    if (elf && bias == 0 &&
-        for_each_raw_symbol(elf, [&](const RawSym& s, size_t max_len) { visit(s, max_len); })) {
-      return;
-    }
-    const int count = dwfl_module_getsymtab(module_);
-    for (int i = 1; i < count; ++i) {
-      GElf_Sym sym;
-      GElf_Addr addr = 0;
-      GElf_Word shndx = 0;
-      const char* name =
-          dwfl_module_getsym_info(module_, i, &sym, &addr, &shndx, nullptr, nullptr);
-      if (!name || shndx == SHN_UNDEF) continue;
-      visit(RawSym{name, addr, sym.st_size, shndx, GELF_ST_TYPE(sym.st_info)},
-            std::numeric_limits<size_t>::max());
-    }
-  };
+  auto scan = [&](auto&& visit) { for_each_defined_symbol(module_, relocatable_, visit); };
 
   std::vector<ElfSymbol> found;
   constexpr size_t kMaxName = 4096;
@@ -412,25 +416,7 @@ void DebugObject::ensure_gaps() {
   }
   gaps_pending_.clear();
   if (found.empty()) return;
-  auto scan = [&](auto&& visit) {
-    GElf_Addr bias = 0;
-    Elf* elf = relocatable_ ? nullptr : dwfl_module_getelf(module_, &bias);
-    if (elf && bias == 0 &&
-        for_each_raw_symbol(elf, [&](const RawSym& s, size_t max_len) { visit(s, max_len); })) {
-      return;
-    }
-    const int count = dwfl_module_getsymtab(module_);
-    for (int i = 1; i < count; ++i) {
-      GElf_Sym sym;
-      GElf_Addr addr = 0;
-      GElf_Word shndx = 0;
-      const char* name =
-          dwfl_module_getsym_info(module_, i, &sym, &addr, &shndx, nullptr, nullptr);
-      if (!name || shndx == SHN_UNDEF) continue;
-      visit(RawSym{name, addr, sym.st_size, shndx, GELF_ST_TYPE(sym.st_info)},
-            std::numeric_limits<size_t>::max());
-    }
-  };
+  auto scan = [&](auto&& visit) { for_each_defined_symbol(module_, relocatable_, visit); };
   // Second pass: distance to the next symbol in the same section, which is
   // what kallsyms prints as the size. Each symbol can only be the "next"
   // of the closest found symbol below it, so one binary search per symbol.
