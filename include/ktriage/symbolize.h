@@ -104,6 +104,9 @@ struct FrameSymbolization {
   uint64_t offset = 0;              // offset into `function`
   std::optional<uint64_t> size;     // ELF st_size of `function`
   std::optional<uint64_t> address;  // runtime address, when known
+  // The same location in the object's own (link-time) address space; for a
+  // module, libdwfl's layout of its sections. Set whenever `function` resolved.
+  std::optional<uint64_t> link_address;
   bool return_address = false;      // resolved at address - 1
 
   std::vector<SourceLine> source_context;  // with DebugInfoOptions::source_root
@@ -147,6 +150,18 @@ struct Symbolization {
   std::string kaslr_offset_hex() const;
 };
 
+// The machine code of one function, as stored in vmlinux or a module.
+struct FunctionCode {
+  std::string object;                       // "vmlinux" or the module name
+  std::string function;
+  uint64_t link_address = 0;                // first byte, object's own address space
+  std::optional<uint64_t> runtime_address;  // first byte at runtime, when the log printed it
+  std::vector<uint8_t> bytes;               // st_size bytes (the gap to the next symbol when 0)
+  // A module's code is stored unrelocated: call/jump targets and absolute
+  // operands that point outside the function read as 0 until relocated.
+  bool relocatable = false;
+};
+
 class Symbolizer {
  public:
   // Checks the options (files exist, vmlinux is ELF or a symbol map);
@@ -163,6 +178,16 @@ class Symbolizer {
   // frames' raw addresses imply, if any.
   Symbolization symbolize(const Report& report,
                           std::optional<int64_t> printed_kernel_offset = std::nullopt);
+
+  // The code of the function `frame` resolved in (a frame, ip or address
+  // from the last symbolize() call). Errors when the object is only a symbol
+  // map, the function's section holds no bytes, or the frame did not resolve.
+  Expected<FunctionCode> function_code(const FrameSymbolization& frame);
+
+  // Source location and inline chain of one code address of `object`
+  // ("vmlinux" or a module name used by the last symbolize() call), given
+  // in that object's own address space; for disassembly listings.
+  FrameSymbolization describe(const std::string& object, uint64_t link_address);
 
  private:
   struct Impl;

@@ -542,6 +542,28 @@ std::optional<std::string> DebugObject::string_at_symbol(const std::string& name
   return std::string(p, strnlen(p, max));
 }
 
+Expected<std::vector<uint8_t>> DebugObject::read_bytes(uint64_t address, uint64_t size) {
+  if (kind_ != Kind::elf || !module_) return Error{fmt::format("{}: a symbol map holds no code", path_)};
+  Dwarf_Addr offset = address;
+  Dwarf_Addr bias = 0;
+  // Rewrites `offset` to be relative to the section; works for the
+  // relocatable layout libdwfl gives a .ko as well as for vmlinux.
+  Elf_Scn* scn = dwfl_module_address_section(module_, &offset, &bias);
+  GElf_Shdr shdr;
+  if (!scn || !gelf_getshdr(scn, &shdr)) {
+    return Error{fmt::format("{:#x} is in no section of {}", address, path_)};
+  }
+  if (shdr.sh_type == SHT_NOBITS) {
+    return Error{fmt::format("{}: the section at {:#x} holds no bytes (a debug-only file?)", path_, address)};
+  }
+  Elf_Data* data = elf_getdata(scn, nullptr);
+  if (!data || !data->d_buf || offset > data->d_size || size > data->d_size - offset) {
+    return Error{fmt::format("{}: {} bytes at {:#x} run past their section", path_, size, address)};
+  }
+  const uint8_t* p = static_cast<const uint8_t*>(data->d_buf) + offset;
+  return std::vector<uint8_t>(p, p + size);
+}
+
 struct DebugObject::UnitView {
   Elf* elf = nullptr;
   Dwarf* dwarf = nullptr;

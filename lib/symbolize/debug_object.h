@@ -66,6 +66,10 @@ class DebugObject {
   // the span of text symbols of a System.map.
   std::vector<std::pair<uint64_t, uint64_t>> text_ranges();
 
+  // `size` bytes stored at `address` (object's own address space), within one
+  // section; an Error when they are not all there (NOBITS, out of range).
+  Expected<std::vector<uint8_t>> read_bytes(uint64_t address, uint64_t size);
+
   // A NUL-terminated string stored at a data symbol ("linux_banner").
   std::optional<std::string> string_at_symbol(const std::string& name);
 

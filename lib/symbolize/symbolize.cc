@@ -287,6 +287,7 @@ FrameSymbolization resolve_address(DebugObject& object, uint64_t link_address,
   }
   out.function = sym->name;
   out.offset = offset;
+  out.link_address = link_address;
   if (sym->size) out.size = sym->size;
   out.return_address = return_address && offset > 0;
   object.describe(out.return_address ? link_address - 1 : link_address, out, options);
@@ -325,6 +326,7 @@ FrameSymbolization resolve_symbol(DebugObject& object, const Symbol& symbol, boo
     return out;
   }
   const uint64_t address = sym->address + out.offset;
+  out.link_address = address;
   out.return_address = return_address && out.offset > 0;
   object.describe(out.return_address ? address - 1 : address, out, options);
   return out;
@@ -341,6 +343,8 @@ struct Symbolizer::Impl {
   std::set<std::string> scanned_dirs;
   std::map<std::string, std::shared_ptr<DebugObject>> modules;  // by path
   std::map<std::string, std::string> module_errors;              // by module key
+  // The objects the last symbolize() used, by FrameSymbolization::object.
+  std::map<std::string, std::shared_ptr<DebugObject>> used;
 
   void scan_dir(const std::string& dir);
   std::shared_ptr<DebugObject> find_vmlinux(const Report& report, std::vector<std::string>& notes);
@@ -657,6 +661,12 @@ Symbolization Symbolizer::symbolize(const Report& report,
     }
   }
 
+  im.used.clear();
+  if (vmlinux) im.used["vmlinux"] = vmlinux;
+  for (auto& [key, obj] : module_objects) {
+    if (obj) im.used[obj->name()] = obj;
+  }
+
   // Which files were used, and do they match the log?
   if (vmlinux) out.debuginfo.push_back(vmlinux_debuginfo(*vmlinux, im.vmlinux_role, report));
   for (auto& [key, obj] : module_objects) {
@@ -668,6 +678,49 @@ Symbolization Symbolizer::symbolize(const Report& report,
     if (obj) obj->save_cache();
   }
   return out;
+}
+
+Expected<FunctionCode> Symbolizer::function_code(const FrameSymbolization& frame) {
+  auto it = impl_->used.find(frame.object);
+  if (it == impl_->used.end()) return Error{fmt::format("no file for {}", frame.object)};
+  if (!frame.link_address || frame.function.empty()) {
+    return Error{fmt::format("frame did not resolve in {}", frame.object)};
+  }
+  DebugObject& object = *it->second;
+  // From the function's start: a return address may sit just past its end.
+  const uint64_t start = *frame.link_address - std::min(frame.offset, *frame.link_address);
+  uint64_t into = 0;
+  std::optional<ElfSymbol> sym = object.symbol_at(start, &into);
+  if (!sym) return Error{fmt::format("no symbol at {:#x} in {}", start, frame.object)};
+  uint64_t size = sym->size;
+  if (size == 0 && sym->gap != kLastInSection) size = sym->gap;
+  // Bounded: a bogus st_size in a damaged file must not make us copy gigabytes.
+  constexpr uint64_t kMaxFunction = 1 << 20;
+  if (size == 0 || size > kMaxFunction) {
+    return Error{fmt::format("{} in {} has no usable size ({:#x})", sym->name, frame.object, size)};
+  }
+  Expected<std::vector<uint8_t>> bytesOrErr = object.read_bytes(sym->address, size);
+  if (!bytesOrErr) return bytesOrErr.error();
+  FunctionCode code;
+  code.object = frame.object;
+  code.function = sym->name;
+  code.link_address = sym->address;
+  const uint64_t offset = *frame.link_address - sym->address;
+  if (frame.address && *frame.address >= offset) code.runtime_address = *frame.address - offset;
+  code.bytes = std::move(*bytesOrErr);
+  code.relocatable = object.relocatable();
+  return code;
+}
+
+FrameSymbolization Symbolizer::describe(const std::string& object, uint64_t link_address) {
+  auto it = impl_->used.find(object);
+  if (it == impl_->used.end()) {
+    FrameSymbolization out;
+    out.object = object;
+    out.symbolize_error = fmt::format("no file for {}", object);
+    return out;
+  }
+  return resolve_address(*it->second, link_address, false, impl_->options);
 }
 
 }  // namespace ktriage

@@ -124,6 +124,26 @@ std::vector<uint64_t> return_offsets(const std::string& elf, const std::string& 
   return out;
 }
 
+// The bytes of `func` as objdump prints them.
+std::vector<uint8_t> objdump_bytes(const std::string& elf, const std::string& func) {
+  std::istringstream in(run("objdump -d " + elf));
+  std::vector<uint8_t> out;
+  std::string line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line.find(">:") != std::string::npos) {
+      inside = line.find("<" + func + ">:") != std::string::npos;
+      continue;
+    }
+    size_t tab = line.find(":\t");
+    if (!inside || tab == std::string::npos) continue;
+    std::istringstream hex(line.substr(tab + 2, line.find('\t', tab + 2) - tab - 2));
+    std::string b;
+    while (hex >> b) out.push_back(static_cast<uint8_t>(std::stoul(b, nullptr, 16)));
+  }
+  return out;
+}
+
 class SymbolizeElf : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -369,6 +389,59 @@ TEST_F(SymbolizeElf, SymbolizerFindsModulesAndComputesKaslr) {
   EXPECT_EQ(s.debuginfo[1].name, "test_mod");
   EXPECT_NE(s.debuginfo[1].path.find("test-mod.ko"), std::string::npos);
   EXPECT_EQ(s.debuginfo[1].match, "match");
+}
+
+TEST_F(SymbolizeElf, FunctionCodeIsTheStoredBytes) {
+  DebugInfoOptions opts;
+  opts.vmlinux = path("vmlinux");
+  opts.module_dirs = {path("mods")};
+  auto symOrErr = Symbolizer::open(opts);
+  ASSERT_TRUE(symOrErr) << symOrErr.error().message;
+  std::vector<NmSymbol> caller = nm_symbols(path("vmlinux"), "caller");
+  std::vector<NmSymbol> cold = nm_symbols(path("mod.o"), "mod_cold");
+  ASSERT_TRUE(!caller.empty() && !cold.empty());
+  const uint64_t kaslr = 0x200000;
+
+  Report report;
+  Frame f1;
+  static_cast<Symbol&>(f1) = sym("caller", 3, caller[0].size);
+  f1.address = caller[0].address + 3 + kaslr;
+  Frame f2;
+  static_cast<Symbol&>(f2) = sym("mod_cold", 2, cold[0].size, "test_mod");
+  report.frames = {f1, f2};
+  Symbolization s = symOrErr->symbolize(report);
+  ASSERT_EQ(s.frames.size(), 2u);
+
+  Expected<FunctionCode> vm = symOrErr->function_code(s.frames[0]);
+  ASSERT_TRUE(vm) << vm.error().message;
+  EXPECT_EQ(vm->function, "caller");
+  EXPECT_EQ(vm->link_address, caller[0].address);
+  EXPECT_EQ(vm->runtime_address, caller[0].address + kaslr);
+  EXPECT_FALSE(vm->relocatable);
+  std::vector<uint8_t> want = objdump_bytes(path("vmlinux"), "caller");
+  want.resize(caller[0].size);  // objdump goes on through the padding
+  EXPECT_EQ(vm->bytes, want);
+
+  Expected<FunctionCode> mod = symOrErr->function_code(s.frames[1]);
+  ASSERT_TRUE(mod) << mod.error().message;
+  EXPECT_EQ(mod->object, "test_mod");
+  EXPECT_TRUE(mod->relocatable);
+  EXPECT_FALSE(mod->runtime_address);
+  want = objdump_bytes(path("mods/deep/test-mod.ko"), "mod_cold");
+  want.resize(cold[0].size);
+  EXPECT_EQ(mod->bytes, want);
+
+  // Per-instruction source lookups for listings, in the object's own space.
+  FrameSymbolization at = symOrErr->describe("vmlinux", vm->link_address + 3);
+  EXPECT_EQ(at.function, "caller");
+  EXPECT_EQ(at.offset, 3u);
+  EXPECT_TRUE(at.source);
+  EXPECT_FALSE(symOrErr->describe("nope", 0).ok());
+
+  // A frame that did not resolve has no code.
+  FrameSymbolization unresolved;
+  unresolved.object = "vmlinux";
+  EXPECT_FALSE(symOrErr->function_code(unresolved));
 }
 
 TEST_F(SymbolizeElf, MismatchedVmlinuxIsFlagged) {
