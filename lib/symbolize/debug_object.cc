@@ -542,6 +542,18 @@ std::optional<std::string> DebugObject::string_at_symbol(const std::string& name
   return std::string(p, strnlen(p, max));
 }
 
+std::optional<std::pair<uint64_t, uint64_t>> DebugObject::section_range(uint64_t address) {
+  if (kind_ != Kind::elf || !module_) return std::nullopt;
+  Dwarf_Addr offset = address;
+  Dwarf_Addr bias = 0;
+  Elf_Scn* scn = dwfl_module_address_section(module_, &offset, &bias);
+  GElf_Shdr shdr;
+  if (!scn || !gelf_getshdr(scn, &shdr) || offset > address) return std::nullopt;
+  const uint64_t begin = address - offset;
+  if (shdr.sh_size > std::numeric_limits<uint64_t>::max() - begin) return std::nullopt;
+  return std::pair{begin, begin + shdr.sh_size};
+}
+
 Expected<std::vector<uint8_t>> DebugObject::read_bytes(uint64_t address, uint64_t size) {
   if (kind_ != Kind::elf || !module_) return Error{fmt::format("{}: a symbol map holds no code", path_)};
   Dwarf_Addr offset = address;

@@ -641,12 +641,54 @@ Symbolization Symbolizer::symbolize(const Report& report,
   out.frames.reserve(report.frames.size());
   for (const Frame& f : report.frames) out.frames.push_back(resolve(f, true));
 
-  // Bare addresses: the fault address and register values in kernel text.
-  if (vmlinux && !text.empty()) {
+  // Module load addresses are not in the log, but every module frame that
+  // printed both its raw address and func+off tells where its section was
+  // loaded; bare addresses in such a section then resolve too.
+  struct Placement {
+    DebugObject* object;
+    uint64_t begin, end, delta;  // link-time section range; runtime - link
+  };
+  std::vector<Placement> placements;
+  auto place = [&](const Symbol& printed, const FrameSymbolization& r) {
+    if (printed.module.empty() || !r.ok() || !r.address || !r.link_address) return;
+    DebugObject* obj = module_objects[module_key(printed.module)].get();
+    auto range = obj ? obj->section_range(*r.link_address) : std::nullopt;
+    if (!range) return;
+    const uint64_t delta = *r.address - *r.link_address;
+    for (const Placement& p : placements) {
+      if (p.object == obj && p.begin == range->first) return;
+    }
+    placements.push_back({obj, range->first, range->second, delta});
+  };
+  if (report.ip && out.ip) place(*report.ip, *out.ip);
+  for (size_t i = 0; i < report.frames.size(); ++i) place(report.frames[i], out.frames[i]);
+  auto in_module = [&](uint64_t value, bool return_address) -> std::optional<FrameSymbolization> {
+    for (const Placement& p : placements) {
+      const uint64_t link = value - p.delta;
+      if (link < p.begin || link >= p.end) continue;
+      FrameSymbolization r = resolve_address(*p.object, link, return_address, im.options);
+      r.address = value;
+      r.warnings.push_back("module load address inferred from the call trace");
+      return r;
+    }
+    return std::nullopt;
+  };
+  for (size_t i = 0; i < report.frames.size(); ++i) {
+    const Frame& f = report.frames[i];
+    const bool bare = f.module.empty() && (f.function.empty() || f.function.starts_with("0x"));
+    if (!bare || out.frames[i].ok() || !out.frames[i].address) continue;
+    if (auto r = in_module(*out.frames[i].address, true)) out.frames[i] = std::move(*r);
+  }
+
+  // Bare addresses: the fault address and register values in kernel or module text.
+  if ((vmlinux && !text.empty()) || !placements.empty()) {
     const uint64_t kaslr = static_cast<uint64_t>(out.kaslr_offset.value_or(0));
     auto bare = [&](const std::string& what, uint64_t value) {
       const uint64_t link = value - kaslr;
-      if (!in_text(link)) return;
+      if (!in_text(link)) {
+        if (auto r = in_module(value, false)) out.addresses.push_back({what, value, std::move(*r)});
+        return;
+      }
       AddressSymbolization a;
       a.what = what;
       a.value = value;

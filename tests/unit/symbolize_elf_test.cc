@@ -144,6 +144,12 @@ std::vector<uint8_t> objdump_bytes(const std::string& elf, const std::string& fu
   return out;
 }
 
+std::string fmt_hex(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
 class SymbolizeElf : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -442,6 +448,49 @@ TEST_F(SymbolizeElf, FunctionCodeIsTheStoredBytes) {
   FrameSymbolization unresolved;
   unresolved.object = "vmlinux";
   EXPECT_FALSE(symOrErr->function_code(unresolved));
+}
+
+TEST_F(SymbolizeElf, BareModuleAddressesResolveThroughAFrameOfTheSameSection) {
+  DebugInfoOptions opts;
+  opts.module_dirs = {path("mods")};
+  auto symOrErr = Symbolizer::open(opts);
+  ASSERT_TRUE(symOrErr) << symOrErr.error().message;
+  std::vector<NmSymbol> cold = nm_symbols(path("mod.o"), "mod_cold");
+  ASSERT_EQ(cold.size(), 1u);
+  ASSERT_GT(cold[0].size, 4u);
+  // Where the module's section was loaded: only the frame itself says it.
+  const uint64_t loaded = 0xffffffffc0208193;
+
+  Report report;
+  Frame named;
+  static_cast<Symbol&>(named) = sym("mod_cold", 2, cold[0].size, "test_mod");
+  named.address = loaded + 2;
+  Frame bare;  // "? 0xffffffffc0208197": no symbol, no module printed
+  bare.function = fmt_hex(loaded + 4);
+  bare.address = loaded + 4;
+  bare.reliable = false;
+  report.frames = {named, bare};
+  report.registers.push_back({{{"rip", loaded + 3}, {"rbx", 0x1234}}, 0});
+
+  Symbolization s = symOrErr->symbolize(report);
+  ASSERT_EQ(s.frames.size(), 2u);
+  ASSERT_TRUE(s.frames[0].ok()) << s.frames[0].symbolize_error;
+  ASSERT_TRUE(s.frames[1].ok()) << s.frames[1].symbolize_error;
+  EXPECT_EQ(s.frames[1].object, "test_mod");
+  EXPECT_EQ(s.frames[1].function, "mod_cold");
+  EXPECT_EQ(s.frames[1].offset, 4u);
+  EXPECT_TRUE(s.frames[1].return_address);
+  ASSERT_EQ(s.addresses.size(), 1u);
+  EXPECT_EQ(s.addresses[0].what, "rip");
+  EXPECT_EQ(s.addresses[0].result.function, "mod_cold");
+  EXPECT_EQ(s.addresses[0].result.offset, 3u);
+  EXPECT_EQ(s.addresses[0].result.address, loaded + 3);
+
+  // Past the section: not guessed.
+  report.frames[1].address = loaded + cold[0].gap + 0x100000;
+  report.frames[1].function = fmt_hex(*report.frames[1].address);
+  s = symOrErr->symbolize(report);
+  EXPECT_FALSE(s.frames[1].ok());
 }
 
 TEST_F(SymbolizeElf, MismatchedVmlinuxIsFlagged) {
