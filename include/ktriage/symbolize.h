@@ -121,6 +121,14 @@ struct AddressSymbolization {
   FrameSymbolization result;
 };
 
+// Where a module section was loaded, as implied by a frame that printed
+// both its raw address and func+off (the log itself has no load addresses).
+struct ModuleSection {
+  std::string module;   // "crashzoo"
+  std::string section;  // ".text", ".text.unlikely"
+  uint64_t address = 0; // runtime address of the section's first byte
+};
+
 // One debug file that was used, and whether it matches the log.
 struct DebugInfoFile {
   std::string role;       // "vmlinux", "module", "system_map"
@@ -140,6 +148,9 @@ struct Symbolization {
   std::optional<FrameSymbolization> ip;  // when Report::ip is set
   std::vector<FrameSymbolization> frames;  // parallel to Report::frames
   std::vector<AddressSymbolization> addresses;  // fault address, registers
+  // Module sections whose load address the frames imply; bare addresses
+  // (unnamed frames, registers) inside them are resolved through these.
+  std::vector<ModuleSection> module_sections;
   // Runtime minus link-time address of vmlinux, when the log tells it.
   std::optional<int64_t> kaslr_offset;
   std::string kaslr_source;   // "frames (3 agree)", "assumed 0", ...

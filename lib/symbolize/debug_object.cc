@@ -542,16 +542,24 @@ std::optional<std::string> DebugObject::string_at_symbol(const std::string& name
   return std::string(p, strnlen(p, max));
 }
 
-std::optional<std::pair<uint64_t, uint64_t>> DebugObject::section_range(uint64_t address) {
+std::optional<DebugObject::Section> DebugObject::section_at(uint64_t address) {
   if (kind_ != Kind::elf || !module_) return std::nullopt;
   Dwarf_Addr offset = address;
   Dwarf_Addr bias = 0;
   Elf_Scn* scn = dwfl_module_address_section(module_, &offset, &bias);
   GElf_Shdr shdr;
   if (!scn || !gelf_getshdr(scn, &shdr) || offset > address) return std::nullopt;
-  const uint64_t begin = address - offset;
-  if (shdr.sh_size > std::numeric_limits<uint64_t>::max() - begin) return std::nullopt;
-  return std::pair{begin, begin + shdr.sh_size};
+  Section out;
+  out.begin = address - offset;
+  if (shdr.sh_size > std::numeric_limits<uint64_t>::max() - out.begin) return std::nullopt;
+  out.end = out.begin + shdr.sh_size;
+  GElf_Addr elf_bias = 0;
+  Elf* elf = dwfl_module_getelf(module_, &elf_bias);
+  size_t shstrndx = 0;
+  if (elf && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+    if (const char* name = elf_strptr(elf, shstrndx, shdr.sh_name)) out.name = name;
+  }
+  return out;
 }
 
 Expected<std::vector<uint8_t>> DebugObject::read_bytes(uint64_t address, uint64_t size) {

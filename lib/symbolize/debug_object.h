@@ -66,8 +66,12 @@ class DebugObject {
   // the span of text symbols of a System.map.
   std::vector<std::pair<uint64_t, uint64_t>> text_ranges();
 
-  // The [begin, end) address range of the section holding `address`.
-  std::optional<std::pair<uint64_t, uint64_t>> section_range(uint64_t address);
+  // The section holding `address`: its name and [begin, end) range.
+  struct Section {
+    std::string name;
+    uint64_t begin = 0, end = 0;
+  };
+  std::optional<Section> section_at(uint64_t address);
 
   // `size` bytes stored at `address` (object's own address space), within one
   // section; an Error when they are not all there (NOBITS, out of range).

@@ -652,13 +652,14 @@ Symbolization Symbolizer::symbolize(const Report& report,
   auto place = [&](const Symbol& printed, const FrameSymbolization& r) {
     if (printed.module.empty() || !r.ok() || !r.address || !r.link_address) return;
     DebugObject* obj = module_objects[module_key(printed.module)].get();
-    auto range = obj ? obj->section_range(*r.link_address) : std::nullopt;
-    if (!range) return;
+    auto section = obj ? obj->section_at(*r.link_address) : std::nullopt;
+    if (!section) return;
     const uint64_t delta = *r.address - *r.link_address;
     for (const Placement& p : placements) {
-      if (p.object == obj && p.begin == range->first) return;
+      if (p.object == obj && p.begin == section->begin) return;
     }
-    placements.push_back({obj, range->first, range->second, delta});
+    placements.push_back({obj, section->begin, section->end, delta});
+    out.module_sections.push_back({obj->name(), section->name, section->begin + delta});
   };
   if (report.ip && out.ip) place(*report.ip, *out.ip);
   for (size_t i = 0; i < report.frames.size(); ++i) place(report.frames[i], out.frames[i]);

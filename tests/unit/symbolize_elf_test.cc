@@ -485,6 +485,22 @@ TEST_F(SymbolizeElf, BareModuleAddressesResolveThroughAFrameOfTheSameSection) {
   EXPECT_EQ(s.addresses[0].result.function, "mod_cold");
   EXPECT_EQ(s.addresses[0].result.offset, 3u);
   EXPECT_EQ(s.addresses[0].result.address, loaded + 3);
+  // The load address the frame implied, with objdump's name for the section.
+  std::istringstream table(run("objdump -t " + path("mod.o")));
+  std::string row, section;
+  uint64_t value = 0;
+  while (std::getline(table, row)) {
+    if (row.size() > 9 && row.ends_with(" mod_cold")) {
+      // "0000000000000000 g     F .text.unlikely\t0000000000000014 mod_cold"
+      const std::string head = row.substr(0, row.find('\t'));
+      section = head.substr(head.rfind(' ') + 1);
+      value = std::stoull(row.substr(0, 16), nullptr, 16);
+    }
+  }
+  ASSERT_EQ(s.module_sections.size(), 1u);
+  EXPECT_EQ(s.module_sections[0].module, "test_mod");
+  EXPECT_EQ(s.module_sections[0].section, section);
+  EXPECT_EQ(s.module_sections[0].address, loaded - value);
 
   // Past the section: not guessed.
   report.frames[1].address = loaded + cold[0].gap + 0x100000;
