@@ -37,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ktriage/error.h"
@@ -173,6 +174,43 @@ struct FunctionCode {
   bool relocatable = false;
 };
 
+// A memory operand at a code address, in source terms: what a kernel
+// engineer would write for `mov 0x18(%rcx),%rcx` where DWARF says rcx holds
+// `n` (struct zoo_node *): "n->next". Built from the variable locations and
+// types in DWARF at that address (innermost inline scope first).
+struct SourceExpression {
+  std::string text;           // "n->next", "p->link.prev", "arr[i]", "tbl[i]->next"
+  std::string variable;       // variable the base (or index) register held: "n"; "" if none
+  std::string variable_type;  // its type as declared: "const struct zoo_node *"
+  std::string type;           // type of what the operand accesses: "struct zoo_node *"
+  std::string member;         // innermost member named: "next"; "" for none
+  // True when no DWARF location puts `variable` in the register at this
+  // address and it was chosen as the only variable in scope whose type has
+  // a member at this offset (e.g. an inlined helper's parameter whose
+  // location list has a gap there). Treat as likely, not certain.
+  bool inferred = false;
+  std::string note;           // why it is inferred, residual offsets, ...
+
+  // Opaque: identify `type` for a later call's `base_is` (same object and
+  // compile unit only).
+  uint64_t unit_ref = 0;
+  uint64_t type_ref = 0;
+};
+
+// The source variable a register holds at a code address.
+struct SourceVariable {
+  std::string text;      // "cpu"; "p - 0x10" when DWARF says the register is p - 0x10
+  std::string name;      // "cpu"
+  std::string type;      // "unsigned int"
+  // True when DWARF only says the variable is the value this register had
+  // at function entry (DW_OP_entry_value): it holds the variable only if
+  // the register is unchanged since entry.
+  bool entry_value = false;
+  bool inferred = false;  // reserved; always false for now
+  uint64_t unit_ref = 0;  // opaque, as in SourceExpression
+  uint64_t type_ref = 0;
+};
+
 class Symbolizer {
  public:
   // Checks the options (files exist, vmlinux is ELF or a symbol map);
@@ -199,6 +237,32 @@ class Symbolizer {
   // ("vmlinux" or a module name used by the last symbolize() call), given
   // in that object's own address space; for disassembly listings.
   FrameSymbolization describe(const std::string& object, uint64_t link_address);
+
+  // The source expression of the memory operand
+  //   displacement(base_register, index_register, scale)
+  // of the instruction at `link_pc` in `object` (as for describe()).
+  // Register names as a dump prints them, any width ("rax", "eax", "r8d",
+  // "x19", "w2"); "" for none. A PC-relative or absolute operand is given
+  // with no base and its absolute (link-time) address as displacement.
+  // `access_size` (bytes, 0 = unknown) picks between a struct and its first
+  // member. `base_is`: what the base register holds when DWARF has no
+  // variable for it but an earlier step does (the SourceExpression of the
+  // load that wrote it, e.g. "t->stack" for a later 0x18(%rax) giving
+  // "t->stack->cpu"). nullopt when the object has no DWARF, no variable
+  // explains the operand, or anything in the file is damaged.
+  //   auto e = sym.source_expression("crashzoo", 0x23b, "rcx", "", 1, 0x18);
+  //   // e->text == "n->next", e->type == "struct zoo_node *"
+  std::optional<SourceExpression> source_expression(const std::string& object, uint64_t link_pc,
+                                                    std::string_view base_register,
+                                                    std::string_view index_register,
+                                                    int64_t scale, int64_t displacement,
+                                                    uint32_t access_size = 0,
+                                                    const SourceExpression* base_is = nullptr);
+
+  // The variable `register_name` holds at `link_pc` (before that
+  // instruction executes), innermost scope first.
+  std::optional<SourceVariable> variable_in_register(const std::string& object, uint64_t link_pc,
+                                                     std::string_view register_name);
 
  private:
   struct Impl;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -88,6 +89,14 @@ class DebugObject {
   // Fills source, inlined (and source_context) from DWARF for `address`.
   // Sets out.symbolize_error when DWARF does not cover it.
   void describe(uint64_t address, FrameSymbolization& out, const DebugInfoOptions& options);
+
+  // Source expressions and register variables at `address` (variables.cc);
+  // see Symbolizer::source_expression / variable_in_register.
+  std::optional<SourceExpression> source_expression(uint64_t address, std::string_view base,
+                                                    std::string_view index, int64_t scale,
+                                                    int64_t displacement, uint32_t access_size,
+                                                    const SourceExpression* base_is);
+  std::optional<SourceVariable> variable_in_register(uint64_t address, std::string_view reg);
 
  private:
   DebugObject() = default;

@@ -766,4 +766,22 @@ FrameSymbolization Symbolizer::describe(const std::string& object, uint64_t link
   return resolve_address(*it->second, link_address, false, impl_->options);
 }
 
+std::optional<SourceExpression> Symbolizer::source_expression(
+    const std::string& object, uint64_t link_pc, std::string_view base_register,
+    std::string_view index_register, int64_t scale, int64_t displacement, uint32_t access_size,
+    const SourceExpression* base_is) {
+  auto it = impl_->used.find(object);
+  if (it == impl_->used.end()) return std::nullopt;
+  return it->second->source_expression(link_pc, base_register, index_register, scale,
+                                       displacement, access_size, base_is);
+}
+
+std::optional<SourceVariable> Symbolizer::variable_in_register(const std::string& object,
+                                                               uint64_t link_pc,
+                                                               std::string_view register_name) {
+  auto it = impl_->used.find(object);
+  if (it == impl_->used.end()) return std::nullopt;
+  return it->second->variable_in_register(link_pc, register_name);
+}
+
 }  // namespace ktriage

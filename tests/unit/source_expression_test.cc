@@ -1,0 +1,307 @@
+// Source expressions of memory operands (Symbolizer::source_expression,
+// variable_in_register) against tests/unit/data/expressions/zoo.c, built at
+// test time with `gcc -g -O2` as an executable (opened as vmlinux) and as a
+// relocatable object (opened as a module).
+//
+// Which instruction loads what, and through which registers, is read from
+// `objdump -d`: a test names a function and the displacement its C source
+// fixes (offsetof, element size), never an address or a register the
+// compiler chose.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ktriage/symbolize.h"
+
+namespace ktriage {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kSrc = std::string(KTRIAGE_SOURCE_DIR) + "/tests/unit/data/expressions";
+
+std::string run(const std::string& cmd) {
+  std::string out;
+  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
+  return out;
+}
+
+// One memory operand of one instruction, as objdump prints it (AT&T).
+struct Load {
+  uint64_t offset = 0;  // of the instruction from the function start
+  std::string mnemonic;
+  std::string base, index;  // "rdi", "" when absent
+  int64_t scale = 1;
+  int64_t displacement = 0;
+};
+
+// Every instruction of `func` with a memory operand, in order.
+std::vector<Load> loads(const std::string& elf, const std::string& func) {
+  std::istringstream in(run("objdump -d --no-show-raw-insn " + elf));
+  static const std::regex operand(R"((-?0x[0-9a-f]+)?\((%[a-z0-9]+)?(?:,(%[a-z0-9]+)(?:,([1248]))?)?\))");
+  std::vector<Load> out;
+  std::string line;
+  bool inside = false;
+  uint64_t start = 0;
+  while (std::getline(in, line)) {
+    if (line.find(">:") != std::string::npos) {
+      inside = line.find("<" + func + ">:") != std::string::npos;
+      if (inside) start = std::stoull(line, nullptr, 16);
+      continue;
+    }
+    size_t colon = line.find(":\t");
+    if (!inside || colon == std::string::npos) continue;
+    std::istringstream insn(line.substr(colon + 2));
+    Load l;
+    l.offset = std::stoull(line, nullptr, 16) - start;
+    insn >> l.mnemonic;
+    if (l.mnemonic.starts_with("nop") || l.mnemonic == "data16" || l.mnemonic == "lea") continue;
+    std::smatch m;
+    const std::string rest = line.substr(colon + 2);
+    if (!std::regex_search(rest, m, operand)) continue;
+    if (m[1].matched) {
+      const std::string d = m[1].str();
+      l.displacement = d[0] == '-' ? -static_cast<int64_t>(std::stoull(d.substr(1), nullptr, 16))
+                                   : static_cast<int64_t>(std::stoull(d, nullptr, 16));
+    }
+    if (m[2].matched) l.base = m[2].str().substr(1);
+    if (m[3].matched) l.index = m[3].str().substr(1);
+    if (m[4].matched) l.scale = std::stoll(m[4].str());
+    out.push_back(l);
+  }
+  return out;
+}
+
+// The load in `func` with this displacement (and an index register when
+// `indexed`); fails the test when the compiler emitted none or several.
+std::optional<Load> load_at(const std::string& elf, const std::string& func,
+                            int64_t displacement, bool indexed = false) {
+  std::vector<Load> found;
+  for (const Load& l : loads(elf, func)) {
+    if (l.displacement == displacement && l.index.empty() != indexed && !l.base.empty()) {
+      found.push_back(l);
+    }
+  }
+  EXPECT_EQ(found.size(), 1u) << func << " loads at " << displacement;
+  if (found.size() != 1) return std::nullopt;
+  return found[0];
+}
+
+class SourceExpressionTest : public ::testing::TestWithParam<bool> {
+ protected:
+  static void SetUpTestSuite() {
+    if (std::system("gcc --version > /dev/null 2>&1") != 0) return;
+    dir_ = fs::temp_directory_path() / ("ktriage-expr-" + std::to_string(getpid()));
+    fs::create_directories(dir_ / "mods");
+    const std::string d = dir_.string();
+    const std::string cmd = "cd '" + kSrc + "' && gcc -g -O2 -fno-pie -no-pie -o '" + d +
+                            "/vmlinux' zoo.c && gcc -g -O2 -c -o '" + d +
+                            "/mods/zoo_mod.ko' zoo.c";
+    built_ = std::system(cmd.c_str()) == 0;
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    if (!dir_.empty()) fs::remove_all(dir_, ec);
+  }
+  void SetUp() override {
+    if (!built_) GTEST_SKIP() << "gcc not available or the fixture did not build";
+    module_ = GetParam();
+    DebugInfoOptions opts;
+    opts.vmlinux = path("vmlinux");
+    opts.module_dirs = {path("mods")};
+    auto symOrErr = Symbolizer::open(opts);
+    ASSERT_TRUE(symOrErr) << symOrErr.error().message;
+    sym_ = std::make_unique<Symbolizer>(std::move(*symOrErr));
+  }
+  static std::string path(const std::string& name) { return (dir_ / name).string(); }
+  std::string elf() const { return module_ ? path("mods/zoo_mod.ko") : path("vmlinux"); }
+  std::string object() const { return module_ ? "zoo_mod" : "vmlinux"; }
+
+  // Link-time address of `func` in the object, through symbolize().
+  std::optional<uint64_t> function_start(const std::string& func) {
+    Report report;
+    Symbol s;
+    s.function = func;
+    s.offset = 0;
+    if (module_) s.module = "zoo_mod";
+    report.ip = s;
+    Symbolization out = sym_->symbolize(report);
+    EXPECT_TRUE(out.ip && out.ip->ok() && out.ip->link_address)
+        << func << ": " << (out.ip ? out.ip->symbolize_error : "no ip");
+    if (!out.ip || !out.ip->link_address) return std::nullopt;
+    return *out.ip->link_address;
+  }
+
+  // The source expression of the load in `func` at `displacement`.
+  std::optional<SourceExpression> expr(const std::string& func, int64_t displacement,
+                                       bool indexed = false,
+                                       const SourceExpression* base_is = nullptr) {
+    std::optional<Load> l = load_at(elf(), func, displacement, indexed);
+    std::optional<uint64_t> start = function_start(func);
+    if (!l || !start) return std::nullopt;
+    return sym_->source_expression(object(), *start + l->offset, l->base, l->index, l->scale,
+                                   l->displacement, 0, base_is);
+  }
+
+  static inline fs::path dir_;
+  static inline bool built_ = false;
+  bool module_ = false;
+  std::unique_ptr<Symbolizer> sym_;
+};
+
+TEST_P(SourceExpressionTest, PointerParameterMember) {
+  auto e = expr("zoo_nullderef", 0x18);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->text, "n->next");
+  EXPECT_EQ(e->variable, "n");
+  EXPECT_EQ(e->variable_type, "struct zoo_node *");
+  EXPECT_EQ(e->type, "struct zoo_node *");
+  EXPECT_EQ(e->member, "next");
+  EXPECT_FALSE(e->inferred);
+}
+
+TEST_P(SourceExpressionTest, LoadedPointerThenDereferenced) {
+  // t->stack, then ->cpu through the register the first load wrote.
+  auto stack = expr("zoo_task_cpu", 0x10);
+  ASSERT_TRUE(stack);
+  EXPECT_EQ(stack->text, "t->stack");
+  EXPECT_EQ(stack->type, "struct thread_info *");
+  auto cpu = expr("zoo_task_cpu", 0x14, false, &*stack);
+  ASSERT_TRUE(cpu);
+  EXPECT_EQ(cpu->text, "t->stack->cpu");
+  EXPECT_EQ(cpu->type, "unsigned int");
+  EXPECT_EQ(cpu->member, "cpu");
+  // The NULL deref's second load: n->next->id.
+  auto next = expr("zoo_nullderef", 0x18);
+  ASSERT_TRUE(next);
+  auto id = expr("zoo_nullderef", 0, false, &*next);
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->text, "n->next->id");
+  EXPECT_EQ(id->type, "int");
+}
+
+TEST_P(SourceExpressionTest, NestedMembers) {
+  auto b = expr("zoo_inner_b", 0xc);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->text, "o->in.b");
+  EXPECT_EQ(b->member, "b");
+  auto prev = expr("zoo_link_prev", 0x18);
+  ASSERT_TRUE(prev);
+  EXPECT_EQ(prev->text, "o->link.prev");
+  EXPECT_EQ(prev->type, "struct list_head *");
+}
+
+TEST_P(SourceExpressionTest, ArrayIndexing) {
+  auto at = expr("zoo_at", 0, true);
+  ASSERT_TRUE(at);
+  EXPECT_EQ(at->text, "arr[i]");
+  EXPECT_EQ(at->type, "const int");
+  auto ptr = expr("zoo_ptr_at", 0, true);
+  ASSERT_TRUE(ptr);
+  EXPECT_EQ(ptr->text, "ptr[idx]");
+  EXPECT_EQ(ptr->type, "struct zoo_node *");
+  auto val = expr("zoo_val", 0x20, true);
+  ASSERT_TRUE(val);
+  EXPECT_EQ(val->text, "o->vals[i]");
+  EXPECT_EQ(val->type, "int");
+}
+
+TEST_P(SourceExpressionTest, GlobalArrayIndexedByAbsoluteAddress) {
+  if (module_) GTEST_SKIP() << "a relocatable object's absolute operands are not relocated";
+  std::vector<Load> ls = loads(elf(), "zoo_lookup");
+  ASSERT_EQ(ls.size(), 1u);
+  ASSERT_TRUE(ls[0].base.empty());
+  std::optional<uint64_t> start = function_start("zoo_lookup");
+  ASSERT_TRUE(start);
+  auto e = sym_->source_expression(object(), *start + ls[0].offset, "", ls[0].index, ls[0].scale,
+                                   ls[0].displacement);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->text, "zoo_table[i]");
+  EXPECT_EQ(e->type, "struct zoo_node *");
+}
+
+TEST_P(SourceExpressionTest, InlinedHelperParameter) {
+  // zoo_next_id(tbl[i]) inlined into a loop: n->next, whether DWARF places
+  // n in the register there or only its type singles it out.
+  auto e = expr("zoo_sum_ids", 0x18);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->text, "n->next");
+  EXPECT_EQ(e->variable, "n");
+}
+
+TEST_P(SourceExpressionTest, VariableInRegister) {
+  std::optional<Load> l = load_at(elf(), "zoo_at", 0, true);
+  std::optional<uint64_t> start = function_start("zoo_at");
+  ASSERT_TRUE(l && start);
+  auto i = sym_->variable_in_register(object(), *start + l->offset, l->index);
+  ASSERT_TRUE(i);
+  EXPECT_EQ(i->text, "i");
+  EXPECT_EQ(i->type, "long int");
+  auto arr = sym_->variable_in_register(object(), *start + l->offset, l->base);
+  ASSERT_TRUE(arr);
+  EXPECT_EQ(arr->name, "arr");
+  EXPECT_EQ(arr->type, "const int *");
+  // Sub-registers name the same variable (esi for rsi, ...).
+  const std::string sub = l->index == "rsi" ? "esi" : l->index == "rdi" ? "edi" : "";
+  if (!sub.empty()) {
+    auto narrow = sym_->variable_in_register(object(), *start + l->offset, sub);
+    ASSERT_TRUE(narrow);
+    EXPECT_EQ(narrow->name, "i");
+  }
+  EXPECT_FALSE(sym_->variable_in_register(object(), *start + l->offset, "r15"));
+  EXPECT_FALSE(sym_->variable_in_register(object(), *start + l->offset, "not_a_register"));
+}
+
+TEST_P(SourceExpressionTest, NothingExplainsTheOperand) {
+  std::optional<uint64_t> start = function_start("zoo_nullderef");
+  ASSERT_TRUE(start);
+  // A register no variable is in, an offset no member has, unknown objects.
+  EXPECT_FALSE(sym_->source_expression(object(), *start, "r14", "", 1, 0x18));
+  EXPECT_FALSE(sym_->source_expression(object(), *start, "xmm0", "", 1, 0));
+  EXPECT_FALSE(sym_->source_expression("no_such_object", *start, "rdi", "", 1, 0x18));
+  EXPECT_FALSE(sym_->source_expression(object(), 0xdeadbeef, "rdi", "", 1, 0x18));
+  EXPECT_FALSE(sym_->variable_in_register(object(), 0xdeadbeef, "rdi"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Objects, SourceExpressionTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "module" : "vmlinux"; });
+
+TEST(SourceExpressionHostile, NoDwarfGivesNothing) {
+  if (std::system("gcc --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no gcc";
+  const fs::path dir = fs::temp_directory_path() / ("ktriage-expr-nodwarf-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string exe = (dir / "vmlinux").string();
+  const std::string cmd = "cd '" + kSrc + "' && gcc -O2 -fno-pie -no-pie -o '" + exe + "' zoo.c";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  DebugInfoOptions opts;
+  opts.vmlinux = exe;
+  auto symOrErr = Symbolizer::open(opts);
+  ASSERT_TRUE(symOrErr) << symOrErr.error().message;
+  Report report;
+  Symbol s;
+  s.function = "zoo_nullderef";
+  s.offset = 0;
+  report.ip = s;
+  Symbolization out = symOrErr->symbolize(report);
+  ASSERT_TRUE(out.ip && out.ip->link_address);
+  EXPECT_FALSE(symOrErr->source_expression("vmlinux", *out.ip->link_address, "rdi", "", 1, 0x18));
+  EXPECT_FALSE(symOrErr->variable_in_register("vmlinux", *out.ip->link_address, "rdi"));
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+}  // namespace
+}  // namespace ktriage
