@@ -6,6 +6,7 @@
 // distribution kernels print (2.6-era Badness, hard lockups, ...).
 #include "logparse/detectors.h"
 
+#include <algorithm>
 #include <cstring>
 
 #ifdef __SSE2__
@@ -562,32 +563,27 @@ std::string expand_placeholders(std::string_view pattern) {
   return out;
 }
 
-// Stack-part patterns shared by many formats, compiled once.
-const RE2* shared_part(std::string_view name) {
-  static const auto rip = compile_pattern(kRipPattern);
-  static const auto call_trace = compile_pattern(kCallTracePattern);
-  static const auto warn_rip = [] {
-    std::string p = "(?:";
-    p.append(kRipPattern);
-    p.append("|--- interrupt: [0-9]+ at {{FUNC}})");
-    return compile_pattern(p);
-  }();
+// Stack-part patterns shared by many formats.
+const LazyRE2* shared_part(std::string_view name) {
+  static const LazyRE2 rip(kRipPattern);
+  static const LazyRE2 call_trace(kCallTracePattern);
+  static const LazyRE2 warn_rip(std::string("(?:").append(kRipPattern).append("|--- interrupt: [0-9]+ at {{FUNC}})"));
   if (name == kTrace) return nullptr;
-  if (name == kRip) return rip.get();
-  if (name == kCallTrace) return call_trace.get();
-  if (name == "<warnrip>") return warn_rip.get();
+  if (name == kRip) return &rip;
+  if (name == kCallTrace) return &call_trace;
+  if (name == "<warnrip>") return &warn_rip;
   return nullptr;
 }
 
-std::vector<const RE2*> compile_parts(const std::vector<std::string_view>& parts,
-                                      std::vector<std::unique_ptr<RE2>>& owned) {
-  std::vector<const RE2*> out;
+std::vector<const LazyRE2*> make_parts(const std::vector<std::string_view>& parts,
+                                       std::vector<std::unique_ptr<LazyRE2>>& owned) {
+  std::vector<const LazyRE2*> out;
   for (std::string_view p : parts) {
     if (p == kTrace || p == kRip || p == kCallTrace || p == "<warnrip>") {
       out.push_back(shared_part(p));
       continue;
     }
-    owned.push_back(compile_pattern(p));
+    owned.push_back(std::make_unique<LazyRE2>(p));
     out.push_back(owned.back().get());
   }
   return out;
@@ -664,28 +660,39 @@ std::string leading_literal(std::string_view pattern) {
   return out;
 }
 
-struct Compiled {
-  std::vector<Detector> detectors;
-  std::vector<std::unique_ptr<RE2>> owned_parts;
-};
+// One alternation of all common skips: a frame is skipped when it or the
+// format's own skip pattern matches (the same as one joined pattern).
+const LazyRE2& common_skip() {
+  static const LazyRE2 re = [] {
+    std::string skip;
+    for (auto s : common_skips()) {
+      if (!skip.empty()) skip.push_back('|');
+      skip.append(s);
+    }
+    return LazyRE2(skip, LazyRE2::Syntax::plain);
+  }();
+  return re;
+}
 
-Compiled& compiled() {
-  static Compiled* c = [] {
-    auto* out = new Compiled;
+// The table in its runtime shape. Building it copies strings and compiles
+// nothing: every pattern is a LazyRE2.
+const std::vector<Detector>& built_table() {
+  static const std::vector<Detector>* detectors = [] {
+    auto* out = new std::vector<Detector>;
     for (const D& d : table()) {
       Detector det;
       det.header = std::string(d.header);
-      for (auto s : d.suppress) det.suppress.push_back(compile_pattern(s));
+      for (auto s : d.suppress) det.suppress.emplace_back(s);
       det.continues_report = std::string(d.continues_report);
       det.own_report_inside = d.own_report_inside;
       det.syzkaller = d.syzkaller;
       for (auto a : d.absorbs) det.absorbs.emplace_back(a);
       for (const F& f : d.formats) {
         TitleFormat tf;
-        tf.title = compile_pattern(f.title);
+        tf.title = LazyRE2(f.title);
         tf.title_literal = leading_literal(f.title);
         if (!f.report.empty()) {
-          tf.report = compile_pattern(f.report);
+          tf.report = LazyRE2(f.report);
           tf.report_literal = leading_literal(f.report);
         }
         tf.fmt = std::string(f.fmt);
@@ -694,28 +701,25 @@ Compiled& compiled() {
         tf.corrupted = f.corrupted;
         if (f.stack) {
           auto spec = std::make_unique<StackSpec>();
-          spec->parts = compile_parts(f.stack->parts, out->owned_parts);
-          spec->parts2 = compile_parts(f.stack->parts2, out->owned_parts);
+          spec->parts = make_parts(f.stack->parts, spec->owned);
+          spec->parts2 = make_parts(f.stack->parts2, spec->owned);
           spec->chooser = f.stack->chooser;
+          spec->common_skip = &common_skip();
           std::string skip;
-          for (auto s : common_skips()) {
+          for (auto s : f.stack->skip) {
             if (!skip.empty()) skip.push_back('|');
             skip.append(s);
           }
-          for (auto s : f.stack->skip) {
-            skip.push_back('|');
-            skip.append(s);
-          }
-          spec->skip = std::make_unique<RE2>(skip, RE2::Latin1);
+          if (!skip.empty()) spec->skip = LazyRE2(skip, LazyRE2::Syntax::plain);
           tf.stack = std::move(spec);
         }
         det.formats.push_back(std::move(tf));
       }
-      out->detectors.push_back(std::move(det));
+      out->push_back(std::move(det));
     }
     return out;
   }();
-  return *c;
+  return *detectors;
 }
 
 }  // namespace
@@ -731,7 +735,30 @@ std::unique_ptr<RE2> compile_pattern(std::string_view pattern) {
   return re;
 }
 
-const std::vector<Detector>& detector_table() { return compiled().detectors; }
+LazyRE2::LazyRE2(std::string_view source, Syntax syntax) : state_(std::make_unique<State>()) {
+  state_->source = std::string(source);
+  state_->syntax = syntax;
+}
+
+const RE2& LazyRE2::get() const {
+  std::call_once(state_->once, [s = state_.get()] {
+    if (s->syntax == Syntax::placeholders) s->re = compile_pattern(s->source);
+    else s->re = std::make_unique<RE2>(s->source, RE2::Latin1);
+    s->done.store(true, std::memory_order_release);
+  });
+  return *state_->re;
+}
+
+const std::string& LazyRE2::source() const { return state_->source; }
+
+bool LazyRE2::compiled() const { return state_ && state_->done.load(std::memory_order_acquire); }
+
+bool StackSpec::skips(std::string_view frame) const {
+  if (common_skip && RE2::PartialMatch(frame, **common_skip)) return true;
+  return skip && RE2::PartialMatch(frame, *skip);
+}
+
+const std::vector<Detector>& detector_table() { return built_table(); }
 
 const Detector* match_header(std::string_view line) {
   for (const Detector& d : detector_table()) {
@@ -822,12 +849,13 @@ CrashKind kind_for_report(std::string_view header, std::string_view text) {
       {"kernel BUG at|Kernel BUG", CrashKind::bug_at},
       {"WARNING:|Badness at", CrashKind::warning},
   };
-  static const auto* compiled_rules = [] {
-    auto* v = new std::vector<std::pair<std::unique_ptr<RE2>, CrashKind>>;
-    for (const Rule& r : rules) v->emplace_back(compile_pattern(r.pattern), r.kind);
+  // Rules are tried in order: only those before the first match get compiled.
+  static const auto* lazy_rules = [] {
+    auto* v = new std::vector<std::pair<LazyRE2, CrashKind>>;
+    for (const Rule& r : rules) v->emplace_back(LazyRE2(r.pattern), r.kind);
     return v;
   }();
-  for (const auto& [re, kind] : *compiled_rules) {
+  for (const auto& [re, kind] : *lazy_rules) {
     if (!RE2::PartialMatch(header, *re)) continue;
     // "BUG: unable to handle kernel" lost its second half: the next lines say which.
     if (kind == CrashKind::oops_paging && header.find("NULL") == std::string_view::npos &&
@@ -870,7 +898,7 @@ int gram_rarity(std::string_view g) {
 
 LiteralScanner::LiteralScanner() : bitmap_(1 << 10, 0) {
   auto add = [&](std::string_view text, Notice n, std::string_view confirm = {}) {
-    Literal l{std::string(text), n, confirm.empty() ? nullptr : compile_pattern(confirm)};
+    Literal l{std::string(text), n, confirm.empty() ? LazyRE2() : LazyRE2(confirm)};
     literals_.push_back(std::move(l));
   };
   for (const Detector& d : detector_table()) add(d.header, Notice::header);
@@ -903,7 +931,7 @@ LiteralScanner::LiteralScanner() : bitmap_(1 << 10, 0) {
   add("fatal error: newosproc", Notice::suppress);
   add("panic:", Notice::suppress, "panic: .*cannot allocate memory");
   constexpr size_t kLong = 8;
-  std::vector<std::vector<GramUse>> buckets(1 << 16);
+  constexpr size_t kHashes = size_t{1} << 16;
   for (size_t i = 0; i < literals_.size(); ++i) {
     const std::string& t = literals_[i].text;
     if (t.size() < kLong) {
@@ -930,15 +958,16 @@ LiteralScanner::LiteralScanner() : bitmap_(1 << 10, 0) {
       uint32_t gram = load4(t.data() + best_off);
       uint32_t h = hash4(gram);
       bitmap_[h >> 6] |= uint64_t{1} << (h & 63);
-      buckets[h].push_back({gram, static_cast<uint16_t>(i), static_cast<uint16_t>(best_off)});
+      uses_.push_back({gram, static_cast<uint16_t>(i), static_cast<uint16_t>(best_off)});
     }
   }
-  bucket_start_.resize(buckets.size() + 1);
-  for (size_t h = 0; h < buckets.size(); ++h) {
-    bucket_start_[h] = static_cast<uint32_t>(uses_.size());
-    uses_.insert(uses_.end(), buckets[h].begin(), buckets[h].end());
-  }
-  bucket_start_[buckets.size()] = static_cast<uint32_t>(uses_.size());
+  // Group the uses by hash (stable: literal order within a bucket) and index
+  // each bucket's range.
+  std::stable_sort(uses_.begin(), uses_.end(),
+                   [](const GramUse& a, const GramUse& b) { return hash4(a.gram) < hash4(b.gram); });
+  bucket_start_.assign(kHashes + 1, 0);
+  for (const GramUse& g : uses_) ++bucket_start_[hash4(g.gram) + 1];
+  for (size_t h = 0; h < kHashes; ++h) bucket_start_[h + 1] += bucket_start_[h];
 }
 
 // First literal starting in [from, to) of `text`; literals may extend past `to`.

@@ -10,8 +10,10 @@
 
 #include <re2/re2.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +22,39 @@
 #include "ktriage/report.h"
 
 namespace ktriage::logparse {
+
+// An RE2 compiled the first time it is used. The tables below hold a few
+// hundred patterns and a log usually needs a handful of them: compiling all
+// of them up front cost more than parsing and symbolizing a typical log.
+// Safe to use from several threads (std::call_once); movable until first use.
+class LazyRE2 {
+ public:
+  enum class Syntax : uint8_t {
+    placeholders,  // compile_pattern(): {{FUNC}}, {{PC}}, ... expanded
+    plain,         // RE2 as written (Latin-1)
+  };
+  LazyRE2() = default;
+  explicit LazyRE2(std::string_view source, Syntax syntax = Syntax::placeholders);
+
+  // False for a default-constructed (absent) pattern.
+  explicit operator bool() const { return state_ != nullptr; }
+  const RE2& get() const;
+  const RE2& operator*() const { return get(); }
+  const RE2* operator->() const { return &get(); }
+  const std::string& source() const;
+  // Whether get() has run (for tests of the lazy behaviour).
+  bool compiled() const;
+
+ private:
+  struct State {
+    std::string source;
+    Syntax syntax;
+    std::once_flag once;
+    std::unique_ptr<RE2> re;
+    std::atomic<bool> done{false};
+  };
+  std::unique_ptr<State> state_;
+};
 
 // How the guilty frame is chosen from the frames a StackSpec collected.
 enum class FrameChooser {
@@ -31,10 +66,15 @@ enum class FrameChooser {
 // Where to find the guilty frame. Parts are matched in order against the
 // report's lines; a null part means "parse a stack trace from here".
 struct StackSpec {
-  std::vector<const RE2*> parts;
-  std::vector<const RE2*> parts2;   // tried when `parts` finds nothing
-  std::unique_ptr<RE2> skip;        // frames to pass over (common + per-format)
+  std::vector<const LazyRE2*> parts;
+  std::vector<const LazyRE2*> parts2;  // tried when `parts` finds nothing
+  std::vector<std::unique_ptr<LazyRE2>> owned;  // the parts not shared between formats
+  const LazyRE2* common_skip = nullptr;         // frames no format blames
+  LazyRE2 skip;                                 // this format's own frames to pass over
   FrameChooser chooser = FrameChooser::first;
+
+  // Whether `frame` (a function name) is passed over.
+  bool skips(std::string_view frame) const;
 };
 
 // One way to title a report. `title` is searched in the report text; when
@@ -42,8 +82,8 @@ struct StackSpec {
 // captures are the format arguments. `fmt` refers to arguments as {1}, {2}..:
 // the captures, then one guilty frame per stack trace in `stack`.
 struct TitleFormat {
-  std::unique_ptr<RE2> title;
-  std::unique_ptr<RE2> report;
+  LazyRE2 title;
+  LazyRE2 report;
   std::string title_literal;        // every match of `title` starts with it ("" = unknown)
   std::string report_literal;
   std::string fmt;
@@ -55,7 +95,7 @@ struct TitleFormat {
 
 struct Detector {
   std::string header;                          // literal searched in each line
-  std::vector<std::unique_ptr<RE2>> suppress;  // lines containing the header that are not reports
+  std::vector<LazyRE2> suppress;               // lines containing the header that are not reports
   std::vector<TitleFormat> formats;
   // A line containing this literal does not end the report it appears in
   // (e.g. "invalid opcode: 0000" printed after "kernel BUG at").
@@ -71,6 +111,7 @@ struct Detector {
   bool syzkaller = true;
 };
 
+// The table; building it compiles no regex (see LazyRE2).
 const std::vector<Detector>& detector_table();
 
 // The detector whose header `line` (console prefix stripped) carries, or
@@ -122,7 +163,7 @@ class LiteralScanner {
   struct Literal {
     std::string text;
     Notice notice;
-    std::unique_ptr<RE2> confirm;  // optional regex that must match the line
+    LazyRE2 confirm;  // optional regex that must match the line
   };
   struct GramUse {
     uint32_t gram;

@@ -293,14 +293,14 @@ std::optional<std::vector<std::string_view>> submatches_at(const RE2& re, std::s
 }
 
 void append_frames(std::vector<std::string>& frames, const RE2& re, std::string_view line,
-                   const RE2* skip, bool* matched) {
+                   const StackSpec& spec, bool* matched) {
   auto groups = submatches(re, line);
   *matched = groups.has_value();
   if (!groups) return;
   for (std::string_view g : *groups) {
     if (g.data() == nullptr) continue;
     std::string frame = demangle(g);
-    if (skip && RE2::PartialMatch(frame, *skip)) continue;
+    if (spec.skips(frame)) continue;
     frames.push_back(std::move(frame));
   }
 }
@@ -413,7 +413,7 @@ KeyFrame key_frame(const StackSpec& spec, const std::vector<std::string>& raw) {
   return {chosen, raw[static_cast<size_t>(idx)]};
 }
 
-bool extract_frames_with(const StackSpec& spec, const std::vector<const RE2*>& parts,
+bool extract_frames_with(const StackSpec& spec, const std::vector<const LazyRE2*>& parts,
                          std::string_view text, std::vector<KeyFrame>& results) {
   const StackGrammar& g = stack_grammar();
   std::vector<std::string_view> lines = split_lines(text);
@@ -447,7 +447,7 @@ bool extract_frames_with(const StackSpec& spec, const std::vector<const RE2*>& p
         if (last && !raw.empty()) continue;
         if (pi + 1 < parts.size() && parts[pi + 1] != nullptr) {
           bool matched = false;
-          append_frames(raw, *parts[pi + 1], line, spec.skip.get(), &matched);
+          append_frames(raw, parts[pi + 1]->get(), line, spec, &matched);
           if (matched) {
             ++pi;
             break;
@@ -455,7 +455,7 @@ bool extract_frames_with(const StackSpec& spec, const std::vector<const RE2*>& p
         }
         for (const auto& fr : g.frame) {
           bool matched = false;
-          append_frames(raw, *fr, line, spec.skip.get(), &matched);
+          append_frames(raw, *fr, line, spec, &matched);
           if (matched) break;
         }
       }
@@ -467,7 +467,7 @@ bool extract_frames_with(const StackSpec& spec, const std::vector<const RE2*>& p
           break;
         }
         bool matched = false;
-        append_frames(raw, *parts[pi], line, spec.skip.get(), &matched);
+        append_frames(raw, parts[pi]->get(), line, spec, &matched);
         if (matched) break;
       }
     }
