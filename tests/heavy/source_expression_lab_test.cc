@@ -1,0 +1,152 @@
+// Source expressions of the faulting instruction in the kernel-lab logs
+// (shared/kernel-lab/logs, Debian 6.1 kernel, crashzoo.ko with DWARF):
+// the log's own Code: bytes give the memory operand (explain_report_fault),
+// the Symbolizer gives the link-time PC, and source_expression() must name
+// the field the ground truth's notes name ("read of n->next at 0x18",
+// "s->ops read after kfree(s)").
+//
+// Needs the lab's download (KLAB_CACHE, default ~/.cache/kernel-lab):
+// ctest label `heavy`; skips without it.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ktriage/disasm.h"
+#include "ktriage/logparse.h"
+#include "ktriage/symbolize.h"
+
+namespace ktriage {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kLab = std::string(KTRIAGE_SHARED_DIR) + "/kernel-lab";
+const std::string kRelease = "6.1.0-56-cloud-amd64";
+
+std::string cache_dir() {
+  if (const char* c = std::getenv("KLAB_CACHE")) return c;
+  if (const char* h = std::getenv("HOME")) return std::string(h) + "/.cache/kernel-lab";
+  return "";
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct ParsedOperand {
+  std::string base, index;
+  int64_t scale = 1;
+  int64_t displacement = 0;
+};
+
+// The memory operand of an AT&T operand list ("0x20(%rbx), %rax").
+std::optional<ParsedOperand> parse_att_operand(const std::string& operands) {
+  static const std::regex operand(R"((-?0x[0-9a-f]+)?\((%[a-z0-9]+)?(?:, ?(%[a-z0-9]+)(?:, ?([1248]))?)?\))");
+  std::smatch m;
+  if (!std::regex_search(operands, m, operand)) return std::nullopt;
+  ParsedOperand out;
+  if (m[1].matched) {
+    const std::string d = m[1].str();
+    out.displacement = d[0] == '-' ? -static_cast<int64_t>(std::stoull(d.substr(1), nullptr, 16))
+                                   : static_cast<int64_t>(std::stoull(d, nullptr, 16));
+  }
+  if (m[2].matched) out.base = m[2].str().substr(1);
+  if (m[3].matched) out.index = m[3].str().substr(1);
+  if (m[4].matched) out.scale = std::stoll(m[4].str());
+  return out;
+}
+
+TEST(SourceExpressionLab, FaultingLoadsNameTheFieldsOfTheNotes) {
+  const std::string cache = cache_dir();
+  const std::string vmlinux = cache + "/dbg/usr/lib/debug/boot/vmlinux-" + kRelease;
+  const std::string module_dbg = cache + "/dbg/usr/lib/debug/lib/modules/" + kRelease;
+  const std::string crashzoo_dir = kLab + "/logs/debug";
+  if (!fs::exists(vmlinux) || !fs::is_directory(module_dbg) ||
+      !fs::exists(kLab + "/logs/truth.jsonl") || !fs::exists(crashzoo_dir + "/crashzoo.ko")) {
+    GTEST_SKIP() << "kernel-lab cache not found (KLAB_CACHE=" << cache << ")";
+  }
+  DebugInfoOptions opts;
+  opts.vmlinux = vmlinux;
+  opts.module_dirs = {crashzoo_dir, module_dbg};
+  auto symOrErr = Symbolizer::open(opts);
+  ASSERT_TRUE(symOrErr) << symOrErr.error().message;
+
+  // "n->next", "s->ops": the field a note names.
+  static const std::regex field(R"(\b([a-z_][a-z0-9_]*->[a-z_][a-z0-9_]*)\b)");
+  std::ifstream truth_in(kLab + "/logs/truth.jsonl");
+  std::string line;
+  int checked = 0, explained = 0;
+  while (std::getline(truth_in, line)) {
+    if (line.empty()) continue;
+    const nlohmann::json truth = nlohmann::json::parse(line);
+    if (truth["ip"].is_null()) continue;
+    const std::string log = truth["log"];
+    SCOPED_TRACE(log);
+    std::vector<Report> reports = parse_log(slurp(kLab + "/" + log));
+    const Report* report = nullptr;
+    for (const Report& r : reports) {
+      if (r.ip && r.ip->function == truth["ip"]["function"]) {
+        report = &r;
+        break;
+      }
+    }
+    ASSERT_TRUE(report) << "no report with RIP " << truth["ip"]["function"];
+    auto faultOrErr = explain_report_fault(*report);
+    if (!faultOrErr || !faultOrErr->memory || faultOrErr->memory->base == "rip" ||
+        faultOrErr->memory->base == "rsp") {
+      continue;  // not a memory access through a data pointer
+    }
+    Symbolization s = symOrErr->symbolize(*report);
+    ASSERT_TRUE(s.ip && s.ip->ok() && s.ip->link_address) << (s.ip ? s.ip->symbolize_error : "");
+    const MemoryOperand& m = *faultOrErr->memory;
+    const FaultExplanation& f = *faultOrErr;
+    // What B1's chain does: the load that last wrote the base register,
+    // explained at its own PC, becomes what the base register holds.
+    std::optional<SourceExpression> base_is;
+    for (const ChainStep& step : f.chain) {
+      if (step.register_name != m.base) continue;
+      std::optional<ParsedOperand> op = parse_att_operand(step.instruction.operands);
+      if (!op || f.instruction.address < step.instruction.address) break;
+      const uint64_t pc = *s.ip->link_address - (f.instruction.address - step.instruction.address);
+      base_is = symOrErr->source_expression(s.ip->object, pc, op->base, op->index, op->scale,
+                                            op->displacement, 8);
+      break;
+    }
+    std::optional<SourceExpression> e = symOrErr->source_expression(
+        s.ip->object, *s.ip->link_address, m.base, m.index, m.scale, m.displacement, m.size,
+        base_is ? &*base_is : nullptr);
+    const std::string notes = truth["notes"];
+    std::smatch named;
+    std::printf("%s: %s [%s] -> %s%s\n", log.c_str(), faultOrErr->instruction.text.c_str(),
+                m.describe().c_str(), e ? e->text.c_str() : "(none)",
+                e && e->inferred ? " (inferred)" : "");
+    if (e) ++explained;
+    if (!std::regex_search(notes, named, field) || truth["ip"]["module"] != "crashzoo") continue;
+    EXPECT_TRUE(e) << "no expression for " << faultOrErr->instruction.text;
+    // The note names either the field read (n->next) or the field that
+    // held the bad pointer (s->ops, for s->ops->get).
+    if (e) {
+      const std::string want = named[1].str();
+      EXPECT_TRUE(e->text == want || e->text.starts_with(want + "->") ||
+                  e->text.starts_with(want + "."))
+          << e->text << " vs " << want << " " << e->note;
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 2);  // nullderef (n->next), uaf-poison (s->ops)
+  EXPECT_GE(explained, checked);
+}
+
+}  // namespace
+}  // namespace ktriage
