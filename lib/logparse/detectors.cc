@@ -939,8 +939,12 @@ LiteralScanner::LiteralScanner() : bitmap_(1 << 10, 0) {
       if (t.empty() || t.back() != ':') literals_[i].text.push_back(':');
       short_.push_back(static_cast<uint16_t>(i));
       const std::string& st = literals_[i].text;
-      if (st.size() >= 4) short_tails_.push_back(load4(st.data() + st.size() - 4));
-      else short_tails_.push_back(0);
+      if (st.size() >= 4) {
+        uint32_t tail_hash = hash4(load4(st.data() + st.size() - 4)) & 1023;
+        short_tail_bits_[tail_hash >> 6] |= uint64_t{1} << (tail_hash & 63);
+      } else {
+        short_any_tail_ = true;
+      }
       continue;
     }
     // An occurrence holds a stride gram at offset r, r+5, r+10, ... for one
@@ -992,9 +996,11 @@ size_t LiteralScanner::find_in(std::string_view text, size_t from, size_t to) co
   }
   // Short literals end at a colon.
   auto try_colon = [&](size_t colon) {
-    uint32_t tail = colon >= 3 ? load4(p + colon - 3) : 0;
-    bool candidate = false;
-    for (uint32_t t : short_tails_) candidate |= t == tail;
+    bool candidate = short_any_tail_;
+    if (colon >= 3) {
+      uint32_t tail_hash = hash4(load4(p + colon - 3)) & 1023;
+      candidate |= (short_tail_bits_[tail_hash >> 6] >> (tail_hash & 63)) & 1;
+    }
     for (size_t k = 0; candidate && k < short_.size(); ++k) {
       const std::string& t = literals_[short_[k]].text;
       if (colon + 1 < t.size()) continue;

@@ -174,7 +174,8 @@ class LiteralScanner {
 
   std::vector<Literal> literals_;
   std::vector<uint16_t> short_;        // literal indices, each ending in ':'
-  std::vector<uint32_t> short_tails_;  // their last 4 bytes
+  uint64_t short_tail_bits_[16] = {};  // hashed last 4 bytes of each
+  bool short_any_tail_ = false;        // one is shorter than 4 bytes: check every colon
   std::vector<uint64_t> bitmap_;       // 2^16 bits over hashed grams of long literals
   std::vector<uint32_t> bucket_start_; // per hash: range in uses_
   std::vector<GramUse> uses_;

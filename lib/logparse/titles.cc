@@ -36,6 +36,17 @@ std::vector<std::string_view> split_lines(std::string_view text) {
   }
 }
 
+// Cheap necessary conditions checked before running a regex on every line
+// of a trace. Every stack_grammar().frame pattern ends its function name
+// with '.' or '+' ({{FUNC}}); every stack_start pattern contains its
+// stack_start_literal.
+bool may_be_frame(std::string_view line) { return line.find_first_of("+.") != std::string_view::npos; }
+bool may_start_stack(std::string_view line) {
+  for (const std::string& l : stack_grammar().stack_start_literal)
+    if (has(line, l)) return true;
+  return false;
+}
+
 bool matches_any(std::string_view line, const std::vector<std::unique_ptr<RE2>>& res) {
   for (const auto& re : res)
     if (RE2::PartialMatch(line, *re)) return true;
@@ -443,7 +454,7 @@ bool extract_frames_with(const StackSpec& spec, const std::vector<const LazyRE2*
           ok = false;
           break;
         }
-        if (RE2::PartialMatch(line, *g.any_stack_start)) break;
+        if (may_start_stack(line) && RE2::PartialMatch(line, *g.any_stack_start)) break;
         if (last && !raw.empty()) continue;
         if (pi + 1 < parts.size() && parts[pi + 1] != nullptr) {
           bool matched = false;
@@ -454,6 +465,7 @@ bool extract_frames_with(const StackSpec& spec, const std::vector<const LazyRE2*
           }
         }
         for (const auto& fr : g.frame) {
+          if (!may_be_frame(line)) break;
           bool matched = false;
           append_frames(raw, *fr, line, spec, &matched);
           if (matched) break;
@@ -592,7 +604,7 @@ std::string corruption_of(std::string_view title, std::string_view report, const
     for (size_t i = 1; i < lines.size() && i <= 15; ++i) {
       if (matches_any(lines[i], g.stack_start)) break;
       bool frame = lines[i].find("(stack is not available)") != std::string_view::npos;
-      for (const auto& fr : g.frame) frame = frame || RE2::PartialMatch(lines[i], *fr);
+      for (const auto& fr : g.frame) frame = frame || (may_be_frame(lines[i]) && RE2::PartialMatch(lines[i], *fr));
       if (frame) {
         has_trace = true;
         corrupted = false;
