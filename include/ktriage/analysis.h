@@ -10,6 +10,7 @@
 
 #include "ktriage/disasm.h"
 #include "ktriage/report.h"
+#include "ktriage/stack_usage.h"
 #include "ktriage/symbolize.h"
 
 namespace ktriage {
@@ -55,6 +56,7 @@ struct ReportDetails {
   std::optional<CodeDecode> code;          // the report's Code: bytes, decoded
   std::string code_error;                  // why they could not be, "" when there were none
   std::optional<FaultExplanation> fault;   // the faulting instruction explained
+  std::optional<StackUsage> stack_usage;   // per-frame stack usage along the trace (with debug info)
 };
 
 // The whole result of one `analyze` run, as rendered.

@@ -16,6 +16,8 @@
 // can say, and an empty input gives no findings.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,10 +35,24 @@ struct DiagnoseOptions {
   // Report spans index into it; analyses read lines the Report model does
   // not keep (e.g. `last sysfs file:`, `IP: [<...>]`, lock lists). Optional.
   std::string_view log_text;
+  // What the symbolizer and disassembler made of each report (parallel to
+  // the reports), when the caller has it: analyses then use debug-info
+  // results such as StackUsage. Optional; not owned.
+  const std::vector<ReportDetails>* details = nullptr;
 };
 
 std::vector<Finding> diagnose(const std::vector<Report>& reports,
                               const DiagnoseOptions& options = {});
+
+// THREAD_SIZE of the kernel that printed reports[report], as the
+// stack-overflow analysis assumes it (version, architecture, KASAN, distro
+// backports), with the assumption in words. nullopt when not known.
+struct StackLimit {
+  std::optional<uint64_t> thread_size;
+  std::string assumption;   // "16 KiB: x86_64 THREAD_SIZE is 8 KiB before 3.15 and 16 KiB since; this is 6.1.0-56-cloud-amd64"
+};
+StackLimit stack_limit(const std::vector<Report>& reports, size_t report,
+                       const DiagnoseOptions& options = {});
 
 // Names of the analyses, in table order (for docs and `--explain`-style listings).
 std::vector<std::string> analysis_names();

@@ -17,6 +17,16 @@ std::vector<std::string> analysis_names() {
   return names;
 }
 
+StackLimit stack_limit(const std::vector<Report>& reports, size_t report, const DiagnoseOptions& options) {
+  if (report >= reports.size()) return {};
+  // The kernel facts are the log's (all its reports print one kernel).
+  analysis::StackFacts sf = analysis::stack_facts(analysis::make_context(reports, options).kernel);
+  StackLimit out;
+  if (sf.thread_size) out.thread_size = *sf.thread_size;
+  out.assumption = sf.assumption;
+  return out;
+}
+
 std::vector<Finding> diagnose(const std::vector<Report>& reports, const DiagnoseOptions& options) {
   if (reports.empty()) return {};
   analysis::Context context = analysis::make_context(reports, options);

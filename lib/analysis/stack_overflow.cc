@@ -26,6 +26,67 @@ bool direct_overflow_sign(const Report& r, std::string& what) {
   return false;
 }
 
+// The per-frame estimate for report i, when the caller gave debug-info results.
+const StackUsage* usage_of(const Context& c, size_t i) {
+  const std::vector<ReportDetails>* d = c.options.details;
+  if (d == nullptr || i >= d->size() || !(*d)[i].stack_usage) return nullptr;
+  return &*(*d)[i].stack_usage;
+}
+
+std::string kib(uint64_t bytes) {
+  return bytes % 1024 == 0 ? fmt::format("{} KiB", bytes / 1024) : fmt::format("{:.1f} KiB", bytes / 1024.0);
+}
+
+// How far the estimate can be trusted and what it says against THREAD_SIZE.
+struct DepthVerdict {
+  bool confident = false;   // most frames measured and THREAD_SIZE known
+  bool near_full = false;   // >= 85% of THREAD_SIZE
+  bool shallow = false;     // < 50% of THREAD_SIZE
+  double fill = 0;
+};
+
+DepthVerdict judge(const StackUsage& u, std::optional<unsigned> thread_size) {
+  DepthVerdict v;
+  const size_t considered = u.measured + u.unmeasured;
+  if (!thread_size || *thread_size == 0 || u.measured == 0) return v;
+  v.fill = static_cast<double>(u.total) / *thread_size;
+  v.confident = u.measured * 5 >= considered * 4;  // at least 80% of the frames measured
+  v.near_full = v.fill >= 0.85;
+  v.shallow = v.fill < 0.5;
+  return v;
+}
+
+// "frames on the trace use ~7.4 KiB of the 8 KiB stack (28 of 31 frames measured)" and the biggest frames.
+void add_usage_evidence(size_t i, const StackUsage& u, std::optional<unsigned> thread_size, std::vector<Evidence>& ev) {
+  const size_t considered = u.measured + u.unmeasured;
+  std::string methods;
+  bool prologue = false, regs = false;
+  for (const FrameStackUsage& f : u.frames) {
+    prologue |= f.method == "prologue";
+    regs |= f.method == "pt_regs";
+  }
+  methods = prologue && regs ? "function prologues and the saved pt_regs" : prologue ? "function prologues" : "the saved pt_regs";
+  std::string of = thread_size ? fmt::format(" of the {} stack ({:.0f}%)", kib(*thread_size), 100.0 * u.total / *thread_size)
+                               : " (THREAD_SIZE unknown)";
+  ev.push_back(figure(i, fmt::format("frames on the {} stack use ~{}{}: {} of {} frames measured from {}{}", u.stack,
+                                     kib(u.total), of, u.measured, considered, methods,
+                                     u.unmeasured ? ", so this is a lower bound" : "")));
+  // Biggest frames, one entry per function (a recursion repeats one frame).
+  std::vector<std::string> parts;
+  std::map<std::string, size_t> times;
+  for (const FrameStackUsage& f : u.frames)
+    if (f.measured()) ++times[f.function];
+  for (const FrameStackUsage& f : u.biggest(u.frames.size())) {
+    auto it = times.find(f.function);
+    if (it == times.end()) continue;
+    parts.push_back(it->second > 1 ? fmt::format("{}: {:#x} bytes (x{})", f.function, f.bytes, it->second)
+                                   : fmt::format("{}: {:#x} bytes", f.function, f.bytes));
+    times.erase(it);
+    if (parts.size() == 3) break;
+  }
+  if (!parts.empty()) ev.push_back(figure(i, fmt::format("biggest frames: {}", fmt::join(parts, ", "))));
+}
+
 void add_stack_facts(const Context& c, Finding& f) {
   StackFacts sf = stack_facts(c.kernel);
   if (!c.kernel.arch_reason.empty())
@@ -62,20 +123,38 @@ void stack_overflow(const Context& c, std::vector<Finding>& out) {
       else if (cr2)
         f.evidence.push_back(Evidence{"register", fmt::format("CR2 {}: the guard-page address ({})", hex(*cr2), to_string(classify_address(*cr2, c.kernel.arch))), i, std::nullopt});
       add_stack_facts(c, f);
+      const StackUsage* usage = usage_of(c, i);
+      if (usage) add_usage_evidence(i, *usage, sf.thread_size, f.evidence);
       f.explanation = recursion
           ? "A function called itself without bound until the task's kernel stack ran into its guard page. With VMAP_STACK the overflow is caught before it corrupts neighbouring memory."
           : "The task's kernel stack ran out: the kernel detected the overflow directly.";
       f.actions = {recursion ? "Bound the recursion in " + fn + " (or make it iterative)."
                              : "Find the deepest frames and their stack usage (large on-stack buffers, deep call chains).",
-                   "Check large local variables in the frames on the trace (objdump: sub $N,%rsp)."};
+                   usage && usage->measured ? fmt::format("Shrink the biggest frames on the trace ({}).", usage->biggest(1).front().function)
+                                            : "Check large local variables in the frames on the trace (objdump: sub $N,%rsp)."};
       out.push_back(std::move(f));
       continue;
     }
 
+    const StackUsage* usage = usage_of(c, i);
+    DepthVerdict depth = usage ? judge(*usage, sf.thread_size) : DepthVerdict{};
     auto count = preempt_count_of(r);
-    if (!count) continue;
-    PreemptCount pc = decode_preempt_count(*count);
-    if (pc.plausible || pc.underflow) continue;
+    PreemptCount pc = count ? decode_preempt_count(*count) : PreemptCount{};
+    if (!count || pc.plausible || pc.underflow) {
+      // No corrupted count; a trace that by itself nearly fills the stack is
+      // still worth saying (a shallow one says nothing).
+      if (usage && depth.confident && depth.near_full) {
+        Finding f = make_finding("stack_overflow.depth", "stack_overflow",
+                                 "call trace nearly fills the kernel stack" + in_where(c, i), depth.fill >= 1.0 ? 0.7 : 0.55,
+                                 "per-frame stack usage measured from the functions' code, with no direct sign of an overflow", i);
+        add_usage_evidence(i, *usage, sf.thread_size, f.evidence);
+        add_stack_facts(c, f);
+        f.explanation = "The frames on this trace use almost all of the task's kernel stack; one more deep call (an interrupt, a nested allocation) overflows it.";
+        f.actions = {fmt::format("Shrink the biggest frames on the trace ({}), or move the deep work to a workqueue.", usage->biggest(1).front().function)};
+        out.push_back(std::move(f));
+      }
+      continue;
+    }
 
     // Indirect: a garbage preempt count. Where does the count live on this kernel?
     std::vector<Evidence> ev;
@@ -113,6 +192,20 @@ void stack_overflow(const Context& c, std::vector<Finding>& out) {
       }
     }
 
+    // The estimate along this report's own trace: near-full supports an
+    // overflow; shallow counts against one, though weakly (the overflow may
+    // have happened deeper, before this report was printed).
+    double depth_adjust = 0;
+    if (usage && usage->measured) {
+      add_usage_evidence(i, *usage, sf.thread_size, ev);
+      if (depth.confident && depth.near_full) {
+        support += 2;
+      } else if (depth.confident && depth.shallow) {
+        depth_adjust = -0.15;
+        ev.push_back(figure(i, "against an overflow: this trace itself is shallow (the overflow would have to have happened in a deeper call chain that has since returned)"));
+      }
+    }
+
     bool per_cpu_count = sf.preempt_count_in_thread_info == false;
     bool ti_off_stack = sf.thread_info_on_stack == false;
     if (per_cpu_count || ti_off_stack) {
@@ -129,7 +222,7 @@ void stack_overflow(const Context& c, std::vector<Finding>& out) {
     }
 
     bool known = sf.thread_info_on_stack.value_or(false);
-    double confidence = known ? std::min(0.95, 0.8 + 0.04 * support) : std::min(0.7, 0.5 + 0.05 * support);
+    double confidence = (known ? std::min(0.95, 0.8 + 0.04 * support) : std::min(0.7, 0.5 + 0.05 * support)) + depth_adjust;
     Finding f = make_finding("stack_overflow.thread_info", "stack_overflow", "kernel stack overflow corrupted thread_info", confidence,
                      known ? fmt::format("pointer-like data in thread_info on a kernel that keeps thread_info at the stack bottom, with {} supporting sign(s)", support)
                            : "assumes an older kernel with thread_info on the stack; the kernel version is unknown",
@@ -138,7 +231,8 @@ void stack_overflow(const Context& c, std::vector<Finding>& out) {
     add_stack_facts(c, f);
     if (!sf.thread_info_reason.empty()) f.evidence.push_back(kernel_fact(sf.thread_info_reason));
     if (!sf.preempt_count_reason.empty()) f.evidence.push_back(kernel_fact(sf.preempt_count_reason));
-    f.evidence.push_back(kernel_fact("no vmlinux given: per-frame stack usage along the trace was not computed"));
+    if (!usage) f.evidence.push_back(kernel_fact("no vmlinux given: per-frame stack usage along the trace was not computed"));
+    else if (!usage->measured) f.evidence.push_back(kernel_fact(fmt::format("per-frame stack usage: none of the trace's frames could be measured ({} unreliable or on another stack)", usage->skipped)));
     f.reports = incident;
     f.explanation = fmt::format(
         "The task's kernel stack grew past its end and overwrote thread_info, which sits at the bottom of the stack on this kernel. "

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ktriage/render.h"
+#include "render/stack_usage_json.h"
 
 namespace ktriage {
 namespace {
@@ -146,6 +147,7 @@ void add_details(Json& j, const Report& r, const ReportDetails& d) {
     j["code"]["decode_error"] = d.code_error.empty() ? Json(nullptr) : Json(d.code_error);
   }
   j["fault"] = d.fault ? fault_json(*d.fault) : Json(nullptr);
+  j["stack_usage"] = render::stack_usage_json(d);
 }
 
 Json report_json(const Report& r) {

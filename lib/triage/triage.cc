@@ -4,6 +4,7 @@
 
 #include "ktriage/diagnose.h"
 #include "ktriage/kb.h"
+#include "ktriage/stack_usage.h"
 
 namespace ktriage {
 namespace {
@@ -41,13 +42,24 @@ Expected<Analysis> triage(std::string source, std::vector<Report> reports, const
   if (has_debug_info(options.debug)) {
     Expected<Symbolizer> symOrErr = Symbolizer::open(options.debug);
     if (!symOrErr) return symOrErr.error();
-    for (size_t i = 0; i < analysis.reports.size(); ++i)
+    for (size_t i = 0; i < analysis.reports.size(); ++i) {
       analysis.details[i].symbols = symOrErr->symbolize(analysis.reports[i], analysis.reports[i].kernel_offset);
+      // Right after symbolize(): the frames' code comes from that call's files.
+      analysis.details[i].stack_usage = estimate_stack_usage(analysis.reports[i], *analysis.details[i].symbols, *symOrErr);
+    }
   }
 
   DiagnoseOptions diagnose_options;
   diagnose_options.kernel_version = options.kernel_version;
   diagnose_options.log_text = options.log_text;
+  diagnose_options.details = &analysis.details;
+  for (size_t i = 0; i < analysis.details.size(); ++i) {
+    if (std::optional<StackUsage>& usage = analysis.details[i].stack_usage) {
+      StackLimit limit = stack_limit(analysis.reports, i, diagnose_options);
+      usage->thread_size = limit.thread_size;
+      usage->thread_size_assumption = limit.assumption;
+    }
+  }
   analysis.findings = diagnose(analysis.reports, diagnose_options);
 
   std::vector<std::filesystem::path> kb_dirs;
