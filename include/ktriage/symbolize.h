@@ -248,7 +248,8 @@ class Symbolizer {
   // member. `base_is`: what the base register holds when DWARF has no
   // variable for it but an earlier step does (the SourceExpression of the
   // load that wrote it, e.g. "t->stack" for a later 0x18(%rax) giving
-  // "t->stack->cpu"). nullopt when the object has no DWARF, no variable
+  // "t->stack->cpu"). `index_is`: the same for the index register
+  // ("__per_cpu_offset[p->thread_info.cpu]"). nullopt when the object has no DWARF, no variable
   // explains the operand, or anything in the file is damaged.
   //   auto e = sym.source_expression("crashzoo", 0x23b, "rcx", "", 1, 0x18);
   //   // e->text == "n->next", e->type == "struct zoo_node *"
@@ -257,7 +258,8 @@ class Symbolizer {
                                                     std::string_view index_register,
                                                     int64_t scale, int64_t displacement,
                                                     uint32_t access_size = 0,
-                                                    const SourceExpression* base_is = nullptr);
+                                                    const SourceExpression* base_is = nullptr,
+                                                    const SourceExpression* index_is = nullptr);
 
   // The variable `register_name` holds at `link_pc` (before that
   // instruction executes), innermost scope first.

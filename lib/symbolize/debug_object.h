@@ -95,7 +95,8 @@ class DebugObject {
   std::optional<SourceExpression> source_expression(uint64_t address, std::string_view base,
                                                     std::string_view index, int64_t scale,
                                                     int64_t displacement, uint32_t access_size,
-                                                    const SourceExpression* base_is);
+                                                    const SourceExpression* base_is,
+                                                    const SourceExpression* index_is);
   std::optional<SourceVariable> variable_in_register(uint64_t address, std::string_view reg);
 
  private:

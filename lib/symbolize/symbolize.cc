@@ -769,11 +769,11 @@ FrameSymbolization Symbolizer::describe(const std::string& object, uint64_t link
 std::optional<SourceExpression> Symbolizer::source_expression(
     const std::string& object, uint64_t link_pc, std::string_view base_register,
     std::string_view index_register, int64_t scale, int64_t displacement, uint32_t access_size,
-    const SourceExpression* base_is) {
+    const SourceExpression* base_is, const SourceExpression* index_is) {
   auto it = impl_->used.find(object);
   if (it == impl_->used.end()) return std::nullopt;
   return it->second->source_expression(link_pc, base_register, index_register, scale,
-                                       displacement, access_size, base_is);
+                                       displacement, access_size, base_is, index_is);
 }
 
 std::optional<SourceVariable> Symbolizer::variable_in_register(const std::string& object,

@@ -10,7 +10,10 @@
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <memory>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -492,6 +495,47 @@ std::vector<Dwarf_Die> scopes_at(Dwarf_Die* cudie, Dwarf_Addr pc) {
   return {path.rbegin(), path.rend()};
 }
 
+// The frame base of the function containing pc as register + offset:
+// DW_AT_frame_base of the innermost concrete subprogram, through the CFI
+// when it is DW_OP_call_frame_cfa (what GCC emits).
+std::optional<std::pair<int, int64_t>> frame_base(const std::vector<Dwarf_Die>& scopes,
+                                                  Dwarf_Addr pc, Dwfl_Module* module) {
+  for (const Dwarf_Die& scope : scopes) {
+    Dwarf_Die die = scope;
+    if (dwarf_tag(&die) != DW_TAG_subprogram) continue;
+    Dwarf_Attribute attr;
+    Dwarf_Op* ops[2] = {};
+    size_t lens[2] = {};
+    if (!dwarf_attr(&die, DW_AT_frame_base, &attr) ||
+        dwarf_getlocation_addr(&attr, pc, ops, lens, 2) <= 0 || lens[0] != 1) {
+      return std::nullopt;
+    }
+    int64_t off = 0;
+    if (is_breg_op(ops[0][0].atom)) {
+      std::optional<int> reg = reg_of(ops[0][0], &off);
+      return std::pair{*reg, off};
+    }
+    if (ops[0][0].atom != DW_OP_call_frame_cfa || !module) return std::nullopt;
+    for (int which = 0; which < 2; ++which) {
+      Dwarf_Addr bias = 0;
+      Dwarf_CFI* cfi = which == 0 ? dwfl_module_dwarf_cfi(module, &bias)
+                                  : dwfl_module_eh_cfi(module, &bias);
+      Dwarf_Frame* frame = nullptr;
+      if (!cfi || dwarf_cfi_addrframe(cfi, pc, &frame) != 0 || !frame) continue;
+      std::unique_ptr<Dwarf_Frame, void (*)(void*)> owned(frame, free);
+      Dwarf_Op* cfa = nullptr;
+      size_t ncfa = 0;
+      if (dwarf_frame_cfa(frame, &cfa, &ncfa) != 0 || ncfa != 1 || !is_breg_op(cfa[0].atom)) {
+        return std::nullopt;
+      }
+      std::optional<int> reg = reg_of(cfa[0], &off);
+      return std::pair{*reg, off};
+    }
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 std::vector<Variable> variables_at(Dwarf_Die* cudie, Dwarf_Addr pc) {
   std::vector<Variable> out;
   std::vector<Dwarf_Die> scopes = scopes_at(cudie, pc);
@@ -644,7 +688,8 @@ std::optional<SourceExpression> compose(const Base& base, const std::string& ind
 
 std::optional<SourceExpression> DebugObject::source_expression(
     uint64_t address, std::string_view base_register, std::string_view index_register,
-    int64_t scale, int64_t displacement, uint32_t access_size, const SourceExpression* base_is) {
+    int64_t scale, int64_t displacement, uint32_t access_size, const SourceExpression* base_is,
+    const SourceExpression* index_is) {
   if (kind_ != Kind::elf || !module_ || !has_dwarf()) return std::nullopt;
   const Machine machine = machine_of(module_);
   std::optional<int> base_reg = dwarf_register(machine, base_register);
@@ -668,6 +713,8 @@ std::optional<SourceExpression> DebugObject::source_expression(
         break;
       }
     }
+    // What an earlier step loaded into it ("p->thread_info.cpu").
+    if (index.empty() && index_is && !index_is->text.empty()) index = index_is->text;
     if (index.empty()) index = std::string(index_register);
   }
 
@@ -681,7 +728,7 @@ std::optional<SourceExpression> DebugObject::source_expression(
     } else if (!index_var.empty()) {
       e->variable = index_var;
     }
-    if (index_reg && index_var.empty()) {
+    if (index_reg && index_var.empty() && !(index_is && index == index_is->text)) {
       const std::string n = fmt::format("no variable is in {} here", index_register);
       e->note = e->note.empty() ? n : e->note + "; " + n;
     }
@@ -704,8 +751,17 @@ std::optional<SourceExpression> DebugObject::source_expression(
     }
     // DWARF: a variable whose value is in the register, or which sits in
     // memory addressed by it.
+    // Stack variables are at an offset from the frame base (the CFA): known
+    // here when the CFA is an offset from the base register.
+    const Variable* raw = nullptr;
+    std::optional<std::pair<int, int64_t>> frame;
+    if (std::any_of(vars.begin(), vars.end(),
+                    [](const Variable& v) { return v.loc.where == Where::memory_cfa; })) {
+      frame = frame_base(scopes_at(&cudie, pc), pc, module_);
+    }
     for (const Variable& v : vars) {
-      if (!v.has_type || v.loc.reg != *base_reg) continue;
+      const int reg = v.loc.where == Where::memory_cfa ? (frame ? frame->first : -1) : v.loc.reg;
+      if (!v.has_type || reg != *base_reg) continue;
       Base b;
       b.text = v.name;
       b.type = v.type;
@@ -713,9 +769,11 @@ std::optional<SourceExpression> DebugObject::source_expression(
         b.offset = displacement;
       } else if (v.loc.where == Where::reg_plus) {
         b.offset = displacement - v.loc.offset;  // register == v - offset
-      } else if (v.loc.where == Where::memory_reg) {
+      } else if (v.loc.where == Where::memory_reg || v.loc.where == Where::memory_cfa) {
         std::optional<uint64_t> size = size_of(&b.type);
-        const int64_t into = displacement - v.loc.offset;
+        int64_t at = v.loc.offset;
+        if (v.loc.where == Where::memory_cfa) at += frame->second;
+        const int64_t into = displacement - at;
         if (!size || into < 0 || static_cast<uint64_t>(into) >= *size) continue;
         b.pointer = false;
         b.offset = into;
@@ -723,6 +781,21 @@ std::optional<SourceExpression> DebugObject::source_expression(
         continue;
       }
       if (auto e = compose(b, index, scale, access_size)) return finish(e, &v);
+      // A pointer-sized integer or a void pointer: name it, no type to
+      // say what is there.
+      if (b.pointer && !raw) raw = &v;
+    }
+    if (raw) {
+      SourceExpression e;
+      std::string sum = raw->name;
+      if (!index.empty()) sum += scale == 1 ? " + " + index : fmt::format(" + {}*{}", index, scale);
+      int64_t off = displacement;
+      if (raw->loc.where == Where::reg_plus) off -= raw->loc.offset;
+      if (off > 0) sum += fmt::format(" + {:#x}", off);
+      if (off < 0) sum += fmt::format(" - {:#x}", -static_cast<uint64_t>(off));
+      e.text = sum == raw->name ? "*" + sum : "*(" + sum + ")";
+      e.note = fmt::format("the type of {} does not say what is at this offset", raw->name);
+      return finish(e, raw);
     }
     // No location puts a variable there at this address (inlined helpers'
     // parameters often have gaps): the one pointer in the innermost scope

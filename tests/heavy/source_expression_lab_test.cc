@@ -10,7 +10,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -146,6 +148,101 @@ TEST(SourceExpressionLab, FaultingLoadsNameTheFieldsOfTheNotes) {
   }
   EXPECT_GE(checked, 2);  // nullderef (n->next), uaf-poison (s->ops)
   EXPECT_GE(explained, checked);
+}
+
+std::string run(const std::string& cmd) {
+  std::string out;
+  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
+  return out;
+}
+
+// The founding case on the lab's kernel: task_rq_lock() computes
+// cpu_rq(task_cpu(p)), a __per_cpu_offset[] load indexed by the CPU number
+// read from task_thread_info(p)->cpu (thread_info is embedded in
+// task_struct on 6.1). The instructions come from objdump; the expected
+// expressions from the kernel source.
+TEST(SourceExpressionLab, TaskRqLockPerCpuOffsetOfThreadInfoCpu) {
+  const std::string vmlinux = cache_dir() + "/dbg/usr/lib/debug/boot/vmlinux-" + kRelease;
+  if (!fs::exists(vmlinux)) GTEST_SKIP() << "kernel-lab vmlinux not found";
+  std::istringstream nm(run("nm -S '" + vmlinux + "'"));
+  std::string line;
+  uint64_t start = 0, size = 0;
+  while (std::getline(nm, line)) {
+    std::istringstream ls(line);
+    std::string addr, sz, type, name;
+    if (ls >> addr >> sz >> type >> name && name == "task_rq_lock") {
+      start = std::stoull(addr, nullptr, 16);
+      size = std::stoull(sz, nullptr, 16);
+    }
+  }
+  ASSERT_NE(start, 0u);
+  char range[128];
+  std::snprintf(range, sizeof range, "--start-address=0x%llx --stop-address=0x%llx",
+                static_cast<unsigned long long>(start), static_cast<unsigned long long>(start + size));
+  std::istringstream dis(run("objdump -d --no-show-raw-insn " + std::string(range) + " '" + vmlinux + "'"));
+  struct Insn {
+    uint64_t address;
+    std::string text;
+  };
+  std::vector<Insn> insns;
+  while (std::getline(dis, line)) {
+    size_t colon = line.find(":\t");
+    if (colon == std::string::npos || line.find(">:") != std::string::npos) continue;
+    insns.push_back({std::stoull(line, nullptr, 16), line.substr(colon + 2)});
+  }
+  // The first __per_cpu_offset-style load: no base, an index scaled by 8.
+  size_t at = insns.size();
+  std::optional<ParsedOperand> table;
+  for (size_t i = 0; i < insns.size(); ++i) {
+    std::optional<ParsedOperand> op = parse_att_operand(insns[i].text);
+    if (op && op->base.empty() && !op->index.empty() && op->scale == 8 && op->displacement < 0) {
+      at = i;
+      table = op;
+      break;
+    }
+  }
+  ASSERT_TRUE(table) << "no indexed table load in task_rq_lock";
+  // The load before it that wrote the index register (or its 32-bit half).
+  const std::string wide = "%" + table->index;
+  const std::string narrow = "%e" + table->index.substr(1);
+  std::optional<ParsedOperand> cpu_load;
+  uint64_t cpu_pc = 0;
+  for (size_t i = at; i-- > 0;) {
+    const std::string& t = insns[i].text;
+    if (!t.ends_with("," + wide) && !t.ends_with("," + narrow)) continue;
+    cpu_load = parse_att_operand(t);
+    cpu_pc = insns[i].address;
+    break;
+  }
+  ASSERT_TRUE(cpu_load && !cpu_load->base.empty());
+
+  DebugInfoOptions opts;
+  opts.vmlinux = vmlinux;
+  auto symOrErr = Symbolizer::open(opts);
+  ASSERT_TRUE(symOrErr) << symOrErr.error().message;
+  Report report;
+  Symbol ip;
+  ip.function = "task_rq_lock";
+  ip.offset = 0;
+  report.ip = ip;
+  Symbolization s = symOrErr->symbolize(report);
+  ASSERT_TRUE(s.ip && s.ip->link_address);
+  ASSERT_EQ(*s.ip->link_address, start);
+
+  auto cpu = symOrErr->source_expression("vmlinux", cpu_pc, cpu_load->base, cpu_load->index,
+                                         cpu_load->scale, cpu_load->displacement, 4);
+  ASSERT_TRUE(cpu);
+  EXPECT_EQ(cpu->text, "p->thread_info.cpu");
+  EXPECT_EQ(cpu->member, "cpu");
+  auto offset = symOrErr->source_expression("vmlinux", insns[at].address, "", table->index, 8,
+                                            table->displacement, 8, nullptr, &*cpu);
+  ASSERT_TRUE(offset);
+  EXPECT_EQ(offset->text, "__per_cpu_offset[p->thread_info.cpu]");
+  EXPECT_EQ(offset->variable, "__per_cpu_offset");
 }
 
 }  // namespace

@@ -106,9 +106,11 @@ class SourceExpressionTest : public ::testing::TestWithParam<bool> {
     if (std::system("gcc --version > /dev/null 2>&1") != 0) return;
     dir_ = fs::temp_directory_path() / ("ktriage-expr-" + std::to_string(getpid()));
     fs::create_directories(dir_ / "mods");
+    // The module is built like the kernel's (-fno-asynchronous-unwind-tables):
+    // its CFI is .debug_frame, which libdwfl relocates (a .o's .eh_frame is not).
     const std::string d = dir_.string();
     const std::string cmd = "cd '" + kSrc + "' && gcc -g -O2 -fno-pie -no-pie -o '" + d +
-                            "/vmlinux' zoo.c && gcc -g -O2 -c -o '" + d +
+                            "/vmlinux' zoo.c && gcc -g -O2 -fno-asynchronous-unwind-tables -c -o '" + d +
                             "/mods/zoo_mod.ko' zoo.c";
     built_ = std::system(cmd.c_str()) == 0;
   }
@@ -233,6 +235,36 @@ TEST_P(SourceExpressionTest, GlobalArrayIndexedByAbsoluteAddress) {
   EXPECT_EQ(e->type, "struct zoo_node *");
 }
 
+TEST_P(SourceExpressionTest, IndexLoadedByAnEarlierStep) {
+  if (module_) GTEST_SKIP() << "a relocatable object's absolute operands are not relocated";
+  // zoo_table[t->stack->cpu]: each load's expression feeds the next as
+  // what its base or index register holds.
+  auto stack = expr("zoo_cpu_entry", 0x10);
+  ASSERT_TRUE(stack);
+  auto cpu = expr("zoo_cpu_entry", 0x14, false, &*stack);
+  ASSERT_TRUE(cpu);
+  EXPECT_EQ(cpu->text, "t->stack->cpu");
+  std::vector<Load> indexed;
+  for (const Load& l : loads(elf(), "zoo_cpu_entry")) {
+    if (l.base.empty() && !l.index.empty()) indexed.push_back(l);
+  }
+  ASSERT_EQ(indexed.size(), 1u);
+  std::optional<uint64_t> start = function_start("zoo_cpu_entry");
+  ASSERT_TRUE(start);
+  const Load& l = indexed[0];
+  auto e = sym_->source_expression(object(), *start + l.offset, "", l.index, l.scale,
+                                   l.displacement, 8, nullptr, &*cpu);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->text, "zoo_table[t->stack->cpu]");
+  EXPECT_EQ(e->type, "struct zoo_node *");
+  // Without it, the register stands in for the index, with a note.
+  auto bare = sym_->source_expression(object(), *start + l.offset, "", l.index, l.scale,
+                                      l.displacement, 8);
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->text, "zoo_table[" + l.index + "]");
+  EXPECT_FALSE(bare->note.empty());
+}
+
 TEST_P(SourceExpressionTest, InlinedHelperParameter) {
   // zoo_next_id(tbl[i]) inlined into a loop: n->next, whether DWARF places
   // n in the register there or only its type singles it out.
@@ -240,6 +272,32 @@ TEST_P(SourceExpressionTest, InlinedHelperParameter) {
   ASSERT_TRUE(e);
   EXPECT_EQ(e->text, "n->next");
   EXPECT_EQ(e->variable, "n");
+}
+
+TEST_P(SourceExpressionTest, StackLocalThroughTheFrameBase) {
+  // pr.b: a local struct at a CFA-relative slot, read through the stack
+  // pointer (or frame pointer) the CFI gives the CFA from.
+  std::vector<Load> ls;
+  for (const Load& l : loads(elf(), "zoo_local")) {
+    if (l.mnemonic == "mov" && (l.base == "rsp" || l.base == "rbp") && l.index.empty()) ls.push_back(l);
+  }
+  ASSERT_FALSE(ls.empty()) << "no stack load in zoo_local";
+  std::optional<uint64_t> start = function_start("zoo_local");
+  ASSERT_TRUE(start);
+  const Load& l = ls.back();  // the read after the call
+  auto e = sym_->source_expression(object(), *start + l.offset, l.base, "", 1, l.displacement, 8);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->text, "pr.b");
+  EXPECT_EQ(e->type, "long int");
+  EXPECT_EQ(e->variable, "pr");
+}
+
+TEST_P(SourceExpressionTest, UntypedPointerIsNamedNotTyped) {
+  auto e = expr("zoo_raw", 0x18);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->text, "*(p + 0x18)");
+  EXPECT_EQ(e->variable, "p");
+  EXPECT_EQ(e->type, "");
 }
 
 TEST_P(SourceExpressionTest, VariableInRegister) {

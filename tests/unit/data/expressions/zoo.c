@@ -67,6 +67,9 @@ noinline int zoo_val(struct outer *o, long i) { return o->vals[i]; }
 /* zoo_table[i]: a global array, indexed (absolute address in an executable) */
 noinline struct zoo_node *zoo_lookup(long i) { return zoo_table[i]; }
 
+/* the founding case's shape: a table indexed by a CPU number loaded from thread_info */
+noinline struct zoo_node *zoo_cpu_entry(struct task *t) { return zoo_table[t->stack->cpu]; }
+
 /* the kernel-lab shape: an inlined helper dereferences a table entry */
 static inline __attribute__((always_inline)) int zoo_next_id(const struct zoo_node *n) {
   return n->next->id;
@@ -77,6 +80,26 @@ noinline int zoo_sum_ids(struct zoo_node **tbl, int count) {
   for (i = 0; i < count; i++) sum += zoo_next_id(tbl[i]);
   return sum;
 }
+
+/* a local struct on the stack: pr.b read at an offset from the stack pointer */
+struct pair {
+  long a;
+  long b; /* offset 8 */
+};
+
+noinline void zoo_fill(struct pair *p) {
+  p->a = zoo_sink;
+  p->b = zoo_sink + 1;
+}
+
+noinline long zoo_local(void) {
+  struct pair pr;
+  zoo_fill(&pr);
+  return pr.b;
+}
+
+/* no type says what is at +0x18 of a void pointer */
+noinline long zoo_raw(void *p) { return *(long *)((char *)p + 0x18); }
 
 int main(int argc, char **argv) {
   (void)argv;
@@ -89,6 +112,8 @@ int main(int argc, char **argv) {
   zoo_table[0] = &b;
   zoo_sink = zoo_nullderef(&b) + (int)zoo_task_cpu(&t) + zoo_inner_b(&o) +
              (zoo_link_prev(&o) != 0) + zoo_at(arr, argc) + (zoo_ptr_at(tbl, 0) != 0) +
-             zoo_val(&o, argc) + (zoo_lookup(0) != 0) + zoo_sum_ids(tbl, 1);
+             zoo_val(&o, argc) + (zoo_lookup(0) != 0) + zoo_sum_ids(tbl, 1) + (int)zoo_local() +
+             (int)zoo_raw(&b) +
+             (zoo_cpu_entry(&t) != 0);
   return 0;
 }
