@@ -251,17 +251,20 @@ std::optional<std::string> step_arm64(const cs_insn& insn, Walk& w) {
 // interrupt/exception: the frame there is the saved registers (pt_regs), not
 // a C function's prologue.
 bool is_entry_symbol(Arch arch, std::string_view f) {
-  static constexpr std::string_view kX86[] = {
-      "entry_SYSCALL", "entry_INT80", "entry_SYSENTER", "asm_exc_", "asm_sysvec_", "asm_common_interrupt",
-      "asm_spurious_interrupt", "ret_from_fork", "system_call", "ia32_sysenter_target", "ia32_syscall",
-      "ret_from_intr", "apic_timer_interrupt", "common_interrupt", "page_fault", "error_entry",
-      "child_rip", "kernel_thread_helper", "int_signal", "sysenter_do_call"};
-  static constexpr std::string_view kArm64[] = {"el0t_", "el1h_", "el1t_", "el0_sync", "el1_sync", "el0_irq",
-                                                "el1_irq", "ret_from_fork"};
-  std::span<const std::string_view> table = arch == Arch::arm64 ? std::span<const std::string_view>(kArm64)
-                                                                : std::span<const std::string_view>(kX86);
-  for (std::string_view p : table)
-    if (f.substr(0, p.size()) == p) return true;
+  // Whole families of entry stubs, by prefix; older entry code by exact
+  // name (prefixes would also catch C functions such as page_fault_oops).
+  static constexpr std::string_view kX86Prefixes[] = {"entry_SYSCALL", "entry_INT80", "entry_SYSENTER", "asm_"};
+  static constexpr std::string_view kX86Names[] = {
+      "ret_from_fork", "ret_from_fork_asm", "system_call", "system_call_fastpath", "ia32_sysenter_target",
+      "ia32_syscall", "ret_from_intr", "apic_timer_interrupt", "page_fault", "error_entry", "child_rip",
+      "kernel_thread_helper", "int_signal", "sysenter_do_call"};
+  static constexpr std::string_view kArm64Prefixes[] = {"el0t_", "el1h_", "el1t_"};
+  static constexpr std::string_view kArm64Names[] = {"el0_sync", "el1_sync", "el0_irq", "el1_irq", "ret_from_fork"};
+  const bool arm64 = arch == Arch::arm64;
+  for (std::string_view p : arm64 ? std::span<const std::string_view>(kArm64Prefixes) : std::span<const std::string_view>(kX86Prefixes))
+    if (f.starts_with(p)) return true;
+  for (std::string_view n : arm64 ? std::span<const std::string_view>(kArm64Names) : std::span<const std::string_view>(kX86Names))
+    if (f == n) return true;
   return false;
 }
 
