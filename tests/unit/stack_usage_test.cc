@@ -134,6 +134,27 @@ TEST(StackDepth, Arm64ShiftedImmediate) {
   EXPECT_EQ(depth(Arch::arm64, code, 8), 0x1000u);
 }
 
+TEST(StackDepth, HostileBytesGiveAValueOrAnError) {
+  // Deterministic pseudo-random code: whatever it decodes to, the walker
+  // answers (bounded, no crash) for every offset.
+  uint32_t seed = 12345;
+  for (Arch arch : {Arch::x86_64, Arch::i386, Arch::arm64}) {
+    for (int round = 0; round < 20; ++round) {
+      std::vector<uint8_t> code(256);
+      for (uint8_t& b : code) {
+        seed = seed * 1103515245u + 12345u;
+        b = static_cast<uint8_t>(seed >> 16);
+      }
+      for (uint64_t offset = 0; offset <= code.size(); offset += 7) {
+        Expected<StackDepth> d = stack_depth_at(arch, code, 0xffffffff81000000ull, offset);
+        if (d) {
+          EXPECT_LT(d->bytes, 256u * (1u << 20)) << to_string(arch) << " +" << offset;
+        }
+      }
+    }
+  }
+}
+
 // --- a real binary ----------------------------------------------------------
 
 std::string run(const std::string& cmd) {
