@@ -1037,7 +1037,27 @@ size_t LiteralScanner::find(std::string_view text) const {
   return std::string_view::npos;
 }
 
-bool LiteralScanner::any(std::string_view line) const { return find(line) != std::string_view::npos; }
+// Called on every line inside a report, and nearly always false: reject
+// with the two bitmaps alone, and run the full search only on a candidate.
+bool LiteralScanner::any(std::string_view line) const {
+  const char* p = line.data();
+  const size_t n = line.size();
+  bool candidate = false;
+  for (size_t pos = 0; pos + 4 <= n && !candidate; pos += 5) {
+    uint32_t h = hash4(load4(p + pos));
+    candidate = (bitmap_[h >> 6] >> (h & 63)) & 1;
+  }
+  for (const char* c = static_cast<const char*>(std::memchr(p, ':', n)); c && !candidate;
+       c = static_cast<const char*>(std::memchr(c + 1, ':', static_cast<size_t>(p + n - c - 1)))) {
+    size_t colon = static_cast<size_t>(c - p);
+    candidate = short_any_tail_;
+    if (colon >= 3) {
+      uint32_t tail_hash = hash4(load4(p + colon - 3)) & 1023;
+      candidate |= (short_tail_bits_[tail_hash >> 6] >> (tail_hash & 63)) & 1;
+    }
+  }
+  return candidate && find(line) != std::string_view::npos;
+}
 
 unsigned LiteralScanner::notices(std::string_view line) const {
   unsigned out = 0;

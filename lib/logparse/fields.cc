@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <optional>
 
 #include "logparse/code.h"
@@ -38,6 +39,14 @@ std::string_view rtrim(std::string_view s) {
   return s;
 }
 std::string_view trim(std::string_view s) { return rtrim(ltrim(s)); }
+
+// t.starts_with(p) for a literal p, always inlined: every report line is
+// tested against dozens of prefixes, and the library's out-of-line
+// starts_with(const char*) pays a strlen and a call each time.
+template <size_t N>
+inline bool starts(std::string_view t, const char (&p)[N]) {
+  return t.size() >= N - 1 && std::memcmp(t.data(), p, N - 1) == 0;
+}
 
 bool has(std::string_view s, std::string_view what) { return s.find(what) != std::string_view::npos; }
 
@@ -71,7 +80,7 @@ std::optional<uint64_t> dec_value(std::string_view digits) {
 
 // Hex number at the start of s, with or without 0x; `used` gets its length.
 std::optional<uint64_t> leading_hex(std::string_view s, size_t* used = nullptr) {
-  size_t skip = (s.starts_with("0x") || s.starts_with("0X")) ? 2 : 0;
+  size_t skip = (starts(s, "0x") || starts(s, "0X")) ? 2 : 0;
   size_t n = hex_run(s, skip);
   if (used) *used = skip + n;
   return hex_value(s.substr(skip, n));
@@ -111,7 +120,7 @@ std::optional<uint64_t> address_digits(std::string_view digits, std::vector<Anom
 // "[<ffffffff81058e5d>]" at s[0]; returns bytes consumed (0: not one).
 size_t bracket_address(std::string_view s, std::optional<uint64_t>& out, std::vector<Anomaly>* anomalies,
                        uint32_t line) {
-  if (!s.starts_with("[<")) return 0;
+  if (!starts(s, "[<")) return 0;
   size_t n = hex_run(s, 2);
   if (2 + n + 1 >= s.size() + 1 || s.substr(2 + n, 2) != ">]") return 0;
   out = address_digits(s.substr(2, n), anomalies, line);
@@ -138,7 +147,7 @@ size_t symbol_at(std::string_view s, Symbol& out, std::vector<Anomaly>* anomalie
   if (i < s.size() && s[i] == '+') {
     ++i;
     std::string_view rest = s.substr(i);
-    if (rest.starts_with("0x0x") || rest.starts_with("0X0x")) {
+    if (starts(rest, "0x0x") || starts(rest, "0X0x")) {
       note(anomalies, line, "offset of " + out.function + " printed with a doubled 0x prefix");
       i += 2;
     }
@@ -305,14 +314,14 @@ size_t register_pairs(std::string_view s, std::array<RegPair, 16>& out, std::vec
       v.remove_prefix(5);
       p.raw_value = v;
     }
-    if (v.starts_with("[<")) {
+    if (starts(v, "[<")) {
       std::optional<uint64_t> a;
       if (bracket_address(v, a, anomalies, line)) p.value = a;
     } else {
       if (v.ends_with(",")) v.remove_suffix(1);
       size_t paren = v.find('(');  // "FS:  00007f0c(0000)"
       if (paren != std::string_view::npos) v = v.substr(0, paren);
-      if (v.starts_with("0x")) v.remove_prefix(2);  // "RIP: 0033:0x7f4a1b2c3d4e"
+      if (starts(v, "0x")) v.remove_prefix(2);  // "RIP: 0033:0x7f4a1b2c3d4e"
       if (hex_run(v) == v.size()) p.value = hex_value(v);
     }
     ++n;
@@ -399,7 +408,7 @@ class Extractor {
     if (index_ == 0) header(t);
     if (warning_next_line_ip_ && index_ <= 2) warning_symbol_line(t);
 
-    if (t.starts_with("---[ end ")) {
+    if (starts(t, "---[ end ")) {
       flush_arm();
       trace_over_ = true;
       return;
@@ -412,7 +421,7 @@ class Extractor {
       context_ = "task";
       return;
     }
-    if (t.starts_with("Last Breaking-Event-Address:")) {
+    if (starts(t, "Last Breaking-Event-Address:")) {
       skip_next_frame_ = true;
       return;
     }
@@ -426,13 +435,13 @@ class Extractor {
     task(t);
     release(t);
     fault(t);
-    if (t.starts_with("Modules linked in:")) {
+    if (starts(t, "Modules linked in:")) {
       modules_open_ = true;
       modules_line_len_ = t.size();
       module_tokens(t.substr(18));
-    } else if (t.starts_with("Hardware name:")) {
+    } else if (starts(t, "Hardware name:")) {
       if (r_.hardware.empty()) r_.hardware.assign(trim(t.substr(14)));
-    } else if (t.starts_with("Code:") && !r_.code && code_text_.empty()) {
+    } else if (starts(t, "Code:") && !r_.code && code_text_.empty()) {
       code_text_.assign(trim(t.substr(5)));
       code_open_ = true;
     }
@@ -450,7 +459,7 @@ class Extractor {
           if (e == std::string_view::npos) e = t.size();
           std::string_view tok = t.substr(b, e - b);
           std::string_view name;
-          if (tok.starts_with("[last")) in_last = true;
+          if (starts(tok, "[last")) in_last = true;
           if (!tok.empty() && !in_last && !module_token(tok, name)) ok = false;
           if (tok.ends_with("]")) in_last = false;
           b = e + 1;
@@ -493,7 +502,7 @@ class Extractor {
       std::string_view tok = s.substr(b, e - b);
       b = e;
       if (tok.empty()) continue;
-      if (tok.starts_with("[last")) in_last = true;
+      if (starts(tok, "[last")) in_last = true;
       if (in_last) {
         if (tok.ends_with("]")) in_last = false;
         continue;
@@ -538,7 +547,7 @@ class Extractor {
         r_.pid = leading_u32(who.substr(colon + 1));
       }
     }
-    bool warning = t.starts_with("WARNING:") || has(t, "] WARNING:");
+    bool warning = starts(t, "WARNING:") || has(t, "] WARNING:");
     if (warning) {
       if (auto a = after(t, "CPU: ")) r_.cpu = leading_u32(*a);
       if (auto a = after(t, " PID: ")) r_.pid = leading_u32(*a);
@@ -600,7 +609,7 @@ class Extractor {
       }
     }
     // "<#DF>", "<#MC>", "</#DF>": exception stacks.
-    if (t.starts_with("<#") || t.starts_with("</#")) {
+    if (starts(t, "<#") || starts(t, "</#")) {
       size_t e = t.find('>');
       if (e != std::string_view::npos && e <= 6) {
         context_.assign(t[1] == '/' ? "task" : "EXCEPTION");
@@ -642,7 +651,7 @@ class Extractor {
     bool marker = false;
     // 2.6.9-era "Call Trace: [<c0123456>] f+0x1/0x2 ..." / "Call Trace:<ffffffff8010e0a4>{f+1220}".
     bool same_line = false;
-    if (t.starts_with("Call Trace:") && (has(t, "[<") || has(t, ">{"))) {
+    if (starts(t, "Call Trace:") && (has(t, "[<") || has(t, ">{"))) {
       t = ltrim(t.substr(11));
       same_line = true;
     }
@@ -650,8 +659,8 @@ class Extractor {
     if (t.empty()) return marker;
     bool ok = false;
     if (t.front() == '<' && hex_run(t, 1) >= 8) ok = braced_frames(t);
-    else if (t.starts_with("[<")) ok = bracket_frames(t, true);
-    else if (t.starts_with("([<")) ok = s390_unreliable(t);
+    else if (starts(t, "[<")) ok = bracket_frames(t, true);
+    else if (starts(t, "([<")) ok = s390_unreliable(t);
     else if (t.front() == '[') ok = ppc_frame(t) || klogd_frame(t);
     else ok = bare_frame(t);
     if (ok) skip_next_frame_ = false;
@@ -702,23 +711,23 @@ class Extractor {
   // "[<addr>] (func+0x1/0x2) from [<addr>] (caller+0x3/0x4)" (arm).
   bool bracket_frames(std::string_view t, bool reliable_default) {
     bool any = false;
-    while (t.starts_with("[<")) {
+    while (starts(t, "[<")) {
       Frame f;
       size_t n = bracket_address(t, f.address, anomalies(), line_);
       if (!n) break;
       vote_address(f.address, n - 4);
       t = ltrim(t.substr(n));
-      if (t.starts_with("(")) return arm_frame(std::move(f), t) || any;
+      if (starts(t, "(")) return arm_frame(std::move(f), t) || any;
       f.reliable = reliable_default;
-      if (t.starts_with("? ")) {
+      if (starts(t, "? ")) {
         f.reliable = false;
         t = ltrim(t.substr(2));
       }
-      if (!t.starts_with("[<")) {
+      if (!starts(t, "[<")) {
         size_t used = symbol_at(t, f, anomalies(), line_);
         t = ltrim(t.substr(used));
       }
-      if (t.starts_with("(unreliable)")) f.reliable = false;
+      if (starts(t, "(unreliable)")) f.reliable = false;
       flush_arm();
       push_frame(std::move(f));
       any = true;
@@ -734,16 +743,16 @@ class Extractor {
     votes_.arm = true;
     std::optional<Frame> caller;
     std::string_view rest = ltrim(t.substr(close + 1));
-    if (rest.starts_with("from ")) {
+    if (starts(rest, "from ")) {
       rest = ltrim(rest.substr(5));
       Frame c;
       size_t n = bracket_address(rest, c.address, anomalies(), line_);
       rest = ltrim(rest.substr(n));
-      if (n && rest.starts_with("(")) {
+      if (n && starts(rest, "(")) {
         size_t cl = rest.find(')');
         if (cl != std::string_view::npos && symbol_at(rest.substr(1, cl - 1), c, anomalies(), line_)) caller = c;
       }
-    } else if (rest.starts_with("[") && callee.module.empty()) {
+    } else if (starts(rest, "[") && callee.module.empty()) {
       // "[<addr>] (func+0x1/0x2) [mod]"
       size_t e = rest.find(']');
       if (e != std::string_view::npos) callee.module.assign(rest.substr(1, std::min(e, rest.find(' ')) - 1));
@@ -778,7 +787,7 @@ class Extractor {
     size_t n1 = hex_run(t, 1);
     if (n1 < 8 || 1 + n1 >= t.size() || t[1 + n1] != ']') return false;
     std::string_view rest = ltrim(t.substr(n1 + 2));
-    if (!rest.starts_with("[")) return false;
+    if (!starts(rest, "[")) return false;
     size_t n2 = hex_run(rest, 1);
     if (n2 < 8 || 1 + n2 >= rest.size() || rest[1 + n2] != ']') return false;
     Frame f;
@@ -786,7 +795,7 @@ class Extractor {
     rest = ltrim(rest.substr(n2 + 2));
     size_t used = symbol_at(rest, f, anomalies(), line_);
     rest = ltrim(rest.substr(used));
-    if (rest.starts_with("(unreliable)")) f.reliable = false;
+    if (starts(rest, "(unreliable)")) f.reliable = false;
     (n2 == 16 ? votes_.ppc64 : votes_.ppc) = true;
     flush_arm();
     push_frame(std::move(f));
@@ -821,7 +830,7 @@ class Extractor {
   // Modern and arm64: "? func+0x1/0x2 [mod buildid]" alone on its line.
   bool bare_frame(std::string_view t) {
     Frame f;
-    if (t.starts_with("? ")) {
+    if (starts(t, "? ")) {
       f.reliable = false;
       t = ltrim(t.substr(2));
     }
@@ -861,14 +870,14 @@ class Extractor {
   Symbol ip_text(std::string_view s) {
     Symbol out;
     s = ltrim(s);
-    for (int k = 0; k < 2 && s.starts_with("[<"); ++k) {
+    for (int k = 0; k < 2 && starts(s, "[<"); ++k) {
       std::optional<uint64_t> a;
       size_t n = bracket_address(s, a, anomalies(), line_);
       if (!n) break;
       if (!out.address) out.address = a;
       s = ltrim(s.substr(n));
     }
-    if (s.starts_with("0x")) {
+    if (starts(s, "0x")) {
       size_t used = 0;
       if (!out.address) out.address = leading_hex(s, &used);
       return out;
@@ -893,7 +902,7 @@ class Extractor {
   // Lines that name the faulting instruction. Returns true for the register
   // dump's first line (RIP:/EIP:/pc :/NIP:), which registers() also reads.
   bool ip_line(std::string_view t) {
-    if (t.starts_with("RIP: ") || t.starts_with("EIP: ") || t.starts_with("RIP:0") || t.starts_with("EIP:0")) {
+    if (starts(t, "RIP: ") || starts(t, "EIP: ") || starts(t, "RIP:0") || starts(t, "EIP:0")) {
       (t[0] == 'R' ? votes_.x86_64 : votes_.i386) = true;
       std::string_view rest = ltrim(t.substr(4));
       if (rest.size() > 5 && rest[4] == ':' && hex_run(rest) == 4) {
@@ -902,7 +911,7 @@ class Extractor {
         return true;
       }
       // "EIP: [<c04ac80f>] func+0x4d/0xab SS:ESP 0068:d6959e28": the summary.
-      if (rest.starts_with("[<")) {
+      if (starts(rest, "[<")) {
         Symbol s = ip_text(rest);
         if (!weak_ip_) weak_ip_ = s;
         return false;
@@ -910,21 +919,21 @@ class Extractor {
       strong_ip(ip_text(rest));  // 4.x i386 "EIP: func+0x1/0x2"
       return true;
     }
-    if (t.starts_with("IP: ")) {
+    if (starts(t, "IP: ")) {
       strong_ip(ip_text(t.substr(4)));
       return false;
     }
-    if (t.starts_with("EIP is at ") || t.starts_with("PC is at ") || t.starts_with("RIP is at ")) {
+    if (starts(t, "EIP is at ") || starts(t, "PC is at ") || starts(t, "RIP is at ")) {
       strong_ip(ip_text(t.substr(t.find(" at ") + 4)));
       return false;
     }
-    if (t.starts_with("pc : ")) {
+    if (starts(t, "pc : ")) {
       std::string_view rest = ltrim(t.substr(5));
       Symbol s = ip_text(rest);
       if (!s.function.empty() || s.address) strong_ip(std::move(s));
       return true;
     }
-    if (t.starts_with("NIP [")) {
+    if (starts(t, "NIP [")) {
       std::string_view rest = t.substr(4);
       size_t n = hex_run(rest, 1);
       Symbol s;
@@ -937,7 +946,7 @@ class Extractor {
       strong_ip(std::move(s));
       return false;
     }
-    if (t.starts_with("Krnl PSW : ") || t.starts_with("PSW : ")) {
+    if (starts(t, "Krnl PSW : ") || starts(t, "PSW : ")) {
       votes_.s390 = true;
       std::string_view rest = ltrim(t.substr(t.find(':') + 1));
       size_t sp = rest.find(' ');
@@ -947,7 +956,7 @@ class Extractor {
       Symbol s;
       std::optional<uint64_t> a = hex_value(rest.substr(0, n));
       rest = ltrim(rest.substr(n));
-      if (rest.starts_with("(")) {
+      if (starts(rest, "(")) {
         std::string_view inside = rest.substr(1);
         if (inside.ends_with(")")) inside.remove_suffix(1);
         symbol_at(inside, s, anomalies(), line_);
@@ -956,7 +965,7 @@ class Extractor {
       strong_ip(std::move(s));
       return false;
     }
-    if (t.starts_with("RIP  [<") || t.starts_with("RIP [<")) {
+    if (starts(t, "RIP  [<") || starts(t, "RIP [<")) {
       Symbol s = ip_text(t.substr(3));
       if (!weak_ip_) weak_ip_ = s;
       return false;
@@ -974,8 +983,8 @@ class Extractor {
 
   bool registers(std::string_view t) {
     if (t.empty() || !is_alpha(t.front())) return false;
-    if (t.starts_with("IP:")) return false;  // x86 "IP: [<...>] func", not arm's "ip :" register
-    if (t.starts_with("GPR") && t.size() > 6 && is_digit(t[3]) && is_digit(t[4]) && t[5] == ':')
+    if (starts(t, "IP:")) return false;  // x86 "IP: [<...>] func", not arm's "ip :" register
+    if (starts(t, "GPR") && t.size() > 6 && is_digit(t[3]) && is_digit(t[4]) && t[5] == ':')
       return gpr_line(t);
     std::array<RegPair, 16> pairs;
     size_t n = register_pairs(t, pairs, anomalies(), line_);
@@ -1068,7 +1077,7 @@ class Extractor {
   // --- task, taint, release ---------------------------------------------------------
 
   void task(std::string_view t) {
-    if (t.starts_with("CPU: ") && has(t, "PID: ")) {
+    if (starts(t, "CPU: ") && has(t, "PID: ")) {
       if (!r_.cpu) r_.cpu = leading_u32(t.substr(5));
       if (auto a = after(t, "PID: "); a && !r_.pid) r_.pid = leading_u32(*a);
       if (auto a = after(t, "Comm: ")) {
@@ -1078,7 +1087,7 @@ class Extractor {
       taint_line(t, false);
       return;
     }
-    if (has(t, ", comm: ") && (t.starts_with("Pid: ") || has(t, "ainted"))) {
+    if (has(t, ", comm: ") && (starts(t, "Pid: ") || has(t, "ainted"))) {
       if (auto a = after(t, ": "); a && !r_.pid) r_.pid = leading_u32(*a);
       if (auto a = after(t, ", comm: ")) {
         size_t e = std::min(a->find(" Not tainted"), a->find(" Tainted: "));
@@ -1087,18 +1096,18 @@ class Extractor {
       taint_line(t, true);
       return;
     }
-    if (t.starts_with("Process ") && has(t, " (pid: ")) {
+    if (starts(t, "Process ") && has(t, " (pid: ")) {
       size_t p = t.find(" (pid: ");
       if (r_.comm.empty()) r_.comm.assign(t.substr(8, p - 8));
       if (!r_.pid) r_.pid = leading_u32(t.substr(p + 7));
       return;
     }
-    if (t.starts_with("in_atomic(): ")) {
+    if (starts(t, "in_atomic(): ")) {
       if (auto a = after(t, " pid: "); a && !r_.pid) r_.pid = leading_u32(*a);
       if (auto a = after(t, " name: "); a && r_.comm.empty()) r_.comm.assign(trim(*a));
       return;
     }
-    if (t.starts_with("preempt_count: ") && !r_.preempt_count) {
+    if (starts(t, "preempt_count: ") && !r_.preempt_count) {
       r_.preempt_count = leading_hex(t.substr(15));
       return;
     }
@@ -1111,7 +1120,7 @@ class Extractor {
     }
     if (has(t, " Tainted: ") && has(t, "REGS: ")) taint_line(t, false);  // ppc register header
     // hung task: "      Tainted: G         C    3.16.0-4-amd64 #1"; 6.x "Tainted: [W]=WARN" is a legend.
-    if ((t.starts_with("Tainted: ") && !has(t, "]=")) || t.starts_with("Not tainted ")) taint_line(t, false);
+    if ((starts(t, "Tainted: ") && !has(t, "]=")) || starts(t, "Not tainted ")) taint_line(t, false);
   }
 
   // After "Tainted: " or "Not tainted": flags, release, "#N ..." version.
@@ -1219,14 +1228,14 @@ class Extractor {
       auto a = after(t, m);
       if (!a) continue;
       std::string_view s = ltrim(*a);
-      if (s.starts_with("(null)")) {
+      if (starts(s, "(null)")) {
         r_.fault_address = 0;
         return;
       }
       size_t used = 0;
       std::optional<uint64_t> v = leading_hex(s, &used);
       if (v) {
-        size_t digits = s.starts_with("0x") ? used - 2 : used;
+        size_t digits = starts(s, "0x") ? used - 2 : used;
         if (digits > 8 && digits != 16)
           note(anomalies(), line_, "fault address " + std::string(s.substr(0, used)) + " has " +
                                       std::to_string(digits) + " hex digits");
