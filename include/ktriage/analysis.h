@@ -56,6 +56,12 @@ struct ReportDetails {
   std::optional<CodeDecode> code;          // the report's Code: bytes, decoded
   std::string code_error;                  // why they could not be, "" when there were none
   std::optional<FaultExplanation> fault;   // the faulting instruction explained
+  // With debug info: the ip's function (and the frames asked for with
+  // --disasm) disassembled from vmlinux / the module, and the Code: bytes
+  // checked against the stored bytes at the IP.
+  std::vector<FunctionListing> disassembly;
+  std::vector<std::string> disassembly_errors;   // "frame 3: no bytes for ...", per listing that failed
+  std::optional<CodeComparison> code_match;
   std::optional<StackUsage> stack_usage;   // per-frame stack usage along the trace (with debug info)
 };
 

@@ -36,6 +36,7 @@
 
 #include "ktriage/error.h"
 #include "ktriage/report.h"
+#include "ktriage/symbolize.h"
 
 namespace ktriage {
 
@@ -175,5 +176,126 @@ Expected<FaultExplanation> explain_fault(const CodeDecode& decode, const FaultCo
 // (Report::ip->address, else the rip/pc register).
 Expected<CodeDecode> decode_report_code(const Report& report, const DecodeOptions& options = {});
 Expected<FaultExplanation> explain_report_fault(const Report& report, const DecodeOptions& options = {});
+
+// ---------------------------------------------------------------------------
+// With debug info: whole-function listings from vmlinux / module .ko files,
+// and the report's Code: bytes checked against them.
+//
+//   Symbolization s = symbolizer.symbolize(report);
+//   Expected<FunctionListing> listingOrErr =
+//       disassemble_function(symbolizer, s, *s.ip, "ip", report.arch);
+//   for (const ListingInstruction& i : listingOrErr->instructions) ...
+//
+// Listings decode the stored bytes linearly from the function's first byte
+// (compilers put no data in x86/arm64 function bodies) at the function's
+// runtime address when the log printed one, else at its link address.
+
+// One instruction of a listing. JSON (fixed names): {address, offset, bytes,
+// text, source: {file, line, column}, inlined: [...], target, faulting}.
+struct ListingInstruction {
+  Instruction insn;                      // insn.address: see FunctionListing::runtime
+  uint64_t offset = 0;                   // from the function's first byte
+  std::optional<SourceLocation> source;  // innermost location; empty without DWARF
+  std::vector<InlineFrame> inlined;      // innermost first, ending with the function
+  // The symbolized branch target or address operand: "mutex_lock",
+  // "__per_cpu_offset+0x8", "unrelocated" (a module's call to another
+  // symbol whose relocation could not be read); "" when there is none.
+  std::string target;
+  std::optional<uint64_t> target_address;  // same address space as insn.address, when known
+  bool faulting = false;                 // the ip, or the call a return address returns from
+};
+
+// A disassembled function. JSON (fixed names): `disassembly` [{frame, object,
+// function, address, instructions: [...]}].
+struct FunctionListing {
+  std::string frame;                     // "ip" or the call-trace index ("3")
+  std::string object;                    // "vmlinux" or the module name
+  std::string function;
+  uint64_t address = 0;                  // first byte, runtime when `runtime`, else link-time
+  uint64_t link_address = 0;             // first byte in the object's own address space
+  bool runtime = false;                  // addresses are the crashed kernel's
+  uint64_t size = 0;
+  std::vector<ListingInstruction> instructions;
+  std::optional<size_t> marked;          // index of the faulting / call instruction
+  bool return_address = false;           // the frame is a return address: `marked` is the call
+  bool requested = false;                // asked for by name (--disasm): the text report shows it whole
+  std::vector<std::string> warnings;     // "ip +0x13 is not at an instruction boundary", ...
+};
+
+// One relocation inside a module function's stored bytes (a .ko is
+// relocatable: these fields read as 0 until the module loader patches them).
+struct CodeRelocation {
+  uint64_t offset = 0;        // of the patched field, from the function's first byte
+  uint32_t size = 4;          // bytes patched
+  bool pc_relative = false;   // value = S + A - P (calls, jumps, rip-relative)
+  std::string symbol;         // named target ("mutex_lock", "zoo_table"), "" when only a section is known
+  int64_t addend = 0;         // relative to `symbol`'s address (section symbols already resolved)
+};
+
+struct ListingOptions {
+  AsmSyntax syntax = AsmSyntax::att;
+  // A module's relocations, from read_function_relocations(); without them
+  // calls out of a module function say "unrelocated".
+  const std::vector<CodeRelocation>* relocations = nullptr;
+};
+
+// Disassembles the function `frame` resolved in (the ip or a call-trace
+// frame from the last symbolizer.symbolize() call) and marks its faulting
+// instruction (the ip) or, for a return address, the call before it.
+// Errors when there are no bytes (symbol map only, frame not resolved) or
+// no disassembler for `arch`.
+Expected<FunctionListing> disassemble_function(Symbolizer& symbolizer, const FrameSymbolization& frame,
+                                               std::string label, Arch arch, const ListingOptions& options = {});
+
+// Decodes a whole function's `bytes` linearly from its first byte and marks
+// the instruction at `faulting_offset`, so explain_fault() can slice back
+// further than a Code: window. `base_address`: the function's runtime address
+// when known (instruction addresses and rip-relative operands use it).
+// Errors when no instruction starts at `faulting_offset`.
+Expected<CodeDecode> decode_function(const std::vector<uint8_t>& bytes, uint64_t faulting_offset, Arch arch,
+                                     std::optional<uint64_t> base_address, AsmSyntax syntax = AsmSyntax::att);
+
+// The memory operand of the instruction at `offset` of `bytes` decoded at
+// `address` (the operand it reads or writes, else a lea's), with a
+// PC-relative base folded into an absolute displacement, as
+// Symbolizer::source_expression() wants it; nullopt when there is none.
+std::optional<MemoryOperand> memory_operand_at(const std::vector<uint8_t>& bytes, uint64_t offset, uint64_t address,
+                                               Arch arch);
+
+// The relocations that fall inside `function` (its st_size bytes) of the
+// relocatable ELF file at `path` (a module .ko), offsets relative to the
+// function. Errors for a file libelf cannot read (compressed modules) or a
+// function it does not hold.
+Expected<std::vector<CodeRelocation>> read_function_relocations(const std::string& path, const std::string& function);
+
+// The report's Code: bytes against the stored function bytes at the IP.
+// JSON (fixed names): `code.vmlinux_match` {verdict, differing_offsets,
+// explanation}.
+struct CodeComparison {
+  // "match", "runtime_patched" (a few bytes differ at typical patch sites:
+  // ftrace's 5-byte call/NOP at entry, static-key jmp/NOP, alternatives,
+  // return thunks) or "different_build".
+  std::string verdict;
+  std::vector<uint64_t> differing_offsets;  // function offsets of bytes that differ
+  uint32_t compared = 0;                    // bytes compared (the overlap of both)
+  uint32_t relocated = 0;                   // bytes skipped as relocation / KASLR fields
+  // The KASLR offset the absolute address fields imply, when the caller did
+  // not know it and they differ by one multiple of 2 MiB.
+  std::optional<int64_t> kaslr_offset;
+  std::string explanation;                  // one sentence for the text report
+};
+
+struct CompareOptions {
+  // vmlinux: absolute address fields differ by this at runtime.
+  std::optional<int64_t> kaslr_offset;
+  // module: fields the loader patches, never compared.
+  const std::vector<CodeRelocation>* relocations = nullptr;
+};
+
+// Compares `code` (a decoded Code: line) with `function` (stored bytes),
+// aligned so that the Code: faulting byte sits at `ip_offset` into the
+// function. Errors when the two do not overlap.
+Expected<CodeComparison> compare_code(const CodeDecode& code, const FunctionCode& function, uint64_t ip_offset,
+                                      const CompareOptions& options = {});
 
 }  // namespace ktriage

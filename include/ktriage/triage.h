@@ -24,6 +24,11 @@ namespace ktriage {
 struct TriageOptions {
   DebugInfoOptions debug;            // all empty: no symbolization
   AsmSyntax syntax = AsmSyntax::att;
+  // With debug info the ip's function is always disassembled (the text
+  // report shows the instructions around the faulting one); these are shown
+  // whole: "ip", "all" (ip and every reliable call-trace frame), or a
+  // call-trace index as the text report numbers frames ("3").
+  std::vector<std::string> disasm;
   std::string kernel_version;        // overrides the log's release for diagnosis and KB verdicts
   bool shipped_kb = true;            // load data/kb
   std::vector<std::filesystem::path> kb_dirs;  // user knowledge bases, after the shipped one

@@ -120,6 +120,39 @@ Json fault_json(const FaultExplanation& f) {
               {"sentences", f.sentences}};
 }
 
+Json listing_json(const FunctionListing& l) {
+  Json instructions = Json::array();
+  for (const ListingInstruction& i : l.instructions) {
+    std::string bytes;
+    for (uint8_t b : i.insn.bytes) bytes += fmt::format("{:02x}", b);
+    Json inlined = Json::array();
+    for (const InlineFrame& f : i.inlined) {
+      inlined.push_back(Json{{"function", f.function},
+                             {"file", f.location.file},
+                             {"line", f.location.line},
+                             {"column", f.location.column}});
+    }
+    instructions.push_back(Json{{"address", fmt::format("{:#x}", i.insn.address)},
+                                {"offset", fmt::format("{:#x}", i.offset)},
+                                {"bytes", bytes},
+                                {"text", i.insn.text},
+                                {"source", location_json(i.source)},
+                                {"inlined", inlined},
+                                {"target", str_or_null(i.target)},
+                                {"target_address", hex(i.target_address)},
+                                {"faulting", i.faulting}});
+  }
+  return Json{{"frame", l.frame},
+              {"object", l.object},
+              {"function", l.function},
+              {"address", fmt::format("{:#x}", l.address)},
+              {"address_space", l.runtime ? "runtime" : "link"},
+              {"size", fmt::format("{:#x}", l.size)},
+              {"return_address", l.return_address},
+              {"warnings", l.warnings},
+              {"instructions", instructions}};
+}
+
 void add_details(Json& j, const Report& r, const ReportDetails& d) {
   const Symbolization* sym = d.symbols ? &*d.symbols : nullptr;
   if (j["ip"].is_object()) add_symbolization(j["ip"], sym && sym->ip ? &*sym->ip : nullptr);
@@ -145,8 +178,26 @@ void add_details(Json& j, const Report& r, const ReportDetails& d) {
     }
     j["code"]["instructions"] = instructions;
     j["code"]["decode_error"] = d.code_error.empty() ? Json(nullptr) : Json(d.code_error);
+    if (d.code_match) {
+      Json offsets = Json::array();
+      for (uint64_t o : d.code_match->differing_offsets) offsets.push_back(fmt::format("{:#x}", o));
+      j["code"]["vmlinux_match"] = Json{{"verdict", d.code_match->verdict},
+                                        {"differing_offsets", offsets},
+                                        {"compared", d.code_match->compared},
+                                        {"relocated", d.code_match->relocated},
+                                        {"kaslr_offset", d.code_match->kaslr_offset
+                                                             ? Json(fmt::format("{:#x}", *d.code_match->kaslr_offset))
+                                                             : Json(nullptr)},
+                                        {"explanation", d.code_match->explanation}};
+    } else {
+      j["code"]["vmlinux_match"] = nullptr;
+    }
   }
   j["fault"] = d.fault ? fault_json(*d.fault) : Json(nullptr);
+  Json disassembly = Json::array();
+  for (const FunctionListing& l : d.disassembly) disassembly.push_back(listing_json(l));
+  j["disassembly"] = disassembly;
+  j["disassembly_errors"] = d.disassembly_errors;
   j["stack_usage"] = render::stack_usage_json(d);
 }
 

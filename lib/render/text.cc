@@ -2,6 +2,8 @@
 // kernel engineer reads (fault, IP, trace), nothing computed here.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "ktriage/render.h"
 
 namespace ktriage {
@@ -49,12 +51,77 @@ void render_code(const ReportDetails& d, const Style& st, std::ostream& out) {
   } else if (!d.code_error.empty()) {
     out << st.dim(fmt::format("  Code:          {}", d.code_error)) << '\n';
   }
+  if (d.code_match) {
+    const std::string verdict = d.code_match->verdict == "match"             ? "match"
+                                : d.code_match->verdict == "runtime_patched" ? "runtime-patched code"
+                                                                             : "different kernel build";
+    std::string line = fmt::format("  Code: vs debug {}: {}", verdict, d.code_match->explanation);
+    out << (d.code_match->verdict == "different_build" ? st.red(line) : line) << '\n';
+  }
   if (d.code) {
     out << "  Code: decoded\n";
     for (const Instruction& i : d.code->instructions) {
       std::string line = fmt::format("    {} {:#x}: {}", i.faulting ? "=>" : "  ", i.address, i.text);
       out << (i.faulting ? st.bold(line) : line) << '\n';
     }
+  }
+}
+
+// "; crashzoo.c:72 (inlined zoo_next_id <- zoo_sum_ids)"
+std::string listing_location(const ListingInstruction& i) {
+  if (!i.source) return "";
+  std::string out = fmt::format("; {}:{}", i.source->file, i.source->line);
+  if (i.inlined.size() > 1) {
+    out += " (inlined";
+    for (size_t k = 0; k + 1 < i.inlined.size(); ++k) out += (k == 0 ? " " : " <- ") + i.inlined[k].function;
+    out += " <- " + i.inlined.back().function + ")";
+  }
+  return out;
+}
+
+// Instructions shown around the marked one when the listing was not asked
+// for whole.
+constexpr size_t kCompactBefore = 16;
+constexpr size_t kCompactAfter = 8;
+
+void render_listing(const FunctionListing& l, const Style& st, std::ostream& out) {
+  const bool module = l.object != "vmlinux";
+  const std::string what = l.frame == "ip" ? "the ip" : "frame #" + l.frame;
+  size_t first = 0, last = l.instructions.size();
+  if (!l.requested && l.marked) {
+    first = *l.marked > kCompactBefore ? *l.marked - kCompactBefore : 0;
+    last = std::min(last, *l.marked + kCompactAfter + 1);
+  }
+  std::string head = fmt::format("  disassembly    {}{} ({}, {:#x} bytes", l.function, module ? " [" + l.object + "]" : "",
+                                 what, l.size);
+  if (first != 0 || last != l.instructions.size()) {
+    head += fmt::format("; instructions {}-{} of {}, --disasm {} for all", first + 1, last, l.instructions.size(),
+                        l.frame);
+  }
+  out << head << ")\n";
+  for (const std::string& w : l.warnings) out << st.dim(fmt::format("                 note: {}", w)) << '\n';
+  // A module's addresses are only meaningful as offsets when the log did not
+  // print where it was loaded.
+  const bool show_address = l.runtime || !module;
+  std::string location;
+  for (size_t k = first; k < last; ++k) {
+    const ListingInstruction& i = l.instructions[k];
+    std::string loc = listing_location(i);
+    if (!loc.empty() && (loc != location || k == first)) out << st.dim("                 " + loc) << '\n';
+    location = loc;
+    std::string line = fmt::format("    {} {:<8}", i.faulting ? "=>" : "  ", fmt::format("<+{:#x}>", i.offset));
+    if (show_address) line += fmt::format(" {:x}:", i.insn.address);
+    line += " " + i.insn.text;
+    if (!i.target.empty()) {
+      if (i.insn.branch_target) {
+        line += fmt::format(" <{}>", i.target);
+      } else if (i.target_address) {
+        line += fmt::format("  # {:#x} <{}>", *i.target_address, i.target);
+      } else {
+        line += fmt::format("  # <{}>", i.target);
+      }
+    }
+    out << (i.faulting ? st.bold(line) : line) << '\n';
   }
 }
 
@@ -88,6 +155,9 @@ void render_report(const Report& r, const ReportDetails& d, size_t index, const 
   }
   if (r.corrupted) field("corrupted", r.corrupted_reason.empty() ? "yes" : r.corrupted_reason);
   render_code(d, st, out);
+  for (const FunctionListing& l : d.disassembly) {
+    if (l.frame == "ip") render_listing(l, st, out);
+  }
   if (!r.frames.empty()) {
     size_t unreliable = 0;
     for (const Frame& f : r.frames) unreliable += !f.reliable;
@@ -95,10 +165,15 @@ void render_report(const Report& r, const ReportDetails& d, size_t index, const 
     for (size_t i = 0; i < r.frames.size(); ++i) {
       const Frame& f = r.frames[i];
       const FrameSymbolization* fs = sym && i < sym->frames.size() ? &sym->frames[i] : nullptr;
-      std::string line = fmt::format("    {} {}{}", f.reliable ? " " : "?", symbol_text(f), location_text(fs));
+      std::string line = fmt::format("    {} {:<3} {}{}", f.reliable ? " " : "?", fmt::format("#{}", i), symbol_text(f),
+                                     location_text(fs));
       out << (f.reliable ? line : st.dim(line)) << '\n';
     }
   }
+  for (const FunctionListing& l : d.disassembly) {
+    if (l.frame != "ip") render_listing(l, st, out);
+  }
+  for (const std::string& e : d.disassembly_errors) out << st.dim(fmt::format("  disassembly    {}", e)) << '\n';
   for (const Anomaly& a : r.anomalies) out << st.dim(fmt::format("  note: line {}: {}", a.line, a.message)) << '\n';
 }
 

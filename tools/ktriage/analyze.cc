@@ -145,6 +145,14 @@ Run add_analyze(CLI::App& app) {
   cmd->add_option("--symbol-cache", o->triage.debug.cache_dir,
                   "directory for a per-build-id lookup index: repeat runs skip reading DWARF")
       ->group("Debug info");
+  cmd->add_option("--disasm", o->triage.disasm,
+                  "with debug info, disassemble whole: ip (the faulting function; by default only the\n"
+                  "instructions around the faulting one are shown), N (call-trace frame #N as the\n"
+                  "text report numbers them), or all (ip and every reliable frame); repeatable, or\n"
+                  "comma-separated: --disasm ip,2,3")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"ip", "all"}) | CLI::NonNegativeNumber)
+      ->group("Debug info");
   cmd->add_option("--syntax", o->syntax, "x86 disassembly syntax: att or intel")
       ->check(CLI::IsMember({"att", "intel"}))
       ->capture_default_str();
