@@ -633,8 +633,10 @@ bool index_into(std::vector<PathPart>& path, const std::string& index, int64_t s
 }
 
 // Builds the expression for base + index*scale + offset.
+// `outside` is set when the address is not within the object the pointer
+// points to (p[-1], p[2]): plausible, but a worse match than one inside.
 std::optional<SourceExpression> compose(const Base& base, const std::string& index,
-                                        int64_t scale, uint32_t access) {
+                                        int64_t scale, uint32_t access, bool* outside = nullptr) {
   SourceExpression out;
   Landing landing;
   std::string text;
@@ -658,6 +660,7 @@ std::optional<SourceExpression> compose(const Base& base, const std::string& ind
       text = "*" + base.text;
     } else {
       text = fmt::format("{}[{}]", base.text, k);
+      if (outside) *outside = true;
     }
     landing = land(&target, rem, access);
     if (!index.empty() && !indexed_here && !index_into(landing.path, index, scale)) {
@@ -754,6 +757,9 @@ std::optional<SourceExpression> DebugObject::source_expression(
     // Stack variables are at an offset from the frame base (the CFA): known
     // here when the CFA is an offset from the base register.
     const Variable* raw = nullptr;
+    // A variable the address is outside of (l[-1] when container_of's
+    // result o is in the same register): used only when nothing is inside.
+    std::optional<std::pair<SourceExpression, const Variable*>> beyond;
     std::optional<std::pair<int, int64_t>> frame;
     if (std::any_of(vars.begin(), vars.end(),
                     [](const Variable& v) { return v.loc.where == Where::memory_cfa; })) {
@@ -780,11 +786,17 @@ std::optional<SourceExpression> DebugObject::source_expression(
       } else {
         continue;
       }
-      if (auto e = compose(b, index, scale, access_size)) return finish(e, &v);
+      bool outside = false;
+      if (auto e = compose(b, index, scale, access_size, &outside)) {
+        if (!outside) return finish(e, &v);
+        if (!beyond) beyond = {*e, &v};
+        continue;
+      }
       // A pointer-sized integer or a void pointer: name it, no type to
       // say what is there.
       if (b.pointer && !raw) raw = &v;
     }
+    if (beyond) return finish(beyond->first, beyond->second);
     if (raw) {
       SourceExpression e;
       std::string sum = raw->name;

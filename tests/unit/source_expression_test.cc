@@ -265,6 +265,15 @@ TEST_P(SourceExpressionTest, IndexLoadedByAnEarlierStep) {
   EXPECT_FALSE(bare->note.empty());
 }
 
+TEST_P(SourceExpressionTest, ContainerOfPrefersTheObjectTheAddressIsIn) {
+  // The register holds l (struct list_head *) and o == l - 0x10: the load
+  // at -0x10 is o->x, not l[-1].
+  auto e = expr("zoo_container", -0x10);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->text, "o->x");
+  EXPECT_EQ(e->type, "long int");
+}
+
 TEST_P(SourceExpressionTest, InlinedHelperParameter) {
   // zoo_next_id(tbl[i]) inlined into a loop: n->next, whether DWARF places
   // n in the register there or only its type singles it out.
@@ -335,6 +344,116 @@ TEST_P(SourceExpressionTest, NothingExplainsTheOperand) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Objects, SourceExpressionTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "module" : "vmlinux"; });
+
+// arm64: the same fixture cross-compiled by clang (x0-x30 are DWARF
+// registers 0-30, w registers their low halves), as an executable and as a
+// relocatable object. Skips without clang/lld.
+class SourceExpressionArm64 : public ::testing::TestWithParam<bool> {
+ protected:
+  static void SetUpTestSuite() {
+    if (std::system("clang-14 --version > /dev/null 2>&1 && ld.lld --version > /dev/null 2>&1 && "
+                    "llvm-objdump --version > /dev/null 2>&1") != 0) {
+      return;
+    }
+    dir_ = fs::temp_directory_path() / ("ktriage-expr-arm64-" + std::to_string(getpid()));
+    fs::create_directories(dir_ / "mods");
+    const std::string d = dir_.string();
+    // -gdwarf-aranges: the symbolizer finds units through .debug_aranges,
+    // which clang leaves out by default (GCC and kernel builds have it).
+    const std::string flags = "clang-14 --target=aarch64-linux-gnu -g -O2 -gdwarf-aranges ";
+    const std::string cmd = "cd '" + kSrc + "' && " + flags +
+                            "-nostdlib -static -fuse-ld=lld -Wl,-e,main -o '" + d +
+                            "/vmlinux' zoo.c 2>/dev/null && " + flags + "-c -o '" + d +
+                            "/mods/zoo_mod.ko' zoo.c";
+    built_ = std::system(cmd.c_str()) == 0;
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    if (!dir_.empty()) fs::remove_all(dir_, ec);
+  }
+  void SetUp() override {
+    if (!built_) GTEST_SKIP() << "clang-14/lld/llvm-objdump not available or the fixture did not build";
+  }
+
+  // `ldr` operands of `func`: [xN, #imm] and [xN, xM, lsl #s], with the
+  // address of each from the function start.
+  struct ArmLoad {
+    uint64_t offset;
+    std::string base, index;
+    int64_t scale = 1, displacement = 0;
+  };
+  static std::vector<ArmLoad> arm_loads(const std::string& elf, const std::string& func) {
+    std::istringstream in(run("llvm-objdump -d --no-show-raw-insn '" + elf + "'"));
+    static const std::regex mem(R"(\[(x[0-9]+|sp)(?:, #(-?[0-9]+)|, (x[0-9]+)(?:, lsl #([0-3]))?)?\])");
+    std::vector<ArmLoad> out;
+    std::string line;
+    bool inside = false;
+    uint64_t start = 0;
+    while (std::getline(in, line)) {
+      if (line.find(">:") != std::string::npos) {
+        inside = line.find("<" + func + ">:") != std::string::npos;
+        if (inside) start = std::stoull(line, nullptr, 16);
+        continue;
+      }
+      std::smatch m;
+      if (!inside || line.find("ldr") == std::string::npos || !std::regex_search(line, m, mem)) continue;
+      ArmLoad l;
+      l.offset = std::stoull(line, nullptr, 16) - start;
+      l.base = m[1].str();
+      if (m[2].matched) l.displacement = std::stoll(m[2].str());
+      if (m[3].matched) l.index = m[3].str();
+      if (m[4].matched) l.scale = int64_t{1} << std::stoi(m[4].str());
+      out.push_back(l);
+    }
+    return out;
+  }
+
+  static inline fs::path dir_;
+  static inline bool built_ = false;
+};
+
+TEST_P(SourceExpressionArm64, MembersAndIndexing) {
+  const bool module = GetParam();
+  DebugInfoOptions opts;
+  opts.vmlinux = (dir_ / "vmlinux").string();
+  opts.module_dirs = {(dir_ / "mods").string()};
+  auto symOrErr = Symbolizer::open(opts);
+  ASSERT_TRUE(symOrErr) << symOrErr.error().message;
+  const std::string elf = module ? (dir_ / "mods/zoo_mod.ko").string() : opts.vmlinux;
+  const std::string object = module ? "zoo_mod" : "vmlinux";
+  auto start = [&](const std::string& func) -> uint64_t {
+    Report report;
+    Symbol s;
+    s.function = func;
+    s.offset = 0;
+    if (module) s.module = "zoo_mod";
+    report.ip = s;
+    Symbolization out = symOrErr->symbolize(report);
+    EXPECT_TRUE(out.ip && out.ip->link_address) << func;
+    return out.ip && out.ip->link_address ? *out.ip->link_address : 0;
+  };
+  std::vector<ArmLoad> next = arm_loads(elf, "zoo_nullderef");
+  ASSERT_FALSE(next.empty());
+  ASSERT_EQ(next[0].displacement, 0x18);
+  auto e = symOrErr->source_expression(object, start("zoo_nullderef") + next[0].offset,
+                                       next[0].base, "", 1, 0x18);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->text, "n->next");
+
+  std::vector<ArmLoad> at = arm_loads(elf, "zoo_at");
+  ASSERT_EQ(at.size(), 1u);
+  ASSERT_FALSE(at[0].index.empty());
+  const uint64_t pc = start("zoo_at") + at[0].offset;
+  e = symOrErr->source_expression(object, pc, at[0].base, at[0].index, at[0].scale, 0);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->text, "arr[i]");
+  auto i = symOrErr->variable_in_register(object, pc, "w" + at[0].index.substr(1));
+  ASSERT_TRUE(i);
+  EXPECT_EQ(i->name, "i");
+}
+
+INSTANTIATE_TEST_SUITE_P(Objects, SourceExpressionArm64, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "module" : "vmlinux"; });
 
 TEST(SourceExpressionHostile, NoDwarfGivesNothing) {

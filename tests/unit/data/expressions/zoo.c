@@ -70,6 +70,12 @@ noinline struct zoo_node *zoo_lookup(long i) { return zoo_table[i]; }
 /* the founding case's shape: a table indexed by a CPU number loaded from thread_info */
 noinline struct zoo_node *zoo_cpu_entry(struct task *t) { return zoo_table[t->stack->cpu]; }
 
+/* container_of: o is l - 0x10 (DWARF: breg(l's register) - 16), o->x read at -0x10(l) */
+noinline long zoo_container(struct list_head *l) {
+  struct outer *o = (struct outer *)((char *)l - __builtin_offsetof(struct outer, link));
+  return o->x;
+}
+
 /* the kernel-lab shape: an inlined helper dereferences a table entry */
 static inline __attribute__((always_inline)) int zoo_next_id(const struct zoo_node *n) {
   return n->next->id;
@@ -114,6 +120,6 @@ int main(int argc, char **argv) {
              (zoo_link_prev(&o) != 0) + zoo_at(arr, argc) + (zoo_ptr_at(tbl, 0) != 0) +
              zoo_val(&o, argc) + (zoo_lookup(0) != 0) + zoo_sum_ids(tbl, 1) + (int)zoo_local() +
              (int)zoo_raw(&b) +
-             (zoo_cpu_entry(&t) != 0);
+             (zoo_cpu_entry(&t) != 0) + (int)zoo_container(&o.link);
   return 0;
 }
