@@ -237,6 +237,9 @@ struct ListingOptions {
   // A module's relocations, from read_function_relocations(); without them
   // calls out of a module function say "unrelocated".
   const std::vector<CodeRelocation>* relocations = nullptr;
+  // vmlinux's KASLR offset, when known: gives runtime addresses to a
+  // function whose frame printed none.
+  std::optional<int64_t> kaslr_offset;
 };
 
 // Disassembles the function `frame` resolved in (the ip or a call-trace

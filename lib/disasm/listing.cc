@@ -60,6 +60,7 @@ struct Reference {
   bool relative = false;     // computed from the instruction's address
   uint32_t field = 0;        // offset of the encoded field in the instruction, 0 = unknown
   bool branch = false;
+  bool per_cpu = false;      // %gs:-relative: a per-CPU offset, never moved by KASLR
 };
 
 std::optional<Reference> reference_of(const cs_insn& insn, Arch arch) {
@@ -83,7 +84,7 @@ std::optional<Reference> reference_of(const cs_insn& insn, Arch arch) {
         const uint64_t v = static_cast<uint64_t>(op.mem.disp);
         const bool per_cpu = op.mem.segment == X86_REG_GS && arch == Arch::x86_64;
         const bool image = arch == Arch::x86_64 ? v >= 0xffffffff80000000ULL : v >= 0xc0000000ULL;
-        if (per_cpu || image || v == 0) return Reference{v, false, x.encoding.disp_offset, false};
+        if (per_cpu || image || v == 0) return Reference{v, false, x.encoding.disp_offset, false, per_cpu};
       }
     }
     // `mov $sym, %rdi`: an immediate that is a kernel-image address, or a
@@ -244,8 +245,12 @@ Expected<FunctionListing> disassemble_function(Symbolizer& symbolizer, const Fra
   l.object = code.object;
   l.function = code.function;
   l.link_address = code.link_address;
-  l.runtime = code.runtime_address.has_value();
-  l.address = code.runtime_address.value_or(code.link_address);
+  std::optional<uint64_t> runtime = code.runtime_address;
+  if (!runtime && !code.relocatable && options.kaslr_offset) {
+    runtime = code.link_address + static_cast<uint64_t>(*options.kaslr_offset);
+  }
+  l.runtime = runtime.has_value();
+  l.address = runtime.value_or(code.link_address);
   l.size = code.bytes.size();
   l.return_address = frame.return_address;
   const uint64_t delta = l.address - l.link_address;  // runtime minus link (mod 2^64)
@@ -280,7 +285,7 @@ Expected<FunctionListing> disassemble_function(Symbolizer& symbolizer, const Fra
         li.target = "unrelocated";  // a zero field the module loader fills in
       } else if (ref->relative || (!code.relocatable && ref->value != 0)) {
         const uint64_t link = ref->relative ? ref->value - delta : ref->value;
-        li.target_address = ref->relative ? ref->value : ref->value + delta;
+        li.target_address = ref->relative || ref->per_cpu ? ref->value : ref->value + delta;
         if (link >= code.link_address && link - code.link_address < code.bytes.size()) {
           li.target = name_with_offset(code.function, static_cast<int64_t>(link - code.link_address));
         } else {

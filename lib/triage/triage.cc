@@ -201,6 +201,7 @@ void disassemble(Symbolizer& sym, const Report& report, const TriageOptions& opt
   Arch arch = disasm::report_arch(report);
   if (arch == Arch::unknown && d.code) arch = d.code->arch;
   const bool all = wants(options.disasm, "all");
+  std::optional<int64_t> kaslr = s.kaslr_offset;
 
   auto list = [&](const FrameSymbolization& frame, const std::string& label, bool requested) {
     Expected<FunctionCode> fcOrErr = sym.function_code(frame);
@@ -211,6 +212,7 @@ void disassemble(Symbolizer& sym, const Report& report, const TriageOptions& opt
     ListingOptions lo;
     lo.syntax = options.syntax;
     lo.relocations = relocations.get(s, fcOrErr->object, fcOrErr->function);
+    lo.kaslr_offset = kaslr;
     Expected<FunctionListing> listingOrErr = disassemble_function(sym, frame, label, arch, lo);
     if (!listingOrErr) {
       if (requested) d.disassembly_errors.push_back(fmt::format("{}: {}", label, listingOrErr.error().message));
@@ -221,25 +223,33 @@ void disassemble(Symbolizer& sym, const Report& report, const TriageOptions& opt
   };
 
   if (s.ip && s.ip->ok()) {
-    list(*s.ip, "ip", all || wants(options.disasm, "ip"));
     Expected<FunctionCode> fcOrErr = sym.function_code(*s.ip);
+    std::optional<uint64_t> ip_offset;
     if (fcOrErr && s.ip->link_address && *s.ip->link_address >= fcOrErr->link_address) {
-      const uint64_t ip_offset = *s.ip->link_address - fcOrErr->link_address;
-      if (d.code) {
-        CompareOptions co;
-        co.kaslr_offset = s.kaslr_offset;
-        co.relocations = relocations.get(s, fcOrErr->object, fcOrErr->function);
-        Expected<CodeComparison> cmpOrErr = compare_code(*d.code, *fcOrErr, ip_offset, co);
-        if (cmpOrErr) d.code_match = std::move(*cmpOrErr);
+      ip_offset = *s.ip->link_address - fcOrErr->link_address;
+    }
+    // First the comparison: a KASLR offset it infers gives the listings runtime addresses.
+    if (ip_offset && d.code) {
+      CompareOptions co;
+      co.kaslr_offset = s.kaslr_offset;
+      co.relocations = relocations.get(s, fcOrErr->object, fcOrErr->function);
+      Expected<CodeComparison> cmpOrErr = compare_code(*d.code, *fcOrErr, *ip_offset, co);
+      if (cmpOrErr) d.code_match = std::move(*cmpOrErr);
+      if (d.code_match && !kaslr) kaslr = d.code_match->kaslr_offset;
+    }
+    list(*s.ip, "ip", all || wants(options.disasm, "ip"));
+    if (ip_offset) {
+      if (!fcOrErr->runtime_address && !fcOrErr->relocatable && kaslr) {
+        fcOrErr->runtime_address = fcOrErr->link_address + static_cast<uint64_t>(*kaslr);
       }
       const FunctionListing* listing = nullptr;
       for (const FunctionListing& l : d.disassembly) {
         if (l.frame == "ip") listing = &l;
       }
-      explain_with_function(sym, report, *fcOrErr, ip_offset, arch, options, listing, d);
+      explain_with_function(sym, report, *fcOrErr, *ip_offset, arch, options, listing, d);
     }
-  } else if (wants(options.disasm, "ip") || all) {
-    d.disassembly_errors.push_back(report.ip ? "ip: did not resolve in the debug info" : "ip: the report has no ip");
+  } else if (report.ip && (wants(options.disasm, "ip") || all)) {
+    d.disassembly_errors.push_back("ip: did not resolve in the debug info");
   }
 
   for (size_t i = 0; i < report.frames.size() && i < s.frames.size(); ++i) {
@@ -261,7 +271,7 @@ void disassemble(Symbolizer& sym, const Report& report, const TriageOptions& opt
     } catch (...) {
       used = 0;
     }
-    if (used != want.size() || index >= report.frames.size()) {
+    if (!report.frames.empty() && (used != want.size() || index >= report.frames.size())) {
       d.disassembly_errors.push_back(fmt::format("frame {}: no such call-trace frame ({} frames)", want, report.frames.size()));
     }
   }

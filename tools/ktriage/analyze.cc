@@ -151,7 +151,13 @@ Run add_analyze(CLI::App& app) {
                   "text report numbers them), or all (ip and every reliable frame); repeatable, or\n"
                   "comma-separated: --disasm ip,2,3")
       ->delimiter(',')
-      ->check(CLI::IsMember({"ip", "all"}) | CLI::NonNegativeNumber)
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            const bool number = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
+            return v == "ip" || v == "all" || number ? std::string()
+                                                     : "'" + v + "' is not ip, all or a call-trace frame number";
+          },
+          "ip|all|N"))
       ->group("Debug info");
   cmd->add_option("--syntax", o->syntax, "x86 disassembly syntax: att or intel")
       ->check(CLI::IsMember({"att", "intel"}))
