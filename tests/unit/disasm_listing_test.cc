@@ -7,6 +7,7 @@
 // Expected values come from objdump (-d, -dr), nm and the `// @marker`
 // comments in the source: nothing the compiler decides is hard-coded.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <cstdio>
@@ -22,6 +23,7 @@
 #include "ktriage/disasm.h"
 #include "ktriage/render.h"
 #include "ktriage/symbolize.h"
+#include "ktriage/triage.h"
 
 namespace ktriage {
 namespace {
@@ -461,6 +463,89 @@ TEST_F(DisasmListing, DecodeFunctionMarksTheOffsetOrErrors) {
   EXPECT_TRUE(d->faulting().faulting);
   EXPECT_FALSE(decode_function(fc->bytes, load.address - start + 1, Arch::x86_64, start));
   EXPECT_FALSE(decode_function(fc->bytes, fc->bytes.size(), Arch::x86_64, start));
+}
+
+// The whole pipeline: a NULL dereference in sum_ids whose Code: line holds
+// only 3 bytes before the faulting one. From the log alone the slice stops at
+// the start of the bytes; with the "vmlinux" it reaches the load that
+// produced the NULL pointer, with its source line, and the report carries the
+// listing and the comparison.
+TEST_F(DisasmListing, TriageExplainsOverTheWholeFunction) {
+  const std::string vm = path("vmlinux");
+  const ObjInsn load = find_insn(vm, "sum_ids", "0x18(%");
+  const uint64_t start = nm_symbol(vm, "sum_ids").first;
+  const uint64_t ip = load.address - start;
+  std::string reg = load.text.substr(load.text.find("0x18(%") + 6, 3);  // "rcx"
+  Symbolization s = symbolize("sum_ids", ip);
+  Expected<FunctionCode> fc = sym_->function_code(*s.ip);
+  ASSERT_TRUE(fc);
+
+  Report r = report_;
+  r.kind = CrashKind::null_deref;
+  r.fault_address = 0x18;
+  r.error_code = PageFaultError{0};
+  r.ip->address = load.address;
+  RegisterSet regs;
+  regs.regs = {{reg, 0}, {"rip", load.address}, {"rsp", 0xffffc90000003f00}};
+  r.registers = {regs};
+  CodeBytes code;
+  code.bytes.assign(fc->bytes.begin() + static_cast<long>(ip - 3), fc->bytes.end());
+  code.faulting_offset = 3;
+  r.code = code;
+
+  Expected<FaultExplanation> alone = explain_report_fault(r);
+  ASSERT_TRUE(alone) << alone.error().message;
+  EXPECT_TRUE(alone->chain.empty());
+
+  TriageOptions options;
+  options.debug.vmlinux = vm;
+  options.shipped_kb = false;
+  Expected<Analysis> a = triage("test", {r}, options);
+  ASSERT_TRUE(a) << a.error().message;
+  const ReportDetails& d = a->details.at(0);
+  ASSERT_TRUE(d.code_match);
+  EXPECT_EQ(d.code_match->verdict, "match") << d.code_match->explanation;
+  ASSERT_TRUE(d.fault);
+  EXPECT_EQ(d.fault->bad_register, reg);
+  ASSERT_FALSE(d.fault->chain.empty()) << d.fault->chain_stop;
+  const ChainStep& step = d.fault->chain.front();
+  EXPECT_EQ(step.register_name, reg);
+  EXPECT_LT(step.instruction.address, load.address - 3) << "before the Code: window";
+  // The writer objdump shows: the last instruction before the load that names the register as destination.
+  uint64_t writer = 0;
+  for (const ObjInsn& i : objdump_function(vm, "sum_ids")) {
+    if (i.address < load.address && i.text.size() > 4 && i.text.compare(i.text.size() - 4, 4, "%" + reg) == 0) {
+      writer = i.address;
+    }
+  }
+  EXPECT_EQ(step.instruction.address, writer);
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(writer));
+  std::string where = run("addr2line -e " + vm + " " + hex + " 2>/dev/null");  // innermost: "/.../listing.c:23 (discriminator 3)"
+  where = where.substr(0, where.find_first_of(" \n"));
+  ASSERT_NE(where.find(':'), std::string::npos) << where;
+  EXPECT_EQ(step.source, "listing.c" + where.substr(where.rfind(':')));
+
+  // JSON carries both.
+  std::ostringstream out;
+  render_json(*a, out);
+  const nlohmann::json j = nlohmann::json::parse(out.str());
+  const nlohmann::json& rep = j["reports"][0];
+  EXPECT_EQ(rep["code"]["vmlinux_match"]["verdict"], "match");
+  ASSERT_EQ(rep["disassembly"].size(), 1u);
+  EXPECT_EQ(rep["disassembly"][0]["frame"], "ip");
+  EXPECT_EQ(rep["disassembly"][0]["function"], "sum_ids");
+  size_t faulting = 0;
+  for (const nlohmann::json& i : rep["disassembly"][0]["instructions"]) faulting += i["faulting"].get<bool>();
+  EXPECT_EQ(faulting, 1u);
+  EXPECT_EQ(rep["fault"]["chain"][0]["source"], step.source);
+
+  // The text report: one line for the comparison, the compact listing after the explanation.
+  std::ostringstream text;
+  render_text(*a, RenderOptions{}, text);
+  const std::string t = text.str();
+  EXPECT_NE(t.find("Code: vs debug match:"), std::string::npos) << t;
+  EXPECT_LT(t.find("faulting insn"), t.find("disassembly    sum_ids (the ip")) << t;
 }
 
 }  // namespace
