@@ -982,9 +982,20 @@ size_t LiteralScanner::find_in(std::string_view text, size_t from, size_t to) co
   // Grams at global positions that are multiples of 5; an occurrence
   // starting at s holds one at a position in [s, s + 4].
   size_t first = from / 5 * 5;
-  for (size_t pos = first; pos + 4 <= n && pos < to + 4; pos += 5) {
+  // pos < stop  <=>  pos + 4 <= n && pos < to + 4
+  const size_t stop = n < 4 ? 0 : std::min(n - 3, to + 4);
+  auto hit = [&](size_t pos) {
     uint32_t h = hash4(load4(p + pos));
-    if (!(bitmap_[h >> 6] & (uint64_t{1} << (h & 63)))) continue;
+    return (bitmap_[h >> 6] >> (h & 63)) & 1;
+  };
+  for (size_t pos = first; pos < stop; pos += 5) {
+    // Two grams per test while both are in range: nearly all miss.
+    if (pos + 5 < stop && !(hit(pos) | hit(pos + 5))) {
+      pos += 5;
+      continue;
+    }
+    if (!hit(pos)) continue;
+    uint32_t h = hash4(load4(p + pos));
     for (uint32_t u = bucket_start_[h]; u < bucket_start_[h + 1]; ++u) {
       const GramUse& g = uses_[u];
       if (pos < g.offset || g.gram != load4(p + pos)) continue;

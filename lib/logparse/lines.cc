@@ -233,7 +233,8 @@ size_t syslog_date(std::string_view s) {
     return j;
   }
   bool month = false;
-  for (std::string_view m : kMonths) month |= s.starts_with(m);
+  if (s[0] >= 'A' && s[0] <= 'S')  // Apr .. Sep: most lines start otherwise
+    for (std::string_view m : kMonths) month |= s.starts_with(m);
   if (!month || s[3] != ' ') return 0;
   size_t j = 4;
   if (s[j] == ' ') ++j;
@@ -280,8 +281,11 @@ void clean_line(std::string_view raw, LogLine& out) {
   out.caller.clear();
   out.level = -1;
   out.foreign = false;
-  sanitize(raw, out.text);
-  std::string_view s = out.text;
+  // Plain ASCII (nearly every line) needs no cleanup: read the prefix off
+  // `raw` and copy only the text after it.
+  bool plain = plain_ascii(raw);
+  if (!plain) sanitize(raw, out.text);
+  std::string_view s = plain ? raw : std::string_view(out.text);
 
   size_t i = 0;
   if (size_t n = kmsg_record(s, out.timestamp, out.caller, out.level)) i = n;
@@ -313,7 +317,8 @@ void clean_line(std::string_view raw, LogLine& out) {
     }
     if (i == start) break;
   }
-  if (i > 0) out.text.erase(0, i);
+  if (plain) out.text.assign(s.substr(i));
+  else if (i > 0) out.text.erase(0, i);
 }
 
 }  // namespace ktriage::logparse
