@@ -149,7 +149,7 @@ Expected<Decoded> decode_linear(const std::vector<uint8_t>& bytes, uint64_t base
   if (!handleOrErr) return handleOrErr.error();
   InsnPtr insn(cs_malloc(handleOrErr->get()));
   if (!insn) return Error{"capstone: out of memory"};
-  const uint32_t unit = is_x86(arch) ? 1 : arch == Arch::arm ? 4 : 4;
+  const uint32_t unit = is_x86(arch) ? 1 : 4;  // arm64 and ARM (not Thumb) are fixed-width
   Decoded out;
   size_t off = 0;
   while (off < bytes.size()) {

@@ -216,5 +216,50 @@ TEST(KernelLabDisasm, FaultingInstructionFromDebugInfo) {
   EXPECT_GE(with_code, 4);
 }
 
+// --disasm all over every lab log: each reliable call-trace frame's listing
+// marks the call its return address follows (the instruction ending exactly
+// at the printed offset), and that call's target is named.
+TEST(KernelLabDisasm, ReturnAddressFramesMarkTheirCall) {
+  const std::string cache = cache_dir();
+  const std::string vmlinux = cache + "/dbg/usr/lib/debug/boot/vmlinux-" + kRelease;
+  const std::string module_dbg = cache + "/dbg/usr/lib/debug/lib/modules/" + kRelease;
+  const std::string crashzoo_dir = kLab + "/logs/debug";
+  if (!fs::exists(vmlinux) || !fs::is_directory(module_dbg) || !fs::exists(crashzoo_dir + "/crashzoo.ko")) {
+    GTEST_SKIP() << "kernel-lab cache not found (KLAB_CACHE=" << cache << ")";
+  }
+  int frames = 0;
+  for (const fs::directory_entry& e : fs::directory_iterator(kLab + "/logs")) {
+    if (e.path().extension() != ".log") continue;
+    SCOPED_TRACE(e.path().filename().string());
+    TriageOptions options;
+    options.debug.vmlinux = vmlinux;
+    options.debug.module_dirs = {crashzoo_dir, module_dbg};
+    options.shipped_kb = false;
+    options.disasm = {"all"};
+    Expected<Analysis> a = triage(e.path().string(), parse_log(slurp(e.path().string())), options);
+    ASSERT_TRUE(a) << a.error().message;
+    for (size_t r = 0; r < a->reports.size(); ++r) {
+      for (const FunctionListing& l : a->details[r].disassembly) {
+        if (l.frame == "ip") continue;
+        const Frame& f = a->reports[r].frames.at(std::stoul(l.frame));
+        SCOPED_TRACE(f.function);
+        if (!f.offset || *f.offset == 0) continue;  // no call before offset 0
+        // Entry code (entry_SYSCALL_64 and friends) returns to where no call is.
+        if (f.function.rfind("entry_", 0) == 0 || f.function.rfind("asm_", 0) == 0 ||
+            f.function.rfind("ret_from_fork", 0) == 0) {
+          continue;
+        }
+        EXPECT_TRUE(l.return_address);
+        ASSERT_TRUE(l.marked) << (l.warnings.empty() ? "" : l.warnings.front());
+        const ListingInstruction& call = l.instructions[*l.marked];
+        EXPECT_EQ(call.offset + call.insn.bytes.size(), *f.offset);
+        EXPECT_EQ(call.insn.mnemonic.rfind("call", 0), 0u) << call.insn.text;
+        ++frames;
+      }
+    }
+  }
+  EXPECT_GE(frames, 30);
+}
+
 }  // namespace
 }  // namespace ktriage
