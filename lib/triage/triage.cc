@@ -242,6 +242,14 @@ void disassemble(Symbolizer& sym, const Report& report, const TriageOptions& opt
       if (!fcOrErr->runtime_address && !fcOrErr->relocatable && kaslr) {
         fcOrErr->runtime_address = fcOrErr->link_address + static_cast<uint64_t>(*kaslr);
       }
+      // The log printed no IP address but the debug info gives it: decode
+      // the Code: bytes again at their real addresses.
+      if (d.code && !d.code->base_address && fcOrErr->runtime_address) {
+        DecodeOptions decode;
+        decode.syntax = options.syntax;
+        decode.ip = *fcOrErr->runtime_address + *ip_offset;
+        if (Expected<CodeDecode> again = decode_report_code(report, decode)) d.code = std::move(*again);
+      }
       const FunctionListing* listing = nullptr;
       for (const FunctionListing& l : d.disassembly) {
         if (l.frame == "ip") listing = &l;
