@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -476,6 +478,73 @@ TEST(SourceExpressionHostile, NoDwarfGivesNothing) {
   ASSERT_TRUE(out.ip && out.ip->link_address);
   EXPECT_FALSE(symOrErr->source_expression("vmlinux", *out.ip->link_address, "rdi", "", 1, 0x18));
   EXPECT_FALSE(symOrErr->variable_in_register("vmlinux", *out.ip->link_address, "rdi"));
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+// Damaged DWARF (bytes of .debug_info, .debug_abbrev, .debug_loclists,
+// .debug_frame overwritten at seeded random places): any answer or none,
+// never a crash, for every register and a range of PCs and offsets.
+TEST(SourceExpressionHostile, DamagedDwarfNeverCrashes) {
+  if (std::system("gcc --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no gcc";
+  const fs::path dir = fs::temp_directory_path() / ("ktriage-expr-damaged-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string exe = (dir / "good").string();
+  const std::string cmd = "cd '" + kSrc + "' && gcc -g -O2 -fno-pie -no-pie -o '" + exe + "' zoo.c";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream in(exe, std::ios::binary);
+  const std::string image((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Section extents from readelf, so the test does not parse ELF itself.
+  std::vector<std::pair<size_t, size_t>> sections;
+  std::istringstream sh(run("readelf -SW '" + exe + "'"));
+  std::string line;
+  static const std::regex row(R"(\]\s+(\.debug_(?:info|abbrev|loclists|frame))\s+\S+\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+))");
+  while (std::getline(sh, line)) {
+    std::smatch m;
+    if (std::regex_search(line, m, row)) {
+      sections.emplace_back(std::stoull(m[2].str(), nullptr, 16), std::stoull(m[3].str(), nullptr, 16));
+    }
+  }
+  ASSERT_GE(sections.size(), 3u);
+  uint64_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return seed >> 33;
+  };
+  int answers = 0, opened = 0;
+  for (int round = 0; round < 60; ++round) {
+    std::string damaged = image;
+    auto [offset, size] = sections[static_cast<size_t>(round) % sections.size()];
+    ASSERT_LE(offset + size, damaged.size());
+    for (int k = 0; k <= round % 8; ++k) damaged[offset + next() % size] = static_cast<char>(next());
+    const std::string path = (dir / "vmlinux").string();
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << damaged;
+    DebugInfoOptions opts;
+    opts.vmlinux = path;
+    auto symOrErr = Symbolizer::open(opts);
+    if (!symOrErr) continue;
+    ++opened;
+    for (const char* func : {"zoo_nullderef", "zoo_at", "zoo_local", "zoo_sum_ids", "zoo_container"}) {
+      Report report;
+      Symbol s;
+      s.function = func;
+      s.offset = 0;
+      report.ip = s;
+      Symbolization out = symOrErr->symbolize(report);
+      if (!out.ip || !out.ip->link_address) continue;
+      for (uint64_t d = 0; d < 0x20; d += 3) {
+        for (const char* reg : {"rdi", "rsi", "rax", "rdx", "rsp"}) {
+          const uint64_t pc = *out.ip->link_address + d;
+          answers += symOrErr->source_expression("vmlinux", pc, reg, d % 2 ? "" : "rsi", 8,
+                                                 static_cast<int64_t>(d) - 0x10)
+                         .has_value();
+          answers += symOrErr->variable_in_register("vmlinux", pc, reg).has_value();
+        }
+      }
+    }
+  }
+  EXPECT_EQ(opened, 60);   // DWARF damage does not stop the symbol table
+  EXPECT_GT(answers, 0);  // most damage leaves most answers intact
   std::error_code ec;
   fs::remove_all(dir, ec);
 }
