@@ -380,11 +380,20 @@ enum class Where {
   other,        // described, but not in a form used here
 };
 
+// A part of a variable held in a register (DW_OP_regN, DW_OP_piece size):
+// a struct passed or kept in several registers.
+struct Piece {
+  int reg = -1;
+  uint64_t offset = 0;  // bytes into the variable
+  uint64_t size = 0;
+};
+
 struct Location {
   Where where = Where::none;
   int reg = -1;
   int64_t offset = 0;
   uint64_t address = 0;
+  std::vector<Piece> pieces;  // registers holding parts, for composite locations
 };
 
 std::optional<int> reg_of(const Dwarf_Op& op, int64_t* offset) {
@@ -416,6 +425,24 @@ Location classify(Dwarf_Attribute* attr, Dwarf_Op* ops, size_t n) {
     return loc;
   }
   int64_t off = 0;
+  // Composite: [location] DW_OP_piece size, ...; keep the register parts.
+  if (std::any_of(ops, ops + n, [](const Dwarf_Op& op) { return op.atom == DW_OP_piece; })) {
+    uint64_t at = 0;
+    int reg = -1;  // register of the part being read, -1 for other kinds
+    for (size_t i = 0; i < n; ++i) {
+      if (ops[i].atom == DW_OP_piece) {
+        if (reg >= 0) loc.pieces.push_back({reg, at, ops[i].number});
+        if (ops[i].number > (uint64_t{1} << 32)) break;
+        at += ops[i].number;
+        reg = -1;
+      } else if (is_register_op(ops[i].atom)) {
+        reg = reg_of(ops[i], &off).value_or(-1);
+      } else {
+        reg = -1;
+      }
+    }
+    return loc;
+  }
   if (n == 1 && is_register_op(ops[0].atom)) {
     loc.where = Where::reg;
     loc.reg = *reg_of(ops[0], &off);
@@ -557,6 +584,22 @@ std::vector<Variable> variables_at(Dwarf_Die* cudie, Dwarf_Addr pc) {
       v.has_type = die_type(&child, &v.type);
       v.loc = location_at(&child, pc);
       v.level = level;
+      // Each register part of a composite is a variable of its own for the
+      // register questions asked here: "p.n" in rsi.
+      for (const Piece& piece : v.loc.pieces) {
+        if (!v.has_type) break;
+        Landing l = land(&v.type, piece.offset, static_cast<uint32_t>(piece.size));
+        if (l.residual != 0) continue;
+        Variable part;
+        part.die = child;
+        part.name = v.name + render_path(l.path, false);
+        part.type = l.type;
+        part.has_type = true;
+        part.loc.where = Where::reg;
+        part.loc.reg = piece.reg;
+        part.level = level;
+        out.push_back(std::move(part));
+      }
       out.push_back(std::move(v));
     } while (++n < kMaxChildren && dwarf_siblingof(&child, &child) == 0);
     ++level;

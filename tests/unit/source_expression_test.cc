@@ -276,6 +276,22 @@ TEST_P(SourceExpressionTest, ContainerOfPrefersTheObjectTheAddressIsIn) {
   EXPECT_EQ(e->type, "long int");
 }
 
+TEST_P(SourceExpressionTest, StructPassedInRegisters) {
+  // p (struct carrier, 16 bytes) lives in two registers; the one holding
+  // p.n is the base of the load of ->id.
+  auto e = expr("zoo_pieces", 0);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->text, "p.n->id");
+  EXPECT_EQ(e->type, "int");
+  std::optional<Load> l = load_at(elf(), "zoo_pieces", 0);
+  std::optional<uint64_t> start = function_start("zoo_pieces");
+  ASSERT_TRUE(l && start);
+  auto v = sym_->variable_in_register(object(), *start + l->offset, l->base);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->text, "p.n");
+  EXPECT_EQ(v->type, "struct zoo_node *");
+}
+
 TEST_P(SourceExpressionTest, InlinedHelperParameter) {
   // zoo_next_id(tbl[i]) inlined into a loop: n->next, whether DWARF places
   // n in the register there or only its type singles it out.

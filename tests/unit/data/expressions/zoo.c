@@ -76,6 +76,14 @@ noinline long zoo_container(struct list_head *l) {
   return o->x;
 }
 
+/* a struct passed by value in two registers: p.n->id through p's second piece */
+struct carrier {
+  long a;
+  struct zoo_node *n;
+};
+
+noinline int zoo_pieces(struct carrier p) { return p.n->id + (int)p.a; }
+
 /* the kernel-lab shape: an inlined helper dereferences a table entry */
 static inline __attribute__((always_inline)) int zoo_next_id(const struct zoo_node *n) {
   return n->next->id;
@@ -120,6 +128,7 @@ int main(int argc, char **argv) {
              (zoo_link_prev(&o) != 0) + zoo_at(arr, argc) + (zoo_ptr_at(tbl, 0) != 0) +
              zoo_val(&o, argc) + (zoo_lookup(0) != 0) + zoo_sum_ids(tbl, 1) + (int)zoo_local() +
              (int)zoo_raw(&b) +
-             (zoo_cpu_entry(&t) != 0) + (int)zoo_container(&o.link);
+             (zoo_cpu_entry(&t) != 0) + (int)zoo_container(&o.link) +
+             zoo_pieces((struct carrier){1, &b});
   return 0;
 }
