@@ -8,6 +8,11 @@
 // Absolute operands and immediates are stored as vmlinux was linked (the
 // KASLR relocation happens at boot), so they are link-time already. In a
 // module they are 0 until relocated: the .ko's relocations name them.
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -137,6 +142,54 @@ const CodeRelocation* relocation_in(const std::vector<CodeRelocation>* relocs, u
     if (!any) any = &r;
   }
   return any;
+}
+
+// The NUL-terminated string stored at `address` of the (non-relocatable)
+// ELF file at `path`, quoted as C would write it; "" when the bytes there are
+// not a printable string. For string literals, which only have .LC labels.
+std::string string_literal(const std::string& path, uint64_t address) {
+  constexpr size_t kLongest = 120;
+  if (path.empty() || elf_version(EV_CURRENT) == EV_NONE) return "";
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::unique_ptr<Elf, int (*)(Elf*)> elf(elf_begin(fd, ELF_C_READ_MMAP, nullptr), elf_end);
+  std::string out;
+  for (Elf_Scn* scn = elf ? elf_nextscn(elf.get(), nullptr) : nullptr; scn && out.empty();
+       scn = elf_nextscn(elf.get(), scn)) {
+    GElf_Shdr sh;
+    if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_ALLOC) ||
+        address < sh.sh_addr || address - sh.sh_addr >= sh.sh_size) {
+      continue;
+    }
+    Elf_Data* data = elf_getdata(scn, nullptr);
+    if (!data || !data->d_buf || address - sh.sh_addr >= data->d_size) break;
+    const char* p = static_cast<const char*>(data->d_buf);
+    size_t i = address - sh.sh_addr;
+    if (i + 1 < data->d_size && p[i] == '\001' && p[i + 1] >= '0' && p[i + 1] <= '7') i += 2;  // KERN_<level>
+    out = "\"";
+    for (; i < data->d_size && p[i] != 0; ++i) {
+      const unsigned char c = static_cast<unsigned char>(p[i]);
+      if (c == '\n') {
+        out += "\\n";
+      } else if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c >= 0x20 && c < 0x7f) {
+        out += static_cast<char>(c);
+      } else {
+        out.clear();
+        break;
+      }
+      if (out.size() > kLongest) {
+        out += "...";
+        break;
+      }
+    }
+    if (out.size() < 3 || (i >= data->d_size)) out.clear();
+    if (!out.empty()) out += "\"";
+  }
+  close(fd);
+  return out;
 }
 
 struct Decoded {
@@ -290,8 +343,12 @@ Expected<FunctionListing> disassemble_function(Symbolizer& symbolizer, const Fra
           li.target = name_with_offset(code.function, static_cast<int64_t>(link - code.link_address));
         } else {
           const FrameSymbolization t = symbolizer.describe(code.object, link);
-          // Assembler-local labels (.LC0: string literals) name nothing a reader knows.
-          if (!t.function.empty() && t.function.rfind(".L", 0) != 0) {
+          // Assembler-local labels (.LC0) name nothing a reader knows; they
+          // mark string literals (printk formats), so show the string.
+          const bool local_label = t.function.rfind(".L", 0) == 0;
+          const bool past_symbol = t.function.empty() || (t.size && t.offset >= *t.size);
+          if (!ref->branch && (local_label || past_symbol)) li.target = string_literal(options.elf_path, link);
+          if (li.target.empty() && !t.function.empty() && !local_label) {
             li.target = name_with_offset(t.function, static_cast<int64_t>(t.offset));
           }
         }

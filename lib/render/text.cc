@@ -112,7 +112,9 @@ void render_listing(const FunctionListing& l, const Style& st, std::ostream& out
     std::string line = fmt::format("    {} {:<8}", i.faulting ? "=>" : "  ", fmt::format("<+{:#x}>", i.offset));
     if (show_address) line += fmt::format(" {:x}:", i.insn.address);
     line += " " + i.insn.text;
-    if (!i.target.empty()) {
+    if (!i.target.empty() && i.target.front() == '"') {
+      line += fmt::format("  # {}", i.target);  // a string literal: the format a printk/BUG prints
+    } else if (!i.target.empty()) {
       if (i.insn.branch_target) {
         line += fmt::format(" <{}>", i.target);
       } else if (i.target_address) {

@@ -240,6 +240,18 @@ TEST_F(DisasmListing, AbsoluteOperandsNameTheKernelSymbol) {
   EXPECT_GE(named, 1u);
 }
 
+TEST_F(DisasmListing, StringLiteralOperandsAreShownAsStrings) {
+  Symbolization s = symbolize("say", 0);
+  ASSERT_TRUE(s.ip && s.ip->ok());
+  ListingOptions lo;
+  lo.elf_path = path("vmlinux");
+  Expected<FunctionListing> l = disassemble_function(*sym_, *s.ip, "ip", Arch::x86_64, lo);
+  ASSERT_TRUE(l) << l.error().message;
+  bool found = false;
+  for (const ListingInstruction& i : l->instructions) found |= i.target == "\"hello from listing\\n\"";
+  EXPECT_TRUE(found);
+}
+
 TEST_F(DisasmListing, SourceLinesInlineChainAndFaultingMarker) {
   const ObjInsn load = find_insn(path("vmlinux"), "sum_ids", "0x18(%");
   const uint64_t start = nm_symbol(path("vmlinux"), "sum_ids").first;

@@ -39,6 +39,10 @@ __attribute__((noinline)) int caller(int count) {
   return s + 1;
 }
 
+__attribute__((noinline)) void say(void) {
+  sink((long)"hello from listing\n");  // a string literal, named by no symbol
+}
+
 void entry(void) {
   caller(3);
   for (;;) {
