@@ -313,7 +313,6 @@ Expected<FunctionListing> disassemble_function(Symbolizer& symbolizer, const Fra
   Decoded& decoded = *decodedOrErr;
 
   const uint64_t at = frame.link_address ? *frame.link_address - code.link_address : frame.offset;
-  std::string last_location;
   for (size_t k = 0; k < decoded.instructions.size(); ++k) {
     ListingInstruction li;
     li.insn = std::move(decoded.instructions[k]);
