@@ -314,8 +314,16 @@ Landing land(Dwarf_Die* type, uint64_t offset, uint32_t access, int depth = 0) {
       PathPart part;
       part.name = die_name(&child);
       inner.path.insert(inner.path.begin(), part);
-      // A union's members overlap: prefer one whose access lands exactly.
-      if (!best || (best->residual != 0 && inner.residual == 0)) best = std::move(inner);
+      // A union's members overlap: prefer one the access lands on exactly,
+      // then one of the accessed size.
+      auto fits = [&](Landing& l) {
+        std::optional<uint64_t> sz = size_of(&l.type);
+        return access != 0 && sz && *sz == access;
+      };
+      if (!best || (best->residual != 0 && inner.residual == 0) ||
+          (inner.residual == 0 && !fits(*best) && fits(inner))) {
+        best = std::move(inner);
+      }
       if (tag != DW_TAG_union_type && best) break;
     } while (++n < kMaxChildren && dwarf_siblingof(&child, &child) == 0);
     if (best) return *best;

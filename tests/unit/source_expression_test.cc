@@ -292,6 +292,20 @@ TEST_P(SourceExpressionTest, StructPassedInRegisters) {
   EXPECT_EQ(v->type, "struct zoo_node *");
 }
 
+TEST_P(SourceExpressionTest, UnionMemberOfTheAccessedSize) {
+  std::optional<Load> l = load_at(elf(), "zoo_hi", 0xc);
+  std::optional<uint64_t> start = function_start("zoo_hi");
+  ASSERT_TRUE(l && start);
+  auto e = sym_->source_expression(object(), *start + l->offset, l->base, "", 1, 0xc, 4);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->text, "r->w.half.hi");
+  EXPECT_EQ(e->type, "unsigned int");
+  // One byte there is a byte of the array.
+  e = sym_->source_expression(object(), *start + l->offset, l->base, "", 1, 0xc, 1);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->text, "r->w.bytes[4]");
+}
+
 TEST_P(SourceExpressionTest, InlinedHelperParameter) {
   // zoo_next_id(tbl[i]) inlined into a loop: n->next, whether DWARF places
   // n in the register there or only its type singles it out.

@@ -84,6 +84,22 @@ struct carrier {
 
 noinline int zoo_pieces(struct carrier p) { return p.n->id + (int)p.a; }
 
+/* a union: a 4-byte read at 0xc is r->w.half.hi, not r->w.bytes[4] */
+union word {
+  unsigned long full;
+  unsigned char bytes[8];
+  struct {
+    unsigned int lo, hi;
+  } half;
+};
+
+struct regs {
+  int x;
+  union word w; /* offset 8 */
+};
+
+noinline unsigned int zoo_hi(struct regs *r) { return r->w.half.hi; }
+
 /* the kernel-lab shape: an inlined helper dereferences a table entry */
 static inline __attribute__((always_inline)) int zoo_next_id(const struct zoo_node *n) {
   return n->next->id;
@@ -129,6 +145,7 @@ int main(int argc, char **argv) {
              zoo_val(&o, argc) + (zoo_lookup(0) != 0) + zoo_sum_ids(tbl, 1) + (int)zoo_local() +
              (int)zoo_raw(&b) +
              (zoo_cpu_entry(&t) != 0) + (int)zoo_container(&o.link) +
-             zoo_pieces((struct carrier){1, &b});
+             zoo_pieces((struct carrier){1, &b}) +
+             (int)zoo_hi((struct regs *)&o);
   return 0;
 }
