@@ -800,14 +800,39 @@ bool DebugObject::find_cu(uint64_t address, Dwarf_Die* cudie, uint64_t* pc, std:
   }
   current_unit_ = nullptr;
   Dwarf_Addr bias = 0;
-  Dwarf_Die* cu = dwfl_module_addrdie(module_, address, &bias);
-  if (!cu) {
-    *error = fmt::format("no DWARF unit covers {:#x} in {}", address, path_);
-    return false;
+  if (Dwarf_Die* cu = dwfl_module_addrdie(module_, address, &bias)) {
+    *cudie = *cu;
+    *pc = address - bias;
+    return true;
   }
-  *cudie = *cu;
-  *pc = address - bias;
-  return true;
+  // libdw finds units through .debug_aranges, which clang does not emit by
+  // default: fall back on the units' own DW_AT_low_pc/high_pc/ranges.
+  Dwarf* dwarf = dwfl_module_getdwarf(module_, &bias);
+  if (dwarf && address >= bias) {
+    if (!unit_ranges_) {
+      unit_ranges_.emplace();
+      Dwarf_CU* unit = nullptr;
+      Dwarf_Die die;
+      while (dwarf_get_units(dwarf, unit, &unit, nullptr, nullptr, &die, nullptr) == 0) {
+        Dwarf_Addr base = 0, begin = 0, end = 0;
+        for (ptrdiff_t at = 0; (at = dwarf_ranges(&die, at, &base, &begin, &end)) > 0;) {
+          if (begin < end) unit_ranges_->push_back({begin, end, dwarf_dieoffset(&die)});
+        }
+      }
+      std::sort(unit_ranges_->begin(), unit_ranges_->end(),
+                [](const Arange& a, const Arange& b) { return a.begin < b.begin; });
+    }
+    const uint64_t dwarf_pc = address - bias;
+    for (const Arange& r : *unit_ranges_) {
+      if (r.begin > dwarf_pc) break;
+      if (dwarf_pc < r.end && dwarf_offdie(dwarf, r.cu_offset, cudie)) {
+        *pc = dwarf_pc;
+        return true;
+      }
+    }
+  }
+  *error = fmt::format("no DWARF unit covers {:#x} in {}", address, path_);
+  return false;
 }
 
 void DebugObject::describe(uint64_t address, FrameSymbolization& out,

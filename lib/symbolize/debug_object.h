@@ -145,6 +145,9 @@ class DebugObject {
   const LineProgram* unit_lines(Dwarf_Die* cudie, const std::string& comp_dir);
   void* image_ = nullptr;  // private mapping of the file; unmapped after units_
   std::map<uint64_t, std::unique_ptr<UnitView>> units_;
+  // Without .debug_aranges: every unit's address ranges (cu_offset = the
+  // unit DIE's offset), sorted by start, built on first need.
+  std::optional<std::vector<Arange>> unit_ranges_;
 
   struct CachedAddress {
     std::optional<SourceLocation> source;

@@ -509,6 +509,42 @@ TEST_F(SymbolizeElf, BareModuleAddressesResolveThroughAFrameOfTheSameSection) {
   EXPECT_FALSE(s.frames[1].ok());
 }
 
+// clang emits no .debug_aranges by default: units are then found by their
+// own address ranges, with the same results.
+TEST_F(SymbolizeElf, WithoutArangesTheSameChains) {
+  const std::string stripped = path("vmlinux-no-aranges");
+  const std::string relocatable = path("mod-no-aranges.o");
+  ASSERT_EQ(std::system(("objcopy --remove-section .debug_aranges '" + path("vmlinux") + "' '" +
+                         stripped + "' && objcopy --remove-section .debug_aranges '" +
+                         path("mod.o") + "' '" + relocatable + "'").c_str()),
+            0);
+  ASSERT_EQ(run("readelf -S " + stripped + " | grep -c debug_aranges"), "0\n");
+  for (auto [with, without] : {std::pair{std::string("vmlinux"), stripped},
+                               std::pair{std::string("mod.o"), relocatable}}) {
+    SCOPED_TRACE(without);
+    auto full = open(with, "x");
+    auto bare = open_debug_object(without, "x");
+    ASSERT_TRUE(full && bare);
+    int compared = 0;
+    for (const char* fn : {"outer", "caller", "mod_cold", "mod_init"}) {
+      std::vector<NmSymbol> syms = nm_symbols(with == "vmlinux" ? path("vmlinux") : path("mod.o"), fn);
+      if (syms.empty()) continue;
+      for (uint64_t off = 0; off < syms[0].size; ++off) {
+        FrameSymbolization a = resolve_symbol(*full, sym(fn, off), false);
+        FrameSymbolization b = resolve_symbol(**bare, sym(fn, off), false);
+        ASSERT_TRUE(b.ok()) << fn << "+" << off << ": " << b.symbolize_error;
+        ASSERT_EQ(a.inlined.size(), b.inlined.size()) << fn << "+" << off;
+        for (size_t k = 0; k < a.inlined.size(); ++k) {
+          EXPECT_EQ(a.inlined[k].function, b.inlined[k].function);
+          EXPECT_EQ(a.inlined[k].location.line, b.inlined[k].location.line);
+        }
+        ++compared;
+      }
+    }
+    EXPECT_GT(compared, 20);
+  }
+}
+
 TEST_F(SymbolizeElf, MismatchedVmlinuxIsFlagged) {
   DebugInfoOptions opts;
   opts.vmlinux = path("vmlinux");
