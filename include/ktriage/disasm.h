@@ -75,6 +75,9 @@ struct CodeDecode {
                                       // with the marker (x86 mid-instruction start)
   size_t faulting_index = 0;          // index in instructions
   std::optional<uint64_t> base_address;  // address of bytes[0], when the IP was known
+  // Set when bytes[0] is this function's entry (code read from vmlinux or a
+  // module rather than the log's Code: line); messages then count from it.
+  std::string function;
   std::vector<Instruction> instructions;
 
   const Instruction& faulting() const { return instructions.at(faulting_index); }

@@ -3,7 +3,10 @@
 
 #include <capstone/capstone.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "ktriage/disasm.h"
 #include "ktriage/error.h"
@@ -46,5 +49,11 @@ struct InsnDeleter {
 // A handle for `arch` (thumb selects Thumb on arm) with instruction detail on
 // and the requested x86 syntax.
 Expected<CapstoneHandle> open_capstone(Arch arch, bool thumb, AsmSyntax syntax);
+
+// Capstone 4 decodes 0f b9 as `ud2b` without its ModRM byte; the CPU (and
+// the kernel, which uses `ud1 %reg, off(%reg)` for UBSAN and CFI traps) reads
+// ModRM and any SIB/displacement. Returns the real length, or 0 if `at` is not
+// a (prefixed) 0f b9.
+uint32_t x86_ud1_length(const std::vector<uint8_t>& bytes, size_t at);
 
 }  // namespace ktriage::disasm

@@ -64,31 +64,6 @@ bool implausible_x86(const cs_insn& insn) {
   return false;
 }
 
-// Capstone 4 decodes 0f b9 as `ud2b` without its ModRM byte; the CPU (and
-// the kernel, which uses `ud1 %reg, off(%reg)` for UBSAN and CFI traps) reads
-// ModRM and any SIB/displacement. Returns the real length, or 0 if `at` is not
-// a (prefixed) 0f b9.
-uint32_t x86_ud1_length(const std::vector<uint8_t>& bytes, size_t at) {
-  size_t p = at;
-  while (p < bytes.size() && p - at < 14 &&
-         (bytes[p] == 0x66 || bytes[p] == 0x67 || bytes[p] == 0xf2 || bytes[p] == 0xf3 || (bytes[p] & 0xf0) == 0x40)) {
-    ++p;
-  }
-  if (p + 2 >= bytes.size() || bytes[p] != 0x0f || bytes[p + 1] != 0xb9) return 0;
-  p += 2;
-  const uint8_t modrm = bytes[p++];
-  const unsigned mod = modrm >> 6, rm = modrm & 7;
-  if (mod != 3 && rm == 4) {  // SIB
-    if (p >= bytes.size()) return 0;
-    const uint8_t sib = bytes[p++];
-    if (mod == 0 && (sib & 7) == 5) p += 4;
-  } else if (mod == 0 && rm == 5) {
-    p += 4;  // disp32 / rip-relative
-  }
-  if (mod == 1) p += 1;
-  if (mod == 2) p += 4;
-  return p <= bytes.size() ? static_cast<uint32_t>(p - at) : 0;
-}
 
 struct Candidate {
   uint32_t start = 0;
@@ -174,7 +149,7 @@ std::optional<Candidate> decode_from(csh handle, Arch arch, const std::vector<ui
     }
     Instruction decoded = make_instruction(*insn, off, arch);
     if (arch == Arch::x86_64 || arch == Arch::i386) {
-      if (uint32_t len = x86_ud1_length(bytes, off); len > insn->size) {
+      if (uint32_t len = disasm::x86_ud1_length(bytes, off); len > insn->size) {
         decoded.bytes.assign(bytes.begin() + off, bytes.begin() + off + len);
         decoded.mnemonic = "ud1";
         decoded.operands.clear();

@@ -53,6 +53,7 @@ std::string signed_hex(int64_t v) {
 uint64_t mask_to(uint64_t v, unsigned bytes) { return bytes >= 8 ? v : v & ((uint64_t{1} << (8 * bytes)) - 1); }
 
 std::string where(const CodeDecode& d, const Instruction& insn) {
+  if (!d.function.empty()) return fmt::format("{}+{:#x}", d.function, insn.offset);
   return d.base_address ? hex(insn.address) : fmt::format("Code:+{:#x}", insn.offset);
 }
 
@@ -256,7 +257,8 @@ Slice backward_slice(const CodeDecode& d, const std::vector<Semantics>& sems, co
       }
     }
     if (!found) {
-      out.stop = fmt::format("the start of the Code: bytes ({} has no writer after it)", reg);
+      out.stop = fmt::format("{} ({} has no writer after it)",
+                             d.function.empty() ? "the start of the Code: bytes" : "the entry of " + d.function, reg);
       return out;
     }
     const size_t j = *found;

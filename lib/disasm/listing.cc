@@ -29,28 +29,6 @@ using InsnPtr = std::unique_ptr<cs_insn, disasm::InsnDeleter>;
 
 bool is_x86(Arch a) { return a == Arch::x86_64 || a == Arch::i386; }
 
-// Capstone 4 decodes 0f b9 (ud1, the kernel's UBSAN/CFI trap) without its
-// ModRM operand; the CPU reads ModRM, SIB and displacement. Returns the real
-// length, or 0 when `at` is not a (prefixed) 0f b9.
-uint32_t ud1_length(const std::vector<uint8_t>& b, size_t at) {
-  size_t p = at;
-  auto prefix = [](uint8_t x) { return x == 0x66 || x == 0x67 || x == 0xf2 || x == 0xf3 || (x & 0xf0) == 0x40; };
-  while (p < b.size() && p - at < 14 && prefix(b[p])) ++p;
-  if (p + 2 >= b.size() || b[p] != 0x0f || b[p + 1] != 0xb9) return 0;
-  p += 2;
-  const unsigned mod = b[p] >> 6, rm = b[p] & 7;
-  ++p;
-  if (mod != 3 && rm == 4) {
-    if (p >= b.size()) return 0;
-    if (mod == 0 && (b[p] & 7) == 5) p += 4;
-    ++p;
-  } else if (mod == 0 && rm == 5) {
-    p += 4;
-  }
-  p += mod == 1 ? 1 : mod == 2 ? 4 : 0;
-  return p <= b.size() ? static_cast<uint32_t>(p - at) : 0;
-}
-
 bool in_group(const cs_insn& insn, uint8_t group) {
   for (uint8_t g = 0; g < insn.detail->groups_count; ++g) {
     if (insn.detail->groups[g] == group) return true;
@@ -220,7 +198,7 @@ Expected<Decoded> decode_linear(const std::vector<uint8_t>& bytes, uint64_t base
       ref = reference_of(*insn, arch);
       if (ref && ref->branch) i.branch_target = ref->value;
       if (is_x86(arch)) {
-        if (uint32_t len = ud1_length(bytes, off); len > insn->size) {
+        if (uint32_t len = disasm::x86_ud1_length(bytes, off); len > insn->size) {
           i.bytes.assign(bytes.begin() + static_cast<long>(off), bytes.begin() + static_cast<long>(off + len));
           i.mnemonic = "ud1";
           i.operands.clear();

@@ -55,7 +55,7 @@ void render_code(const ReportDetails& d, const Style& st, std::ostream& out) {
     const std::string verdict = d.code_match->verdict == "match"             ? "match"
                                 : d.code_match->verdict == "runtime_patched" ? "runtime-patched code"
                                                                              : "different kernel build";
-    std::string line = fmt::format("  Code: vs debug {}: {}", verdict, d.code_match->explanation);
+    std::string line = fmt::format("  Code: check    {}: {}", verdict, d.code_match->explanation);
     out << (d.code_match->verdict == "different_build" ? st.red(line) : line) << '\n';
   }
   if (d.code) {

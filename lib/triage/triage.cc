@@ -149,6 +149,7 @@ void explain_with_function(Symbolizer& sym, const Report& report, const Function
   Expected<CodeDecode> decodeOrErr = decode_function(bytes, ip_offset, arch, fc.runtime_address, options.syntax);
   if (!decodeOrErr) return;
   if (d.code && decodeOrErr->faulting().text != d.code->faulting().text) return;
+  decodeOrErr->function = fc.function;
   FaultContext ctx;
   ctx.registers = disasm::fault_registers(report);
   ctx.fault_address = disasm::report_fault_address(report);
@@ -156,19 +157,6 @@ void explain_with_function(Symbolizer& sym, const Report& report, const Function
   Expected<FaultExplanation> faultOrErr = explain_fault(*decodeOrErr, ctx);
   if (!faultOrErr) return;
   FaultExplanation& e = *faultOrErr;
-  // Without a runtime address the decode counts from the function's first
-  // byte: say so in the function's terms, not the Code: line's.
-  auto relabel = [&](std::string& text) {
-    if (fc.runtime_address) return;
-    for (size_t at = 0; (at = text.find("Code:+", at)) != std::string::npos;) {
-      text.replace(at, 6, fc.function + "+");
-      at += fc.function.size() + 1;
-    }
-    const std::string start = "the start of the Code: bytes";
-    if (size_t at = text.find(start); at != std::string::npos) text.replace(at, start.size(), "the function's entry");
-  };
-  for (std::string& sentence : e.sentences) relabel(sentence);
-  relabel(e.chain_stop);
   for (ChainStep& step : e.chain) {
     const FrameSymbolization where = sym.describe(fc.object, fc.link_address + step.instruction.offset);
     if (where.source) step.source = fmt::format("{}:{}", where.source->file, where.source->line);

@@ -556,7 +556,7 @@ TEST_F(DisasmListing, TriageExplainsOverTheWholeFunction) {
   std::ostringstream text;
   render_text(*a, RenderOptions{}, text);
   const std::string t = text.str();
-  EXPECT_NE(t.find("Code: vs debug match:"), std::string::npos) << t;
+  EXPECT_NE(t.find("Code: check    match:"), std::string::npos) << t;
   EXPECT_LT(t.find("faulting insn"), t.find("disassembly    sum_ids (the ip")) << t;
 }
 
