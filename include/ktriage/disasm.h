@@ -161,6 +161,10 @@ struct FaultExplanation {
   std::vector<ChainStep> chain;               // nearest step first
   std::string chain_stop;                     // why the slice stopped: "a call at +0x1a", ...
   std::vector<std::string> sentences;         // two or three plain sentences for the text report
+  // With DWARF (vmlinux/modules given): the faulting access in source terms
+  // and where it is ("zoo_table[i]->next", "crashzoo.c:72"); "" otherwise.
+  std::string source_expression;
+  std::string source_location;
 };
 
 // What the report says about the fault, beside the code.

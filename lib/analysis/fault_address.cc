@@ -15,8 +15,15 @@ namespace ktriage::analysis {
 
 namespace {
 
-// The faulting instruction explained from the Code: bytes and registers (lib/disasm).
-std::optional<FaultExplanation> explain(const Report& r) {
+// The faulting instruction explained: what the pipeline made of it (with
+// debug info, over the whole function and in source terms), else from the
+// Code: bytes and registers alone (lib/disasm).
+std::optional<FaultExplanation> explain(const Context& c, size_t i) {
+  if (const std::vector<ReportDetails>* d = c.options.details;
+      d && i < d->size() && (*d)[i].fault && !(*d)[i].fault->instruction.text.empty()) {
+    return (*d)[i].fault;
+  }
+  const Report& r = c.reports[i];
   if (!r.code || !r.code->decodable || r.code->bytes.empty()) return std::nullopt;
   try {  // the disassembler reports errors as values; this only guards the stage boundary
     Expected<FaultExplanation> faultOrErr = explain_report_fault(r);
@@ -242,7 +249,16 @@ void fault_address(const Context& c, std::vector<Finding>& out) {
       }
     }
     f.evidence.insert(f.evidence.begin(), ev.begin(), ev.end());
-    std::optional<FaultExplanation> e = explain(r);
+    std::optional<FaultExplanation> e = explain(c, i);
+    if (e && !e->source_expression.empty()) {
+      // DWARF named the access: point the first action at it.
+      const std::string at = e->source_location.empty() ? "" : " (" + e->source_location + ")";
+      std::erase_if(f.actions, [](const std::string& a) { return contains(a, "vmlinux"); });
+      f.actions.insert(f.actions.begin(),
+                       cls == AddressClass::null_page
+                           ? fmt::format("The faulting access is `{}`{}: find why the pointer it goes through is NULL there.", e->source_expression, at)
+                           : fmt::format("The faulting access is `{}`{}: find where the bad value in it came from.", e->source_expression, at));
+    }
     if (e)
       for (const std::string& sentence : e->sentences) f.evidence.push_back(Evidence{"instruction", sentence, i, std::nullopt});
     out.push_back(std::move(f));

@@ -117,6 +117,8 @@ Json fault_json(const FaultExplanation& f) {
               {"address_matches", opt(f.address_matches)},
               {"chain", chain},
               {"chain_stop", f.chain_stop},
+              {"source_expression", f.source_expression},
+              {"source_location", f.source_location},
               {"sentences", f.sentences}};
 }
 

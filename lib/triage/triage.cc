@@ -111,7 +111,11 @@ void add_source_expressions(Symbolizer& sym, const FunctionCode& fc, uint64_t ip
   if (!access) return;
   std::string sentence = fmt::format("In the source the faulting access is `{}`", access->text);
   const FrameSymbolization where = sym.describe(fc.object, fc.link_address + ip_offset);
-  if (where.source) sentence += fmt::format(" ({}:{})", where.source->file, where.source->line);
+  if (where.source) {
+    e.source_location = fmt::format("{}:{}", where.source->file, where.source->line);
+    sentence += fmt::format(" ({})", e.source_location);
+  }
+  if (!access->inferred) e.source_expression = access->text;
   if (access->inferred) sentence += " (likely: DWARF has no location for it here, inferred from the types in scope)";
   for (size_t k = 0; k < e.chain.size(); ++k) {
     if (!steps[k]) continue;
