@@ -173,6 +173,13 @@ void add_details(Json& j, const Report& r, const ReportDetails& d) {
     for (const DebugInfoFile& f : sym->debuginfo) debuginfo.push_back(debuginfo_json(f));
   }
   j["debuginfo"] = debuginfo;
+  Json sections = Json::array();
+  if (sym) {
+    for (const ModuleSection& m : sym->module_sections) {
+      sections.push_back(Json{{"module", m.module}, {"section", m.section}, {"address", fmt::format("{:#x}", m.address)}});
+    }
+  }
+  j["module_sections"] = sections;
   if (j["code"].is_object()) {
     Json instructions = Json::array();
     if (d.code) {
