@@ -247,9 +247,6 @@ struct ListingOptions {
   // vmlinux's KASLR offset, when known: gives runtime addresses to a
   // function whose frame printed none.
   std::optional<int64_t> kaslr_offset;
-  // vmlinux's path: string literals (.LC labels, printk formats) an operand
-  // points at are shown as the string.
-  std::string elf_path;
 };
 
 // Disassembles the function `frame` resolved in (the ip or a call-trace

@@ -238,6 +238,11 @@ class Symbolizer {
   // in that object's own address space; for disassembly listings.
   FrameSymbolization describe(const std::string& object, uint64_t link_address);
 
+  // Up to `max_size` bytes stored at `link_address` of `object` (as for
+  // describe), cut at the end of their section; empty when nothing is
+  // stored there (NOBITS, no section, a symbol map).
+  std::vector<uint8_t> read_bytes(const std::string& object, uint64_t link_address, size_t max_size);
+
   // The source expression of the memory operand
   //   displacement(base_register, index_register, scale)
   // of the instruction at `link_pc` in `object` (as for describe()).

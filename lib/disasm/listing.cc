@@ -8,10 +8,6 @@
 // Absolute operands and immediates are stored as vmlinux was linked (the
 // KASLR relocation happens at boot), so they are link-time already. In a
 // module they are 0 until relocated: the .ko's relocations name them.
-#include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -122,52 +118,30 @@ const CodeRelocation* relocation_in(const std::vector<CodeRelocation>* relocs, u
   return any;
 }
 
-// The NUL-terminated string stored at `address` of the (non-relocatable)
-// ELF file at `path`, quoted as C would write it; "" when the bytes there are
-// not a printable string. For string literals, which only have .LC labels.
-std::string string_literal(const std::string& path, uint64_t address) {
+// `bytes` (read at a string literal's address) quoted as C would write
+// it; "" when they do not start with a printable NUL-terminated string.
+// For string literals, which only have .LC labels.
+std::string string_literal(const std::vector<uint8_t>& bytes) {
   constexpr size_t kLongest = 120;
-  if (path.empty() || elf_version(EV_CURRENT) == EV_NONE) return "";
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
-  std::unique_ptr<Elf, int (*)(Elf*)> elf(elf_begin(fd, ELF_C_READ_MMAP, nullptr), elf_end);
-  std::string out;
-  for (Elf_Scn* scn = elf ? elf_nextscn(elf.get(), nullptr) : nullptr; scn && out.empty();
-       scn = elf_nextscn(elf.get(), scn)) {
-    GElf_Shdr sh;
-    if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_ALLOC) ||
-        address < sh.sh_addr || address - sh.sh_addr >= sh.sh_size) {
-      continue;
+  size_t i = 0;
+  if (bytes.size() > 1 && bytes[0] == '\001' && bytes[1] >= '0' && bytes[1] <= '7') i = 2;  // KERN_<level>
+  std::string out = "\"";
+  for (; i < bytes.size() && bytes[i] != 0; ++i) {
+    const unsigned char c = bytes[i];
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      return "";
     }
-    Elf_Data* data = elf_getdata(scn, nullptr);
-    if (!data || !data->d_buf || address - sh.sh_addr >= data->d_size) break;
-    const char* p = static_cast<const char*>(data->d_buf);
-    size_t i = address - sh.sh_addr;
-    if (i + 1 < data->d_size && p[i] == '\001' && p[i + 1] >= '0' && p[i + 1] <= '7') i += 2;  // KERN_<level>
-    out = "\"";
-    for (; i < data->d_size && p[i] != 0; ++i) {
-      const unsigned char c = static_cast<unsigned char>(p[i]);
-      if (c == '\n') {
-        out += "\\n";
-      } else if (c == '"' || c == '\\') {
-        out += '\\';
-        out += static_cast<char>(c);
-      } else if (c >= 0x20 && c < 0x7f) {
-        out += static_cast<char>(c);
-      } else {
-        out.clear();
-        break;
-      }
-      if (out.size() > kLongest) {
-        out += "...";
-        break;
-      }
-    }
-    if (out.size() < 3 || (i >= data->d_size)) out.clear();
-    if (!out.empty()) out += "\"";
+    if (out.size() > kLongest) return out + "...\"";
   }
-  close(fd);
-  return out;
+  if (out.size() < 3 || i >= bytes.size()) return "";
+  return out + "\"";
 }
 
 struct Decoded {
@@ -324,7 +298,7 @@ Expected<FunctionListing> disassemble_function(Symbolizer& symbolizer, const Fra
           // mark string literals (printk formats), so show the string.
           const bool local_label = t.function.rfind(".L", 0) == 0;
           const bool past_symbol = t.function.empty() || (t.size && t.offset >= *t.size);
-          if (!ref->branch && (local_label || past_symbol)) li.target = string_literal(options.elf_path, link);
+          if (!ref->branch && (local_label || past_symbol)) li.target = string_literal(symbolizer.read_bytes(code.object, link, 128));
           if (li.target.empty() && !t.function.empty() && !local_label) {
             li.target = name_with_offset(t.function, static_cast<int64_t>(t.offset));
           }

@@ -755,6 +755,16 @@ Expected<FunctionCode> Symbolizer::function_code(const FrameSymbolization& frame
   return code;
 }
 
+std::vector<uint8_t> Symbolizer::read_bytes(const std::string& object, uint64_t link_address, size_t max_size) {
+  auto it = impl_->used.find(object);
+  if (it == impl_->used.end()) return {};
+  std::optional<DebugObject::Section> section = it->second->section_at(link_address);
+  if (!section || link_address >= section->end) return {};
+  const uint64_t size = std::min<uint64_t>(max_size, section->end - link_address);
+  Expected<std::vector<uint8_t>> bytesOrErr = it->second->read_bytes(link_address, size);
+  return bytesOrErr ? std::move(*bytesOrErr) : std::vector<uint8_t>{};
+}
+
 FrameSymbolization Symbolizer::describe(const std::string& object, uint64_t link_address) {
   auto it = impl_->used.find(object);
   if (it == impl_->used.end()) {

@@ -180,9 +180,6 @@ void disassemble(Symbolizer& sym, const Report& report, const TriageOptions& opt
     lo.syntax = options.syntax;
     lo.relocations = relocations.get(s, fcOrErr->object, fcOrErr->function);
     lo.kaslr_offset = kaslr;
-    for (const DebugInfoFile& f : s.debuginfo) {
-      if (f.role == "vmlinux" && fcOrErr->object == "vmlinux") lo.elf_path = f.path;
-    }
     Expected<FunctionListing> listingOrErr = disassemble_function(sym, frame, label, arch, lo);
     if (!listingOrErr) {
       if (requested) d.disassembly_errors.push_back(fmt::format("{}: {}", label, listingOrErr.error().message));

@@ -244,7 +244,6 @@ TEST_F(DisasmListing, StringLiteralOperandsAreShownAsStrings) {
   Symbolization s = symbolize("say", 0);
   ASSERT_TRUE(s.ip && s.ip->ok());
   ListingOptions lo;
-  lo.elf_path = path("vmlinux");
   Expected<FunctionListing> l = disassemble_function(*sym_, *s.ip, "ip", Arch::x86_64, lo);
   ASSERT_TRUE(l) << l.error().message;
   bool found = false;
