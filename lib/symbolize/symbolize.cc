@@ -732,8 +732,15 @@ Expected<FunctionCode> Symbolizer::function_code(const FrameSymbolization& frame
   DebugObject& object = *it->second;
   // From the function's start: a return address may sit just past its end.
   const uint64_t start = *frame.link_address - std::min(frame.offset, *frame.link_address);
-  uint64_t into = 0;
-  std::optional<ElfSymbol> sym = object.symbol_at(start, &into);
+  std::optional<ElfSymbol> sym;
+  if (frame.size && *frame.size > 0) {
+    // The frame resolved through this very symbol: no address lookup (whose
+    // first use sorts the whole symbol table) is needed.
+    sym = ElfSymbol{frame.function, start, *frame.size, 0, 0};
+  } else {
+    uint64_t into = 0;
+    sym = object.symbol_at(start, &into);
+  }
   if (!sym) return Error{fmt::format("no symbol at {:#x} in {}", start, frame.object)};
   uint64_t size = sym->size;
   if (size == 0 && sym->gap != kLastInSection) size = sym->gap;
