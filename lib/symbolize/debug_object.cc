@@ -485,17 +485,44 @@ std::optional<ElfSymbol> DebugObject::symbol_at(uint64_t address, uint64_t* offs
     return *it;
   }
   if (!module_) return std::nullopt;
-  GElf_Off off = 0;
-  GElf_Sym sym;
-  GElf_Word shndx = 0;
-  const char* name = dwfl_module_addrinfo(module_, address, &off, &sym, &shndx, nullptr, nullptr);
-  if (!name) return std::nullopt;
+  // dwfl_module_addrinfo scans the whole symbol table on every call (150k
+  // symbols in vmlinux); listings ask for every operand, so sort once.
+  if (!by_address_) {
+    by_address_.emplace();
+    for_each_defined_symbol(module_, relocatable_, [&](const RawSym& sym, size_t max_len) {
+      if (sym.type == STT_SECTION || sym.type == STT_FILE || sym.type == STT_TLS || max_len == 0 ||
+          sym.name[0] == '\0' || sym.name[0] == '$' || sym.section == SHN_ABS || sym.section == SHN_COMMON) {
+        return;  // $x/$d: arm mapping symbols; absolute values are not places
+      }
+      by_address_->push_back({sym.address, sym.size, sym.section, sym.name});
+    });
+    std::stable_sort(by_address_->begin(), by_address_->end(),
+                     [](const AddressedSymbol& a, const AddressedSymbol& b) { return a.address < b.address; });
+  }
+  auto it = std::upper_bound(by_address_->begin(), by_address_->end(), address,
+                             [](uint64_t a, const AddressedSymbol& s) { return a < s.address; });
+  // libdwfl's rule: the nearest sized symbol that contains `address`, else
+  // the nearest sizeless one (a label) in the same section; nothing when
+  // `address` only lies past the end of a sized symbol.
+  const AddressedSymbol* pick = nullptr;
+  const AddressedSymbol* label = nullptr;
+  constexpr int kLookBack = 64;  // symbols overlapping one address are few
+  for (int n = 0; it != by_address_->begin() && n < kLookBack && !pick; ++n) {
+    --it;
+    if (it->size > 0 && address - it->address < it->size) pick = &*it;
+    else if (it->size == 0 && !label) label = &*it;
+  }
+  if (!pick && label) {
+    std::optional<Section> in = section_at(address);
+    if (in && label->address >= in->begin && label->address < in->end) pick = label;
+  }
+  if (!pick) return std::nullopt;
   ElfSymbol s;
-  s.name = name;
-  s.address = address - off;
-  s.size = sym.st_size;
-  s.section = shndx;
-  *offset = off;
+  s.name = pick->name;
+  s.address = pick->address;
+  s.size = pick->size;
+  s.section = pick->section;
+  *offset = address - pick->address;
   return s;
 }
 

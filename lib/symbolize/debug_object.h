@@ -162,6 +162,14 @@ class DebugObject {
   std::vector<std::string> gaps_pending_;
   // System.map: every symbol, sorted by address.
   std::vector<ElfSymbol> sorted_;
+  // ELF: every defined symbol, sorted by address, for symbol_at(); names
+  // point into the symbol table libelf/libdwfl keep mapped.
+  struct AddressedSymbol {
+    uint64_t address = 0, size = 0;
+    uint32_t section = 0;
+    const char* name = nullptr;
+  };
+  std::optional<std::vector<AddressedSymbol>> by_address_;
   std::map<std::string, std::vector<std::string>> file_cache_;  // source_root lines
 };
 

@@ -509,6 +509,32 @@ TEST_F(SymbolizeElf, BareModuleAddressesResolveThroughAFrameOfTheSameSection) {
   EXPECT_FALSE(s.frames[1].ok());
 }
 
+// Addresses to symbols (listings name every operand this way): inside a
+// sized symbol its name, past its end nothing, as nm's table says.
+TEST_F(SymbolizeElf, AddressesResolveToTheContainingSymbol) {
+  auto obj = open("vmlinux", "vmlinux");
+  ASSERT_TRUE(obj);
+  std::istringstream in(run("nm -S -n --defined-only " + path("vmlinux")));
+  std::string line;
+  int checked = 0;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string addr, size, type, name;
+    if (!(ls >> addr >> size >> type >> name) || (type != "T" && type != "t")) continue;
+    const uint64_t a = std::stoull(addr, nullptr, 16), n = std::stoull(size, nullptr, 16);
+    if (n == 0) continue;
+    FrameSymbolization inside = resolve_address(*obj, a + n / 2, false);
+    EXPECT_EQ(inside.function, name);
+    EXPECT_EQ(inside.offset, n / 2) << name;
+    EXPECT_EQ(inside.link_address, a + n / 2) << name;
+    ++checked;
+  }
+  EXPECT_GE(checked, 5);
+  FrameSymbolization below = resolve_address(*obj, 0x10, false);  // below everything
+  EXPECT_TRUE(below.function.empty());
+  EXPECT_NE(below.symbolize_error.find("no symbol at 0x10"), std::string::npos) << below.symbolize_error;
+}
+
 // clang emits no .debug_aranges by default: units are then found by their
 // own address ranges, with the same results.
 TEST_F(SymbolizeElf, WithoutArangesTheSameChains) {
