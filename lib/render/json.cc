@@ -293,17 +293,16 @@ Json kb_match_json(const KbMatch& m) {
 }  // namespace
 
 void render_json(const Analysis& analysis, std::ostream& out) {
+  // Invalid UTF-8 from the log is replaced, never a throw.
+  auto dump = [](const Json& j) { return j.dump(2, ' ', false, Json::error_handler_t::replace); };
   Json doc;
   doc["schema_version"] = kJsonSchemaVersion;
   doc["source"] = analysis.source;
-  Json reports = Json::array();
-  static const ReportDetails kNoDetails;
-  for (size_t i = 0; i < analysis.reports.size(); ++i) {
-    Json j = report_json(analysis.reports[i]);
-    add_details(j, analysis.reports[i], i < analysis.details.size() ? analysis.details[i] : kNoDetails);
-    reports.push_back(std::move(j));
-  }
-  doc["reports"] = std::move(reports);
+  // A fleet's log has thousands of reports: each report's JSON is built and
+  // written one at a time (a whole nlohmann document costs ~10x the text),
+  // spliced in where this placeholder is dumped.
+  const std::string marker = "@ktriage:reports@";
+  doc["reports"] = analysis.reports.empty() ? Json::array() : Json(marker);
   doc["kernel_version"] = str_or_null(analysis.kernel_version);
   Json findings = Json::array();
   for (const Finding& f : analysis.findings) findings.push_back(finding_json(f));
@@ -312,8 +311,29 @@ void render_json(const Analysis& analysis, std::ostream& out) {
   for (const KbMatch& m : analysis.kb_matches) matches.push_back(kb_match_json(m));
   doc["kb_matches"] = std::move(matches);
   doc["kb_summary"] = analysis.kb_summary;
-  // Invalid UTF-8 from the log is replaced, never a throw.
-  out << doc.dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
+  if (analysis.reports.empty()) {
+    out << dump(doc) << '\n';
+    return;
+  }
+  const std::string text = dump(doc);
+  // A newline cannot occur inside a dumped string: this is the key itself.
+  const std::string slot = "\n  \"reports\": \"" + marker + "\"";
+  const size_t at = text.find(slot);
+  out << std::string_view(text).substr(0, at) << "\n  \"reports\": [\n";
+  static const ReportDetails kNoDetails;
+  for (size_t i = 0; i < analysis.reports.size(); ++i) {
+    Json j = report_json(analysis.reports[i]);
+    add_details(j, analysis.reports[i], i < analysis.details.size() ? analysis.details[i] : kNoDetails);
+    // Indented as an element of the top-level "reports" array.
+    const std::string element = dump(j);
+    std::string_view rest = element;
+    for (size_t nl; (nl = rest.find('\n')) != std::string_view::npos; rest.remove_prefix(nl + 1)) {
+      out << "    " << rest.substr(0, nl + 1);
+    }
+    out << "    " << rest;
+    out << (i + 1 < analysis.reports.size() ? ",\n" : "\n");
+  }
+  out << "  ]" << std::string_view(text).substr(at + slot.size()) << '\n';
 }
 
 }  // namespace ktriage
