@@ -61,6 +61,7 @@ struct Instruction {
   std::string operands;        // "0x18(%rax), %eax"
   std::string text;            // mnemonic + " " + operands
   std::optional<uint64_t> branch_target;  // direct jump/call target, same address space as `address`
+  std::string target_symbol;               // its symbol ("kmalloc_trace"), when debug info named it
   bool faulting = false;
 };
 

@@ -159,6 +159,7 @@ std::string describe_step(const Semantics& s, const Instruction& insn, const std
     default: break;
   }
   if (s.flow == disasm::Flow::call) {
+    if (!insn.target_symbol.empty()) return fmt::format("{} = return value of the call to {}", reg, insn.target_symbol);
     return s.target ? fmt::format("{} = return value of the call to {}", reg, hex(*s.target))
                     : fmt::format("{} = return value of an indirect call", reg);
   }

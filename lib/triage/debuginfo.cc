@@ -112,6 +112,18 @@ void explain_with_function(Symbolizer& sym, const Report& report, const Function
   if (!decodeOrErr) return;
   if (d.code && decodeOrErr->faulting().text != d.code->faulting().text) return;
   decodeOrErr->function = fc.function;
+  // Calls by name, as the listing has them ("the call to kmalloc_trace").
+  for (Instruction& insn : decodeOrErr->instructions) {
+    if (!insn.branch_target || !listing) continue;
+    for (const ListingInstruction& li : listing->instructions) {
+      if (li.offset != insn.offset || li.target.empty() || li.target == "unrelocated") continue;
+      insn.target_symbol = li.target;
+      if (insn.operands.find(fmt::format("{:#x}", *insn.branch_target)) != std::string::npos) {
+        insn.operands = li.target;
+        insn.text = insn.mnemonic + " " + insn.operands;
+      }
+    }
+  }
   FaultContext ctx;
   ctx.registers = disasm::fault_registers(report);
   ctx.fault_address = disasm::report_fault_address(report);
@@ -122,21 +134,6 @@ void explain_with_function(Symbolizer& sym, const Report& report, const Function
   for (ChainStep& step : e.chain) {
     const FrameSymbolization where = sym.describe(fc.object, fc.link_address + step.instruction.offset);
     if (where.source) step.source = fmt::format("{}:{}", where.source->file, where.source->line);
-    // A call's target by name, as the listing has it ("the call to kmalloc_trace").
-    if (!step.instruction.branch_target || !listing) continue;
-    for (const ListingInstruction& li : listing->instructions) {
-      if (li.offset != step.instruction.offset || li.target.empty() || li.target == "unrelocated") continue;
-      const std::string raw = fmt::format("{:#x}", *step.instruction.branch_target);
-      auto name = [&](std::string& text) {
-        for (size_t at = 0; (at = text.find(raw, at)) != std::string::npos;) {
-          text.replace(at, raw.size(), li.target);
-          at += li.target.size();
-        }
-      };
-      name(step.expression);
-      for (std::string& sentence : e.sentences) name(sentence);
-      name(e.chain_stop);
-    }
   }
   add_source_expressions(sym, fc, ip_offset, arch, listing, e);
   d.fault = std::move(e);
