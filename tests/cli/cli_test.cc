@@ -14,7 +14,6 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,7 +21,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/test_util.h"
+
 namespace {
+
+using ktriage::test::read_file;
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -31,13 +34,6 @@ using ::testing::StartsWith;
 using Json = nlohmann::json;
 
 const std::string kExample = KTRIAGE_SOURCE_DIR "/examples/xfs-panic.log";
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 void spit(const fs::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary);
@@ -74,8 +70,8 @@ class CliTest : public ::testing::Test {
     int raw = std::system(cmd.c_str());
     Result r;
     r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-    r.out = slurp(dir_ / "out");
-    r.err = slurp(dir_ / "err");
+    r.out = read_file(dir_ / "out");
+    r.err = read_file(dir_ / "err");
     return r;
   }
 
@@ -276,7 +272,7 @@ TEST_F(CliTest, JsonIsValidWhenNothingIsFoundAndOnBinaryInput) {
   EXPECT_TRUE(doc["reports"].empty());
 
   // Invalid UTF-8 and control bytes inside a report still give valid JSON.
-  std::string binary = slurp(kExample);
+  std::string binary = read_file(kExample);
   binary.insert(binary.find("task_rq_lock"), "\xff\xfe\x01\x80 ");
   binary += std::string("\0\xc3\x28\n", 4);
   Result r = run({"analyze", "--json", file("binary.log", binary).string()});
@@ -293,7 +289,7 @@ TEST_F(CliTest, StreamsLargeInputInBoundedMemory) {
     std::string block;
     for (int i = 0; block.size() < (1 << 20); ++i) block += std::string(kQuietLog);
     for (int i = 0; i < 128; ++i) out << block;
-    out << slurp(kExample);  // one report at the very end
+    out << read_file(kExample);  // one report at the very end
   }
   Result from_file = run({"analyze", big.string()});
   EXPECT_EQ(from_file.status, 0) << from_file.err;

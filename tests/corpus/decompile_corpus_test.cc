@@ -18,7 +18,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -26,18 +25,14 @@
 
 #include "ktriage/disasm.h"
 #include "logparse/code.h"
+#include "common/test_util.h"
 
 namespace ktriage {
 namespace {
 
-namespace fs = std::filesystem;
+using ktriage::test::read_file;
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+namespace fs = std::filesystem;
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;

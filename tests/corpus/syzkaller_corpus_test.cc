@@ -10,16 +10,17 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "ktriage/logparse.h"
+#include "common/test_util.h"
 
 namespace fs = std::filesystem;
 
 namespace {
+
+using ktriage::test::read_file;
 
 struct Case {
   std::string file;
@@ -30,13 +31,6 @@ struct Case {
   std::string frame;
   std::string log;
 };
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Case format (shared/corpus/README.md): "KEY: value" lines, an empty line,
 // the log; an optional "REPORT:" section after an empty line ends the log.

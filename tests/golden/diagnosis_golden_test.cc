@@ -15,13 +15,16 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "common/test_util.h"
 
 namespace fs = std::filesystem;
 
 namespace {
+
+using ktriage::test::read_file;
 
 const fs::path kDir = fs::path(KTRIAGE_SOURCE_DIR) / "tests" / "golden" / "diagnosis";
 
@@ -34,13 +37,6 @@ std::string run(const std::string& args) {
   size_t n;
   while ((n = fread(buf.data(), 1, buf.size(), pipe.get())) > 0) out.append(buf.data(), n);
   return out;
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 struct Case {

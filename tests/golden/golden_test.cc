@@ -23,20 +23,16 @@
 #include "ktriage/analysis.h"
 #include "ktriage/logparse.h"
 #include "ktriage/render.h"
+#include "common/test_util.h"
 
 namespace fs = std::filesystem;
 
 namespace ktriage {
 namespace {
 
-const fs::path kData = fs::path(KTRIAGE_SOURCE_DIR) / "tests" / "golden" / "data";
+using ktriage::test::read_file;
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+const fs::path kData = fs::path(KTRIAGE_SOURCE_DIR) / "tests" / "golden" / "data";
 
 bool update_mode() {
   const char* v = std::getenv("KTRIAGE_UPDATE_GOLDEN");

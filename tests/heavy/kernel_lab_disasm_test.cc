@@ -18,7 +18,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <memory>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -27,37 +26,15 @@
 
 #include "ktriage/logparse.h"
 #include "ktriage/triage.h"
+#include "common/test_util.h"
 
 namespace ktriage {
 namespace {
 
+using ktriage::test::read_file;
+using ktriage::test::run_command;
+
 namespace fs = std::filesystem;
-
-const std::string kLab = std::string(KTRIAGE_SHARED_DIR) + "/kernel-lab";
-const std::string kRelease = "6.1.0-56-cloud-amd64";
-
-std::string cache_dir() {
-  if (const char* c = std::getenv("KLAB_CACHE")) return c;
-  if (const char* h = std::getenv("HOME")) return std::string(h) + "/.cache/kernel-lab";
-  return "";
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string run(const std::string& cmd) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
-  return out;
-}
 
 std::string squeeze(std::string s) {
   std::string out;
@@ -105,7 +82,7 @@ struct ObjInsn {
 
 // objdump's instruction at `offset` into `func` of `elf`; empty when none starts there.
 ObjInsn objdump_at(const std::string& elf, const std::string& func, uint64_t offset) {
-  std::istringstream in(run("objdump -d --disassemble='" + func + "' '" + elf + "' 2>/dev/null"));
+  std::istringstream in(run_command("objdump -d --disassemble='" + func + "' '" + elf + "' 2>/dev/null"));
   std::string line;
   std::optional<uint64_t> start;
   ObjInsn out;
@@ -143,18 +120,13 @@ ObjInsn objdump_at(const std::string& elf, const std::string& func, uint64_t off
 }
 
 TEST(KernelLabDisasm, FaultingInstructionFromDebugInfo) {
-  const std::string cache = cache_dir();
-  const std::string vmlinux = cache + "/dbg/usr/lib/debug/boot/vmlinux-" + kRelease;
-  const std::string module_dbg = cache + "/dbg/usr/lib/debug/lib/modules/" + kRelease;
-  const std::string crashzoo_dir = kLab + "/logs/debug";
-  if (!fs::exists(vmlinux) || !fs::is_directory(module_dbg) || !fs::exists(kLab + "/logs/truth.jsonl") ||
-      !fs::exists(crashzoo_dir + "/crashzoo.ko")) {
-    GTEST_SKIP() << "kernel-lab cache not found (KLAB_CACHE=" << cache << ")";
-  }
+  const test::KernelLab lab = test::kernel_lab();
+  if (!lab.ok) GTEST_SKIP() << "kernel-lab cache not found (KLAB_CACHE=" << lab.cache << ")";
+  const std::string &vmlinux = lab.vmlinux, &module_dbg = lab.module_dbg, &crashzoo_dir = lab.crashzoo_dir;
   if (std::system("objdump --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "objdump not available";
 
   const std::set<std::string> memory_faults = {"null_deref", "oops_paging", "gpf", "use_after_free", "stack_overflow"};
-  std::ifstream truth_in(kLab + "/logs/truth.jsonl");
+  std::ifstream truth_in(lab.truth);
   std::string line;
   int checked = 0, with_code = 0;
   while (std::getline(truth_in, line)) {
@@ -170,7 +142,7 @@ TEST(KernelLabDisasm, FaultingInstructionFromDebugInfo) {
     options.debug.vmlinux = vmlinux;
     options.debug.module_dirs = {crashzoo_dir, module_dbg};
     options.shipped_kb = false;
-    Expected<Analysis> a = triage(log, parse_log(slurp(kLab + "/" + log)), options);
+    Expected<Analysis> a = triage(log, parse_log(read_file(lab.dir + "/" + log)), options);
     ASSERT_TRUE(a) << a.error().message;
     size_t r = 0;
     while (r < a->reports.size() && !(a->reports[r].ip && a->reports[r].ip->function == function)) ++r;
@@ -220,15 +192,11 @@ TEST(KernelLabDisasm, FaultingInstructionFromDebugInfo) {
 // marks the call its return address follows (the instruction ending exactly
 // at the printed offset), and that call's target is named.
 TEST(KernelLabDisasm, ReturnAddressFramesMarkTheirCall) {
-  const std::string cache = cache_dir();
-  const std::string vmlinux = cache + "/dbg/usr/lib/debug/boot/vmlinux-" + kRelease;
-  const std::string module_dbg = cache + "/dbg/usr/lib/debug/lib/modules/" + kRelease;
-  const std::string crashzoo_dir = kLab + "/logs/debug";
-  if (!fs::exists(vmlinux) || !fs::is_directory(module_dbg) || !fs::exists(crashzoo_dir + "/crashzoo.ko")) {
-    GTEST_SKIP() << "kernel-lab cache not found (KLAB_CACHE=" << cache << ")";
-  }
+  const test::KernelLab lab = test::kernel_lab();
+  if (!lab.ok) GTEST_SKIP() << "kernel-lab cache not found (KLAB_CACHE=" << lab.cache << ")";
+  const std::string &vmlinux = lab.vmlinux, &module_dbg = lab.module_dbg, &crashzoo_dir = lab.crashzoo_dir;
   int frames = 0;
-  for (const fs::directory_entry& e : fs::directory_iterator(kLab + "/logs")) {
+  for (const fs::directory_entry& e : fs::directory_iterator(lab.dir + "/logs")) {
     if (e.path().extension() != ".log") continue;
     SCOPED_TRACE(e.path().filename().string());
     TriageOptions options;
@@ -236,7 +204,7 @@ TEST(KernelLabDisasm, ReturnAddressFramesMarkTheirCall) {
     options.debug.module_dirs = {crashzoo_dir, module_dbg};
     options.shipped_kb = false;
     options.disasm = {"all"};
-    Expected<Analysis> a = triage(e.path().string(), parse_log(slurp(e.path().string())), options);
+    Expected<Analysis> a = triage(e.path().string(), parse_log(read_file(e.path().string())), options);
     ASSERT_TRUE(a) << a.error().message;
     for (size_t r = 0; r < a->reports.size(); ++r) {
       for (const FunctionListing& l : a->details[r].disassembly) {

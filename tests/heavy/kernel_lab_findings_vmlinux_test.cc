@@ -13,45 +13,26 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "common/test_util.h"
+
 namespace ktriage {
 namespace {
 
-namespace fs = std::filesystem;
-
-const std::string kLab = std::string(KTRIAGE_SHARED_DIR) + "/kernel-lab";
-const std::string kRelease = "6.1.0-56-cloud-amd64";
-
-std::string cache_dir() {
-  if (const char* c = std::getenv("KLAB_CACHE")) return c;
-  if (const char* h = std::getenv("HOME")) return std::string(h) + "/.cache/kernel-lab";
-  return "";
-}
-
-std::string run(const std::string& cmd) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
-  return out;
-}
+using ktriage::test::run_command;
 
 std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 TEST(KernelLabFindingsVmlinux, TopCauseMatchesTruthWithDebugInfo) {
-  const std::string cache = cache_dir();
-  const std::string vmlinux = cache + "/dbg/usr/lib/debug/boot/vmlinux-" + kRelease;
-  const std::string modules = cache + "/dbg/usr/lib/debug/lib/modules";
-  const std::string crashzoo = kLab + "/logs/debug";
-  std::ifstream truth(kLab + "/logs/truth.jsonl");
-  if (!truth || !fs::exists(vmlinux) || !fs::is_directory(modules) || !fs::is_directory(crashzoo))
-    GTEST_SKIP() << "kernel-lab logs or the -dbg download ($KLAB_CACHE) not found";
+  const test::KernelLab lab = test::kernel_lab();
+  if (!lab.ok) GTEST_SKIP() << "kernel-lab logs or the -dbg download ($KLAB_CACHE) not found";
+  const std::string& vmlinux = lab.vmlinux;
+  const std::string modules = lab.cache + "/dbg/usr/lib/debug/lib/modules";
+  const std::string& crashzoo = lab.crashzoo_dir;
+  std::ifstream truth(lab.truth);
 
   size_t total = 0, matched = 0;
   std::string line;
@@ -60,7 +41,7 @@ TEST(KernelLabFindingsVmlinux, TopCauseMatchesTruthWithDebugInfo) {
     nlohmann::json entry = nlohmann::json::parse(line);
     const std::string log = entry.at("log").get<std::string>();
     const std::string want = entry.at("kind").get<std::string>();
-    const std::string out = run(std::string(KTRIAGE_BINARY) + " analyze " + quote(kLab + "/" + log) +
+    const std::string out = run_command(std::string(KTRIAGE_BINARY) + " analyze " + quote(lab.dir + "/" + log) +
                                 " --json --vmlinux " + quote(vmlinux) + " --modules " + quote(crashzoo) +
                                 " --modules " + quote(modules) + " 2>/dev/null");
     nlohmann::json doc = nlohmann::json::parse(out, nullptr, false);

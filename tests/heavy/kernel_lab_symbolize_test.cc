@@ -17,7 +17,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -25,53 +24,15 @@
 #include "../../bench/symbolize/trace_lines.h"
 #include "ktriage/logparse.h"
 #include "ktriage/symbolize.h"
+#include "common/test_util.h"
 
 namespace ktriage {
 namespace {
 
+using ktriage::test::read_file;
+using ktriage::test::run_command;
+
 namespace fs = std::filesystem;
-
-const std::string kLab = std::string(KTRIAGE_SHARED_DIR) + "/kernel-lab";
-const std::string kRelease = "6.1.0-56-cloud-amd64";
-
-std::string cache_dir() {
-  if (const char* c = std::getenv("KLAB_CACHE")) return c;
-  if (const char* h = std::getenv("HOME")) return std::string(h) + "/.cache/kernel-lab";
-  return "";
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string run(const std::string& cmd) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
-  return out;
-}
-
-struct Lab {
-  std::string vmlinux, module_dbg, crashzoo_dir;
-  bool ok = false;
-};
-
-Lab lab() {
-  Lab l;
-  const std::string cache = cache_dir();
-  l.vmlinux = cache + "/dbg/usr/lib/debug/boot/vmlinux-" + kRelease;
-  l.module_dbg = cache + "/dbg/usr/lib/debug/lib/modules/" + kRelease;
-  l.crashzoo_dir = kLab + "/logs/debug";
-  l.ok = fs::exists(l.vmlinux) && fs::is_directory(l.module_dbg) &&
-         fs::exists(kLab + "/logs/truth.jsonl") && fs::exists(l.crashzoo_dir + "/crashzoo.ko");
-  return l;
-}
 
 // Reports of a log: the parser's, or (while it does not fill frames yet)
 // the first trace pulled out by the benchmark's stopgap.
@@ -88,7 +49,7 @@ std::vector<std::pair<std::string, std::string>> eu_chain(const std::string& elf
                                                           const std::string& sym, uint64_t off) {
   char arg[512];
   std::snprintf(arg, sizeof arg, "%s+0x%llx", sym.c_str(), static_cast<unsigned long long>(off));
-  std::istringstream out(run("eu-addr2line -f -i -e '" + elf + "' '" + arg + "' 2>/dev/null"));
+  std::istringstream out(run_command("eu-addr2line -f -i -e '" + elf + "' '" + arg + "' 2>/dev/null"));
   std::vector<std::pair<std::string, std::string>> chain;
   std::string func, loc;
   while (std::getline(out, func) && std::getline(out, loc)) {
@@ -98,8 +59,8 @@ std::vector<std::pair<std::string, std::string>> eu_chain(const std::string& elf
 }
 
 TEST(KernelLabSymbolize, EveryLogMatchesGroundTruth) {
-  const Lab l = lab();
-  if (!l.ok) GTEST_SKIP() << "kernel-lab cache not found (KLAB_CACHE=" << cache_dir() << ")";
+  const test::KernelLab l = test::kernel_lab();
+  if (!l.ok) GTEST_SKIP() << "kernel-lab cache not found (KLAB_CACHE=" << l.cache << ")";
   const bool have_eu = std::system("eu-addr2line --version > /dev/null 2>&1") == 0;
 
   DebugInfoOptions opts;
@@ -110,7 +71,7 @@ TEST(KernelLabSymbolize, EveryLogMatchesGroundTruth) {
   const std::string crashzoo_ko = l.crashzoo_dir + "/crashzoo.ko";
   const std::string crc_ko = l.module_dbg + "/kernel/lib/crc-itu-t.ko";
 
-  std::ifstream truth_in(kLab + "/logs/truth.jsonl");
+  std::ifstream truth_in(l.truth);
   std::string line;
   int logs = 0, ips = 0, culprits = 0, frames_checked = 0, kaslr_checked = 0;
   while (std::getline(truth_in, line)) {
@@ -118,7 +79,7 @@ TEST(KernelLabSymbolize, EveryLogMatchesGroundTruth) {
     const nlohmann::json truth = nlohmann::json::parse(line);
     const std::string log = truth["log"];
     SCOPED_TRACE(log);
-    const std::string text = slurp(kLab + "/" + log);
+    const std::string text = read_file(l.dir + "/" + log);
     std::vector<Report> reports = reports_of(text);
     // The panic footer's "Kernel Offset:", until the parser exposes it.
     std::optional<int64_t> printed_offset;
@@ -250,9 +211,9 @@ TEST(KernelLabSymbolize, EveryLogMatchesGroundTruth) {
 // would be artificial; instead take the real vmlinux and a log whose
 // printed release and sizes were edited.
 TEST(KernelLabSymbolize, EditedLogIsAMismatch) {
-  const Lab l = lab();
+  const test::KernelLab l = test::kernel_lab();
   if (!l.ok) GTEST_SKIP() << "kernel-lab cache not found";
-  std::string text = slurp(kLab + "/logs/sysrq-c.log");
+  std::string text = read_file(l.dir + "/logs/sysrq-c.log");
   // Another release, and two printed sizes that are not this build's.
   for (auto [from, to] : {std::pair<std::string, std::string>{"6.1.0-56-cloud-amd64 #1", "6.1.0-57-cloud-amd64 #1"},
                           {"panic+0x118/0x2f4", "panic+0x118/0x3f4"},
@@ -280,19 +241,19 @@ TEST(KernelLabSymbolize, EditedLogIsAMismatch) {
 // --debug-root alone: vmlinux and modules found by the log's release in an
 // unpacked -dbg package (usr/lib/debug/boot, usr/lib/debug/lib/modules).
 TEST(KernelLabSymbolize, DebugRootFindsFilesByRelease) {
-  const Lab l = lab();
+  const test::KernelLab l = test::kernel_lab();
   if (!l.ok) GTEST_SKIP() << "kernel-lab cache not found";
   DebugInfoOptions opts;
-  opts.debug_root = cache_dir() + "/dbg";
+  opts.debug_root = l.cache + "/dbg";
   auto symOrErr = Symbolizer::open(opts);
   ASSERT_TRUE(symOrErr) << symOrErr.error().message;
-  std::vector<Report> reports = reports_of(slurp(kLab + "/logs/modcrc.log"));
+  std::vector<Report> reports = reports_of(read_file(l.dir + "/logs/modcrc.log"));
   const Report* r = nullptr;
   for (const Report& each : reports) {
     if (each.ip && each.ip->module == "crc_itu_t") r = &each;
   }
   ASSERT_TRUE(r);
-  ASSERT_EQ(r->kernel_release, kRelease);
+  ASSERT_EQ(r->kernel_release, l.release);
   Symbolization s = symOrErr->symbolize(*r);
   ASSERT_TRUE(s.ip);
   EXPECT_TRUE(s.ip->ok()) << s.ip->symbolize_error;
@@ -323,14 +284,14 @@ TEST(KernelLabSymbolize, DebugRootFindsFilesByRelease) {
 // inside the one called at crashzoo.c:139 by its DW_AT_ranges, as binutils
 // and we say; eu-addr2line reports the one at :138.)
 TEST(KernelLabSymbolize, EveryCrashzooAddressMatchesAddr2line) {
-  const Lab l = lab();
+  const test::KernelLab l = test::kernel_lab();
   if (!l.ok) GTEST_SKIP() << "kernel-lab cache not found";
   if (std::system("addr2line --version > /dev/null 2>&1") != 0) GTEST_SKIP();
   const std::string ko = l.crashzoo_dir + "/crashzoo.ko";
   auto objOrErr = open_debug_object(ko, "crashzoo");
   ASSERT_TRUE(objOrErr) << objOrErr.error().message;
   // "0000000000000396 l     F .text.unlikely	00000000000000b2 zoo_list_corrupt"
-  std::istringstream syms(run("objdump -t '" + ko + "'"));
+  std::istringstream syms(run_command("objdump -t '" + ko + "'"));
   std::string line;
   int functions = 0, addresses = 0;
   while (std::getline(syms, line)) {
@@ -345,7 +306,7 @@ TEST(KernelLabSymbolize, EveryCrashzooAddressMatchesAddr2line) {
       args += a;
     }
     std::istringstream theirs(
-        run("addr2line -f -i -j " + section + " -e '" + ko + "'" + args + " 2>/dev/null"));
+        run_command("addr2line -f -i -j " + section + " -e '" + ko + "'" + args + " 2>/dev/null"));
     for (uint64_t off = 0; off < n; ++off) {
       Symbol s;
       s.function = name;

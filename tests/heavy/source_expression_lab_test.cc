@@ -12,7 +12,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <memory>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -24,27 +23,15 @@
 #include "ktriage/disasm.h"
 #include "ktriage/logparse.h"
 #include "ktriage/symbolize.h"
+#include "common/test_util.h"
 
 namespace ktriage {
 namespace {
 
+using ktriage::test::read_file;
+using ktriage::test::run_command;
+
 namespace fs = std::filesystem;
-
-const std::string kLab = std::string(KTRIAGE_SHARED_DIR) + "/kernel-lab";
-const std::string kRelease = "6.1.0-56-cloud-amd64";
-
-std::string cache_dir() {
-  if (const char* c = std::getenv("KLAB_CACHE")) return c;
-  if (const char* h = std::getenv("HOME")) return std::string(h) + "/.cache/kernel-lab";
-  return "";
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 struct ParsedOperand {
   std::string base, index;
@@ -70,14 +57,9 @@ std::optional<ParsedOperand> parse_att_operand(const std::string& operands) {
 }
 
 TEST(SourceExpressionLab, FaultingLoadsNameTheFieldsOfTheNotes) {
-  const std::string cache = cache_dir();
-  const std::string vmlinux = cache + "/dbg/usr/lib/debug/boot/vmlinux-" + kRelease;
-  const std::string module_dbg = cache + "/dbg/usr/lib/debug/lib/modules/" + kRelease;
-  const std::string crashzoo_dir = kLab + "/logs/debug";
-  if (!fs::exists(vmlinux) || !fs::is_directory(module_dbg) ||
-      !fs::exists(kLab + "/logs/truth.jsonl") || !fs::exists(crashzoo_dir + "/crashzoo.ko")) {
-    GTEST_SKIP() << "kernel-lab cache not found (KLAB_CACHE=" << cache << ")";
-  }
+  const test::KernelLab lab = test::kernel_lab();
+  if (!lab.ok) GTEST_SKIP() << "kernel-lab cache not found (KLAB_CACHE=" << lab.cache << ")";
+  const std::string &vmlinux = lab.vmlinux, &module_dbg = lab.module_dbg, &crashzoo_dir = lab.crashzoo_dir;
   DebugInfoOptions opts;
   opts.vmlinux = vmlinux;
   opts.module_dirs = {crashzoo_dir, module_dbg};
@@ -86,7 +68,7 @@ TEST(SourceExpressionLab, FaultingLoadsNameTheFieldsOfTheNotes) {
 
   // "n->next", "s->ops": the field a note names.
   static const std::regex field(R"(\b([a-z_][a-z0-9_]*->[a-z_][a-z0-9_]*)\b)");
-  std::ifstream truth_in(kLab + "/logs/truth.jsonl");
+  std::ifstream truth_in(lab.truth);
   std::string line;
   int checked = 0, explained = 0;
   while (std::getline(truth_in, line)) {
@@ -95,7 +77,7 @@ TEST(SourceExpressionLab, FaultingLoadsNameTheFieldsOfTheNotes) {
     if (truth["ip"].is_null()) continue;
     const std::string log = truth["log"];
     SCOPED_TRACE(log);
-    std::vector<Report> reports = parse_log(slurp(kLab + "/" + log));
+    std::vector<Report> reports = parse_log(read_file(lab.dir + "/" + log));
     const Report* report = nullptr;
     for (const Report& r : reports) {
       if (r.ip && r.ip->function == truth["ip"]["function"]) {
@@ -150,25 +132,16 @@ TEST(SourceExpressionLab, FaultingLoadsNameTheFieldsOfTheNotes) {
   EXPECT_GE(explained, checked);
 }
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
-  return out;
-}
-
 // The founding case on the lab's kernel: task_rq_lock() computes
 // cpu_rq(task_cpu(p)), a __per_cpu_offset[] load indexed by the CPU number
 // read from task_thread_info(p)->cpu (thread_info is embedded in
 // task_struct on 6.1). The instructions come from objdump; the expected
 // expressions from the kernel source.
 TEST(SourceExpressionLab, TaskRqLockPerCpuOffsetOfThreadInfoCpu) {
-  const std::string vmlinux = cache_dir() + "/dbg/usr/lib/debug/boot/vmlinux-" + kRelease;
+  const test::KernelLab lab = test::kernel_lab();
+  const std::string& vmlinux = lab.vmlinux;
   if (!fs::exists(vmlinux)) GTEST_SKIP() << "kernel-lab vmlinux not found";
-  std::istringstream nm(run("nm -S '" + vmlinux + "'"));
+  std::istringstream nm(run_command("nm -S '" + vmlinux + "'"));
   std::string line;
   uint64_t start = 0, size = 0;
   while (std::getline(nm, line)) {
@@ -183,7 +156,7 @@ TEST(SourceExpressionLab, TaskRqLockPerCpuOffsetOfThreadInfoCpu) {
   char range[128];
   std::snprintf(range, sizeof range, "--start-address=0x%llx --stop-address=0x%llx",
                 static_cast<unsigned long long>(start), static_cast<unsigned long long>(start + size));
-  std::istringstream dis(run("objdump -d --no-show-raw-insn " + std::string(range) + " '" + vmlinux + "'"));
+  std::istringstream dis(run_command("objdump -d --no-show-raw-insn " + std::string(range) + " '" + vmlinux + "'"));
   struct Insn {
     uint64_t address;
     std::string text;

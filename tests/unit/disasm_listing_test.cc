@@ -24,23 +24,16 @@
 #include "ktriage/render.h"
 #include "ktriage/symbolize.h"
 #include "ktriage/triage.h"
+#include "common/test_util.h"
 
 namespace ktriage {
 namespace {
 
+using ktriage::test::run_command;
+
 namespace fs = std::filesystem;
 
 const std::string kSrc = std::string(KTRIAGE_SOURCE_DIR) + "/tests/unit/data/listing";
-
-std::string run(const std::string& cmd) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
-  return out;
-}
 
 uint32_t marker_line(const std::string& name) {
   std::ifstream in(kSrc + "/listing.c");
@@ -61,7 +54,7 @@ struct ObjInsn {
 
 // `objdump -d` of one function.
 std::vector<ObjInsn> objdump_function(const std::string& elf, const std::string& func) {
-  std::istringstream in(run("objdump -d " + elf));
+  std::istringstream in(run_command("objdump -d " + elf));
   std::vector<ObjInsn> out;
   std::string line;
   bool inside = false;
@@ -99,7 +92,7 @@ struct ObjReloc {
 
 // `objdump -dr` relocations inside one function, offsets from its start.
 std::vector<ObjReloc> objdump_relocations(const std::string& elf, const std::string& func, uint64_t start) {
-  std::istringstream in(run("objdump -dr " + elf));
+  std::istringstream in(run_command("objdump -dr " + elf));
   std::vector<ObjReloc> out;
   std::string line;
   bool inside = false;
@@ -119,7 +112,7 @@ std::vector<ObjReloc> objdump_relocations(const std::string& elf, const std::str
 }
 
 std::pair<uint64_t, uint64_t> nm_symbol(const std::string& elf, const std::string& name) {
-  std::istringstream in(run("nm -S --defined-only " + elf));
+  std::istringstream in(run_command("nm -S --defined-only " + elf));
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream ls(line);
@@ -532,7 +525,7 @@ TEST_F(DisasmListing, TriageExplainsOverTheWholeFunction) {
   EXPECT_EQ(step.instruction.address, writer);
   char hex[32];
   std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(writer));
-  std::string where = run("addr2line -e " + vm + " " + hex + " 2>/dev/null");  // innermost: "/.../listing.c:23 (discriminator 3)"
+  std::string where = run_command("addr2line -e " + vm + " " + hex + " 2>/dev/null");  // innermost: "/.../listing.c:23 (discriminator 3)"
   where = where.substr(0, where.find_first_of(" \n"));
   ASSERT_NE(where.find(':'), std::string::npos) << where;
   EXPECT_EQ(step.source, "listing.c" + where.substr(where.rfind(':')));

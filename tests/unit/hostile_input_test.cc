@@ -21,22 +21,18 @@
 
 #include "ktriage/logparse.h"
 #include "ktriage/render.h"
+#include "common/test_util.h"
 
 namespace ktriage {
 namespace {
 
+using ktriage::test::read_file;
+
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 const std::string& founding_case() {
-  static const std::string text = slurp(KTRIAGE_SOURCE_DIR "/examples/xfs-panic.log");
+  static const std::string text = read_file(KTRIAGE_SOURCE_DIR "/examples/xfs-panic.log");
   return text;
 }
 
@@ -370,7 +366,7 @@ std::string corpus_input() {
     for (const auto& e : fs::directory_iterator(corpus / sub)) logs.push_back(e.path());
     std::sort(logs.begin(), logs.end());
     for (const fs::path& p : logs) {
-      std::string log = slurp(p);
+      std::string log = read_file(p);
       // syzkaller cases: `KEY: value` lines, an empty line, then the console log.
       if (std::string_view(sub).starts_with("syzkaller")) {
         size_t blank = log.starts_with('\n') ? 0 : log.find("\n\n");

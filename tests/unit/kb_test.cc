@@ -9,13 +9,15 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "ktriage/diagnose.h"
 #include "ktriage/logparse.h"
+#include "common/test_util.h"
 
 namespace ktriage {
 namespace {
+
+using ktriage::test::read_file;
 
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
@@ -510,13 +512,6 @@ TEST(KbShipped, EveryEntryCitesItsFacts) {
 }
 
 // --- the founding case end to end ------------------------------------------
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 Analysis analyse_seed(const std::string& text, const char* version) {
   Analysis a;

@@ -10,16 +10,17 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "ktriage/logparse.h"
 #include "logparse/detectors.h"
+#include "common/test_util.h"
 
 namespace {
+
+using ktriage::test::read_file;
 
 namespace lp = ktriage::logparse;
 using ktriage::Report;
@@ -80,13 +81,6 @@ TEST(LazyPatterns, LazyRE2CompilesOnceWithPlaceholders) {
   EXPECT_FALSE(RE2::PartialMatch("(unclosed", *bad));
 }
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Everything the table decides, per report.
 std::string summary(const std::vector<Report>& reports) {
   std::string out;
@@ -110,7 +104,7 @@ TEST(LazyPatterns, FirstUseFromManyThreadsGivesTheSameReports) {
     for (const auto& e : fs::directory_iterator(shared / dir))
       if (e.is_regular_file()) files.push_back(e.path());
     std::sort(files.begin(), files.end());
-    for (const fs::path& f : files) logs.push_back(slurp(f));
+    for (const fs::path& f : files) logs.push_back(read_file(f));
   }
   if (logs.empty()) GTEST_SKIP() << "no shared logs under " << shared;
 

@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -23,23 +22,16 @@
 #include <vector>
 
 #include "ktriage/symbolize.h"
+#include "common/test_util.h"
 
 namespace ktriage {
 namespace {
 
+using ktriage::test::run_command;
+
 namespace fs = std::filesystem;
 
 const std::string kSrc = std::string(KTRIAGE_SOURCE_DIR) + "/tests/unit/data/expressions";
-
-std::string run(const std::string& cmd) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
-  return out;
-}
 
 // One memory operand of one instruction, as objdump prints it (AT&T).
 struct Load {
@@ -52,7 +44,7 @@ struct Load {
 
 // Every instruction of `func` with a memory operand, in order.
 std::vector<Load> loads(const std::string& elf, const std::string& func) {
-  std::istringstream in(run("objdump -d --no-show-raw-insn " + elf));
+  std::istringstream in(run_command("objdump -d --no-show-raw-insn " + elf));
   static const std::regex operand(R"((-?0x[0-9a-f]+)?\((%[a-z0-9]+)?(?:,(%[a-z0-9]+)(?:,([1248]))?)?\))");
   std::vector<Load> out;
   std::string line;
@@ -416,7 +408,7 @@ class SourceExpressionArm64 : public ::testing::TestWithParam<bool> {
     int64_t scale = 1, displacement = 0;
   };
   static std::vector<ArmLoad> arm_loads(const std::string& elf, const std::string& func) {
-    std::istringstream in(run("llvm-objdump -d --no-show-raw-insn '" + elf + "'"));
+    std::istringstream in(run_command("llvm-objdump -d --no-show-raw-insn '" + elf + "'"));
     static const std::regex mem(R"(\[(x[0-9]+|sp)(?:, #(-?[0-9]+)|, (x[0-9]+)(?:, lsl #([0-3]))?)?\])");
     std::vector<ArmLoad> out;
     std::string line;
@@ -526,7 +518,7 @@ TEST(SourceExpressionHostile, DamagedDwarfNeverCrashes) {
   const std::string image((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   // Section extents from readelf, so the test does not parse ELF itself.
   std::vector<std::pair<size_t, size_t>> sections;
-  std::istringstream sh(run("readelf -SW '" + exe + "'"));
+  std::istringstream sh(run_command("readelf -SW '" + exe + "'"));
   std::string line;
   static const std::regex row(R"(\]\s+(\.debug_(?:info|abbrev|loclists|frame))\s+\S+\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+))");
   while (std::getline(sh, line)) {

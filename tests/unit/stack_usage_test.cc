@@ -7,10 +7,8 @@
 
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <memory>
 #include <optional>
 #include <regex>
 #include <sstream>
@@ -19,9 +17,12 @@
 
 #include "ktriage/stack_usage.h"
 #include "ktriage/symbolize.h"
+#include "common/test_util.h"
 
 namespace ktriage {
 namespace {
+
+using ktriage::test::run_command;
 
 namespace fs = std::filesystem;
 
@@ -157,16 +158,6 @@ TEST(StackDepth, HostileBytesGiveAValueOrAnError) {
 
 // --- a real binary ----------------------------------------------------------
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
-  return out;
-}
-
 // What objdump shows of one function up to its first call of `callee`: the
 // return address's offset and the frame size by the prologue's pushes and
 // `sub $N,%rsp` (plus the return address).
@@ -215,7 +206,7 @@ class StackUsageElf : public ::testing::Test {
     fs::create_directories(dir_);
     const std::string src = std::string(KTRIAGE_SOURCE_DIR) + "/tests/unit/data/stack_usage/frames.c";
     built_ = std::system(("gcc -g -O2 -no-pie -o '" + exe() + "' '" + src + "'").c_str()) == 0;
-    if (built_) listing_ = run("objdump -d --no-show-raw-insn '" + exe() + "'");
+    if (built_) listing_ = run_command("objdump -d --no-show-raw-insn '" + exe() + "'");
   }
   static void TearDownTestSuite() {
     std::error_code ec;

@@ -22,23 +22,16 @@
 #include <vector>
 
 #include "ktriage/symbolize.h"
+#include "common/test_util.h"
 
 namespace ktriage {
 namespace {
 
+using ktriage::test::run_command;
+
 namespace fs = std::filesystem;
 
 const std::string kSrc = std::string(KTRIAGE_SOURCE_DIR) + "/tests/unit/data/symbolize";
-
-std::string run(const std::string& cmd) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
-  return out;
-}
 
 // Line number of the line holding `// @name` in a test source.
 uint32_t marker_line(const std::string& file, const std::string& name) {
@@ -70,7 +63,7 @@ struct NmSymbol {
 // `nm -S -l -n`: every defined symbol of `name`, with the distance to the
 // next symbol (what kallsyms would print as the size).
 std::vector<NmSymbol> nm_symbols(const std::string& elf, const std::string& name) {
-  std::istringstream in(run("nm -S -l -n --defined-only " + elf));
+  std::istringstream in(run_command("nm -S -l -n --defined-only " + elf));
   std::vector<std::pair<uint64_t, std::string>> all;
   std::vector<NmSymbol> out;
   std::string line;
@@ -105,7 +98,7 @@ std::vector<NmSymbol> nm_symbols(const std::string& elf, const std::string& name
 // Offsets of the instructions right after each `call` in a function
 // (return addresses), from objdump.
 std::vector<uint64_t> return_offsets(const std::string& elf, const std::string& func) {
-  std::istringstream in(run("objdump -d --no-show-raw-insn " + elf));
+  std::istringstream in(run_command("objdump -d --no-show-raw-insn " + elf));
   std::vector<uint64_t> out;
   std::string line;
   bool inside = false, after_call = false;
@@ -126,7 +119,7 @@ std::vector<uint64_t> return_offsets(const std::string& elf, const std::string& 
 
 // The bytes of `func` as objdump prints them.
 std::vector<uint8_t> objdump_bytes(const std::string& elf, const std::string& func) {
-  std::istringstream in(run("objdump -d " + elf));
+  std::istringstream in(run_command("objdump -d " + elf));
   std::vector<uint8_t> out;
   std::string line;
   bool inside = false;
@@ -486,7 +479,7 @@ TEST_F(SymbolizeElf, BareModuleAddressesResolveThroughAFrameOfTheSameSection) {
   EXPECT_EQ(s.addresses[0].result.offset, 3u);
   EXPECT_EQ(s.addresses[0].result.address, loaded + 3);
   // The load address the frame implied, with objdump's name for the section.
-  std::istringstream table(run("objdump -t " + path("mod.o")));
+  std::istringstream table(run_command("objdump -t " + path("mod.o")));
   std::string row, section;
   uint64_t value = 0;
   while (std::getline(table, row)) {
@@ -514,7 +507,7 @@ TEST_F(SymbolizeElf, BareModuleAddressesResolveThroughAFrameOfTheSameSection) {
 TEST_F(SymbolizeElf, AddressesResolveToTheContainingSymbol) {
   auto obj = open("vmlinux", "vmlinux");
   ASSERT_TRUE(obj);
-  std::istringstream in(run("nm -S -n --defined-only " + path("vmlinux")));
+  std::istringstream in(run_command("nm -S -n --defined-only " + path("vmlinux")));
   std::string line;
   int checked = 0;
   while (std::getline(in, line)) {
@@ -544,7 +537,7 @@ TEST_F(SymbolizeElf, WithoutArangesTheSameChains) {
                          stripped + "' && objcopy --remove-section .debug_aranges '" +
                          path("mod.o") + "' '" + relocatable + "'").c_str()),
             0);
-  ASSERT_EQ(run("readelf -S " + stripped + " | grep -c debug_aranges"), "0\n");
+  ASSERT_EQ(run_command("readelf -S " + stripped + " | grep -c debug_aranges"), "0\n");
   for (auto [with, without] : {std::pair{std::string("vmlinux"), stripped},
                                std::pair{std::string("mod.o"), relocatable}}) {
     SCOPED_TRACE(without);
@@ -644,7 +637,7 @@ TEST_F(SymbolizeElf, AgreesWithEuAddr2lineOnEveryAddress) {
       std::snprintf(hex, sizeof hex, " 0x%llx", static_cast<unsigned long long>(s[0].address + off));
       args += hex;
     }
-    std::istringstream theirs(run("eu-addr2line -f -i -e '" + path("vmlinux") + "'" + args));
+    std::istringstream theirs(run_command("eu-addr2line -f -i -e '" + path("vmlinux") + "'" + args));
     for (uint64_t off = 0; off < s[0].size; ++off) {
       FrameSymbolization ours = resolve_symbol(*obj, sym(fn, off), false);
       for (const InlineFrame& in : ours.inlined) {
@@ -801,7 +794,7 @@ TEST_F(SymbolizeElf, ModuleBuildIdFromTheLogDecides) {
   const std::string dir = path("bid");
   fs::create_directories(dir);
   ASSERT_EQ(std::system(("ld -r --build-id=sha1 -o '" + dir + "/bid_mod.ko' '" + path("mod.o") + "'").c_str()), 0);
-  std::string notes = run("readelf -n '" + dir + "/bid_mod.ko'");
+  std::string notes = run_command("readelf -n '" + dir + "/bid_mod.ko'");
   size_t at = notes.find("Build ID: ");
   ASSERT_NE(at, std::string::npos);
   const std::string id = notes.substr(at + 10, 40);

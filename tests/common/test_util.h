@@ -1,0 +1,68 @@
+// Small helpers the test binaries share: reading a file, running a command,
+// and finding the kernel-lab material (shared/kernel-lab and its download).
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+namespace ktriage::test {
+
+// The whole file, bytes as they are; "" when it cannot be read.
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// What `sh -c cmd` prints on stdout; "" when it cannot be started.
+inline std::string run_command(const std::string& cmd) {
+  std::string out;
+  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
+  return out;
+}
+
+// The kernel lab: its logs and ground truth in shared/, Debian's -dbg
+// vmlinux and modules in the download ($KLAB_CACHE, default
+// ~/.cache/kernel-lab, filled by `run-crash.sh setup`).
+struct KernelLab {
+  std::string dir;           // shared/kernel-lab
+  std::string cache;         // the download
+  std::string release;       // the lab kernel's release
+  std::string vmlinux;       // -dbg vmlinux with DWARF
+  std::string module_dbg;    // -dbg modules (crc-itu-t.ko, ...)
+  std::string crashzoo_dir;  // logs/debug: the crashzoo.ko every log loaded, with DWARF
+  std::string truth;         // logs/truth.jsonl
+  bool ok = false;           // all of the above are there
+};
+
+inline KernelLab kernel_lab() {
+  namespace fs = std::filesystem;
+  KernelLab l;
+  l.dir = std::string(KTRIAGE_SHARED_DIR) + "/kernel-lab";
+  if (const char* c = std::getenv("KLAB_CACHE")) {
+    l.cache = c;
+  } else if (const char* h = std::getenv("HOME")) {
+    l.cache = std::string(h) + "/.cache/kernel-lab";
+  }
+  l.release = "6.1.0-56-cloud-amd64";
+  l.vmlinux = l.cache + "/dbg/usr/lib/debug/boot/vmlinux-" + l.release;
+  l.module_dbg = l.cache + "/dbg/usr/lib/debug/lib/modules/" + l.release;
+  l.crashzoo_dir = l.dir + "/logs/debug";
+  l.truth = l.dir + "/logs/truth.jsonl";
+  std::error_code ec;
+  l.ok = fs::exists(l.vmlinux, ec) && fs::is_directory(l.module_dbg, ec) && fs::exists(l.truth, ec) &&
+         fs::exists(l.crashzoo_dir + "/crashzoo.ko", ec);
+  return l;
+}
+
+}  // namespace ktriage::test
