@@ -1,7 +1,9 @@
 // Small helpers the test binaries share: reading a file, running a command,
-// and finding the kernel-lab material (shared/kernel-lab and its download).
+// objdump's view of a function, and finding the kernel-lab material
+// (shared/kernel-lab and its download).
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -9,6 +11,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace ktriage::test {
 
@@ -28,6 +31,47 @@ inline std::string run_command(const std::string& cmd) {
   char buf[4096];
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
+  return out;
+}
+
+// One instruction as `objdump -d` prints it.
+struct ObjInsn {
+  uint64_t address = 0;
+  std::vector<uint8_t> bytes;
+  std::string text;    // "call   ffffffff81001000 <__fentry__>"
+  std::string target;  // what objdump names in <...>, "" when nothing
+};
+
+// `objdump -d` of one function, in order.
+inline std::vector<ObjInsn> objdump_function(const std::string& elf, const std::string& func) {
+  std::istringstream in(run_command("objdump -d " + elf));
+  std::vector<ObjInsn> out;
+  std::string line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line.find(">:") != std::string::npos) {
+      inside = line.find("<" + func + ">:") != std::string::npos;
+      continue;
+    }
+    const size_t colon = line.find(":\t");
+    if (!inside || colon == std::string::npos) continue;
+    const size_t tab2 = line.find('\t', colon + 2);
+    std::istringstream hex(line.substr(colon + 2, tab2 == std::string::npos ? std::string::npos : tab2 - colon - 2));
+    std::vector<uint8_t> bytes;
+    std::string b;
+    while (hex >> b) bytes.push_back(static_cast<uint8_t>(std::stoul(b, nullptr, 16)));
+    if (tab2 == std::string::npos) {  // continuation of a long instruction's bytes
+      if (!out.empty()) out.back().bytes.insert(out.back().bytes.end(), bytes.begin(), bytes.end());
+      continue;
+    }
+    ObjInsn i;
+    i.address = std::stoull(line, nullptr, 16);
+    i.bytes = bytes;
+    i.text = line.substr(tab2 + 1);
+    const size_t lt = i.text.rfind('<'), gt = i.text.rfind('>');
+    if (lt != std::string::npos && gt != std::string::npos && gt > lt) i.target = i.text.substr(lt + 1, gt - lt - 1);
+    out.push_back(std::move(i));
+  }
   return out;
 }
 

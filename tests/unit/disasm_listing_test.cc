@@ -29,6 +29,8 @@
 namespace ktriage {
 namespace {
 
+using ktriage::test::ObjInsn;
+using ktriage::test::objdump_function;
 using ktriage::test::run_command;
 
 namespace fs = std::filesystem;
@@ -43,46 +45,6 @@ uint32_t marker_line(const std::string& name) {
   }
   ADD_FAILURE() << "no marker @" << name;
   return 0;
-}
-
-struct ObjInsn {
-  uint64_t address = 0;
-  std::vector<uint8_t> bytes;
-  std::string text;    // "call   ffffffff81001000 <__fentry__>"
-  std::string target;  // what objdump names in <...>, "" when nothing
-};
-
-// `objdump -d` of one function.
-std::vector<ObjInsn> objdump_function(const std::string& elf, const std::string& func) {
-  std::istringstream in(run_command("objdump -d " + elf));
-  std::vector<ObjInsn> out;
-  std::string line;
-  bool inside = false;
-  while (std::getline(in, line)) {
-    if (line.find(">:") != std::string::npos) {
-      inside = line.find("<" + func + ">:") != std::string::npos;
-      continue;
-    }
-    const size_t colon = line.find(":\t");
-    if (!inside || colon == std::string::npos) continue;
-    const size_t tab2 = line.find('\t', colon + 2);
-    std::istringstream hex(line.substr(colon + 2, tab2 == std::string::npos ? std::string::npos : tab2 - colon - 2));
-    std::vector<uint8_t> bytes;
-    std::string b;
-    while (hex >> b) bytes.push_back(static_cast<uint8_t>(std::stoul(b, nullptr, 16)));
-    if (tab2 == std::string::npos) {  // continuation of a long instruction's bytes
-      if (!out.empty()) out.back().bytes.insert(out.back().bytes.end(), bytes.begin(), bytes.end());
-      continue;
-    }
-    ObjInsn i;
-    i.address = std::stoull(line, nullptr, 16);
-    i.bytes = bytes;
-    i.text = line.substr(tab2 + 1);
-    const size_t lt = i.text.rfind('<'), gt = i.text.rfind('>');
-    if (lt != std::string::npos && gt != std::string::npos && gt > lt) i.target = i.text.substr(lt + 1, gt - lt - 1);
-    out.push_back(std::move(i));
-  }
-  return out;
 }
 
 struct ObjReloc {

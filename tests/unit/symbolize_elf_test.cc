@@ -119,21 +119,8 @@ std::vector<uint64_t> return_offsets(const std::string& elf, const std::string& 
 
 // The bytes of `func` as objdump prints them.
 std::vector<uint8_t> objdump_bytes(const std::string& elf, const std::string& func) {
-  std::istringstream in(run_command("objdump -d " + elf));
   std::vector<uint8_t> out;
-  std::string line;
-  bool inside = false;
-  while (std::getline(in, line)) {
-    if (line.find(">:") != std::string::npos) {
-      inside = line.find("<" + func + ">:") != std::string::npos;
-      continue;
-    }
-    size_t tab = line.find(":\t");
-    if (!inside || tab == std::string::npos) continue;
-    std::istringstream hex(line.substr(tab + 2, line.find('\t', tab + 2) - tab - 2));
-    std::string b;
-    while (hex >> b) out.push_back(static_cast<uint8_t>(std::stoul(b, nullptr, 16)));
-  }
+  for (const test::ObjInsn& i : test::objdump_function(elf, func)) out.insert(out.end(), i.bytes.begin(), i.bytes.end());
   return out;
 }
 
