@@ -168,14 +168,9 @@ void disassemble(Symbolizer& sym, const Report& report, const TriageOptions& opt
   std::optional<int64_t> kaslr = s.kaslr_offset;
 
   auto list = [&](const FrameSymbolization& frame, const std::string& label, bool requested) {
-    Expected<FunctionCode> fcOrErr = sym.function_code(frame);
-    if (!fcOrErr) {
-      if (requested) d.disassembly_errors.push_back(fmt::format("{}: {}", label, fcOrErr.error().message));
-      return;
-    }
     ListingOptions lo;
     lo.syntax = options.syntax;
-    lo.relocations = relocations.get(s, fcOrErr->object, fcOrErr->function);
+    lo.relocations = relocations.get(s, frame.object, frame.function);
     lo.kaslr_offset = kaslr;
     Expected<FunctionListing> listingOrErr = disassemble_function(sym, frame, label, arch, lo);
     if (!listingOrErr) {
