@@ -809,6 +809,53 @@ const StackGrammar& stack_grammar() {
   return *g;
 }
 
+namespace {
+bool is_word_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+bool is_lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+// `{{PC}} ` at s[i] ("[<ffffffff81058e5d>] ", "[0x1f] "): its length, or 0.
+// No backtracking is needed: none of '<', '>', ']' is a hex digit.
+size_t pc_and_space(std::string_view s, size_t i) {
+  if (i >= s.size() || s[i] != '[') return 0;
+  size_t j = i + 1;
+  if (j < s.size() && s[j] == '<') ++j;
+  if (j + 2 < s.size() && s[j] == '0' && s[j + 1] == 'x' && is_lower_hex(s[j + 2])) j += 2;
+  size_t digits = j;
+  while (j < s.size() && is_lower_hex(s[j])) ++j;
+  if (j == digits) return 0;
+  if (j < s.size() && s[j] == '>') ++j;
+  if (j + 1 >= s.size() || s[j] != ']' || s[j + 1] != ' ') return 0;
+  return j + 2 - i;
+}
+}  // namespace
+
+FrameNames frame_names(std::string_view line) {
+  FrameNames out;
+  // `^ *(?:{{PC}} ){0,2}{{FUNC}}`: a function name can never start with
+  // '[', so taking every PC that matches is the regex's only way through.
+  size_t i = 0;
+  while (i < line.size() && line[i] == ' ') ++i;
+  for (int k = 0; k < 2; ++k) {
+    size_t n = pc_and_space(line, i);
+    if (n == 0) break;
+    i += n;
+  }
+  size_t begin = i;
+  while (i < line.size() && is_word_char(line[i])) ++i;
+  if (i > begin && i < line.size() && (line[i] == '.' || line[i] == '+')) {
+    out.name[out.count++] = line.substr(begin, i - begin);
+    return out;
+  }
+  if (line.find(") from [") == std::string_view::npos) return out;
+  re2::StringPiece groups[3];
+  const RE2& arm = *stack_grammar().frame[1];
+  if (!arm.Match(line, 0, line.size(), RE2::ANCHOR_START, groups, 3)) return out;
+  for (int k = 1; k <= 2; ++k) out.name[out.count++] = std::string_view(groups[k].data(), groups[k].size());
+  return out;
+}
+
 CrashKind kind_for_report(std::string_view header, std::string_view text) {
   struct Rule {
     const char* pattern;

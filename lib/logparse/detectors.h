@@ -126,13 +126,26 @@ struct StackGrammar {
   std::vector<std::unique_ptr<RE2>> stack_start;  // "Call Trace:", "Allocated by task N:", ...
   std::unique_ptr<RE2> any_stack_start;           // all of stack_start in one pattern
   std::vector<std::string> stack_start_literal;   // text each stack_start match contains
-  std::vector<std::unique_ptr<RE2>> frame;        // one frame per line, function captured
+  // Frame lines: see frame_names(). `frame` holds its two patterns, the
+  // spec the hand-written matcher follows (and is tested against).
+  std::vector<std::unique_ptr<RE2>> frame;
   std::vector<std::unique_ptr<RE2>> corrupted_line;
   std::string corrupted_literal;                  // every corrupted_line contains it
   std::vector<std::string> strip_prefixes;        // syscall wrappers: __x64_sys_, SyS_, ...
   const RE2* riscv_stack_start = nullptr;
 };
 const StackGrammar& stack_grammar();
+
+// The function names a call-trace line gives, innermost first: one for
+// `^ *(?:{{PC}} ){0,2}{{FUNC}}` (x86, arm64, ppc, ...), two for arm's
+// "[<pc>] (func) from [<pc>] (caller+0x..)"; none when it is no frame.
+// The first shape is matched by hand: every line of every report's text
+// passes here, and a capturing regex costs far more than the test.
+struct FrameNames {
+  std::string_view name[2];
+  int count = 0;
+};
+FrameNames frame_names(std::string_view line);
 
 // Literals the streaming parser must notice on any line.
 enum class Notice : uint8_t {

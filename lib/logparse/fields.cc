@@ -268,6 +268,18 @@ const RegName* find_register(std::string_view lower) {
   return nullptr;
 }
 
+// The register a token names, in any case ("RAX", "pc"); nullptr for others.
+const RegName* register_name(std::string_view token) {
+  char lower[8];
+  if (token.empty() || token.size() > sizeof lower) return nullptr;
+  for (size_t k = 0; k < token.size(); ++k) {
+    char c = token[k];
+    if (!is_alpha(c) && !is_digit(c) && c != '_') return nullptr;
+    lower[k] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+  }
+  return find_register(std::string_view(lower, token.size()));
+}
+
 bool is_ip_register(std::string_view n) { return n == "rip" || n == "eip" || n == "pc" || n == "nip" || n == "epc"; }
 
 // User-mode code segments: a RIP/EIP there is user space, not the fault.
@@ -986,14 +998,19 @@ class Extractor {
     if (starts(t, "IP:")) return false;  // x86 "IP: [<...>] func", not arm's "ip :" register
     if (starts(t, "GPR") && t.size() > 6 && is_digit(t[3]) && is_digit(t[4]) && t[5] == ':')
       return gpr_line(t);
+    // Most lines fail here, before the pairs are read: the text before the
+    // first ':' must be a register name. ("[<" values are read regardless:
+    // a bad address there is an anomaly.)
+    size_t colon = t.find(':');
+    if (colon == std::string_view::npos) return false;
+    std::string_view first_token = rtrim(t.substr(0, colon));
+    if (!register_name(first_token) && !has(t, "[<")) return false;
     std::array<RegPair, 16> pairs;
     size_t n = register_pairs(t, pairs, anomalies(), line_);
     if (n == 0) return false;
     const RegName* first = find_register(pairs[0].name);
     // The line must start with a register name followed directly by ':'.
     if (!first) return false;
-    size_t colon = t.find(':');
-    std::string_view first_token = rtrim(t.substr(0, colon));
     if (first_token.size() != pairs[0].name.size()) return false;
     bool follows_registers = last_register_line_ + 1 == line_;
     size_t known = 0;

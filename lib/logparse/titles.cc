@@ -303,17 +303,18 @@ std::optional<std::vector<std::string_view>> submatches_at(const RE2& re, std::s
   return std::nullopt;
 }
 
+void append_frame(std::vector<std::string>& frames, std::string_view name, const StackSpec& spec) {
+  std::string frame = demangle(name);
+  if (!spec.skips(frame)) frames.push_back(std::move(frame));
+}
+
 void append_frames(std::vector<std::string>& frames, const RE2& re, std::string_view line,
                    const StackSpec& spec, bool* matched) {
   auto groups = submatches(re, line);
   *matched = groups.has_value();
   if (!groups) return;
-  for (std::string_view g : *groups) {
-    if (g.data() == nullptr) continue;
-    std::string frame = demangle(g);
-    if (spec.skips(frame)) continue;
-    frames.push_back(std::move(frame));
-  }
+  for (std::string_view g : *groups)
+    if (g.data() != nullptr) append_frame(frames, g, spec);
 }
 
 std::string strip_syscall_prefix(const std::string& frame) {
@@ -324,10 +325,11 @@ std::string strip_syscall_prefix(const std::string& frame) {
 }
 
 // Frames that mark where the interesting part of a stalled stack ends:
-// syscall, workqueue, softirq, timer and kthread entry points.
-const std::vector<std::unique_ptr<RE2>>& stall_anchors() {
-  static const auto* anchors = [] {
-    auto* v = new std::vector<std::unique_ptr<RE2>>;
+// syscall, workqueue, softirq, timer and kthread entry points. One
+// alternation: a frame is an anchor when any of them matches.
+const RE2& stall_anchor() {
+  static const RE2* anchor = [] {
+    std::string any;
     for (std::string_view p : {
              "process_one_work", "do_syscall_", "do_fast_syscall_", "sysenter_dispatch",
              "tracesys_phase2", "el0_svc_handler", "invoke_syscall", "ret_fast_syscall",
@@ -345,11 +347,13 @@ const std::vector<std::unique_ptr<RE2>>& stall_anchors() {
              "^sock_ioctl", "^compat_sock_ioctl", "^nfnetlink_rcv_msg", "^rtnetlink_rcv_msg",
              "^netlink_dump", "^(sys_)?(socketpair|connect|ioctl)", "__do_fault",
              "do_page_fault", "^page_fault$", "__fput", "task_work_run", "exit_to_usermode",
-             "smp_call_function", "tasklet_action", "tasklet_hi_action"})
-      v->push_back(compile_pattern(p));
-    return v;
+             "smp_call_function", "tasklet_action", "tasklet_hi_action"}) {
+      if (!any.empty()) any.push_back('|');
+      any.append("(?:").append(p).append(")");
+    }
+    return compile_pattern(any).release();
   }();
-  return *anchors;
+  return *anchor;
 }
 
 // Returns the chosen frame's index in `frames`, or -1.
@@ -363,7 +367,7 @@ int choose_frame(FrameChooser chooser, const std::vector<std::string>& frames, s
       std::string prev = frames[0];
       int prev_idx = 0;
       for (size_t i = 0; i < frames.size(); ++i) {
-        if (matches_any(frames[i], stall_anchors())) {
+        if (RE2::PartialMatch(frames[i], stall_anchor())) {
           if (frames[i].find("smp_call_function") != std::string::npos) {
             prev = "smp_call_function";
             prev_idx = static_cast<int>(i);
@@ -464,12 +468,9 @@ bool extract_frames_with(const StackSpec& spec, const std::vector<const LazyRE2*
             break;
           }
         }
-        for (const auto& fr : g.frame) {
-          if (!may_be_frame(line)) break;
-          bool matched = false;
-          append_frames(raw, *fr, line, spec, &matched);
-          if (matched) break;
-        }
+        if (!may_be_frame(line)) continue;
+        FrameNames f = frame_names(line);
+        for (int k = 0; k < f.count; ++k) append_frame(raw, f.name[k], spec);
       }
     } else {
       while (li < lines.size()) {
@@ -604,7 +605,7 @@ std::string corruption_of(std::string_view title, std::string_view report, const
     for (size_t i = 1; i < lines.size() && i <= 15; ++i) {
       if (matches_any(lines[i], g.stack_start)) break;
       bool frame = lines[i].find("(stack is not available)") != std::string_view::npos;
-      for (const auto& fr : g.frame) frame = frame || (may_be_frame(lines[i]) && RE2::PartialMatch(lines[i], *fr));
+      frame = frame || (may_be_frame(lines[i]) && frame_names(lines[i]).count > 0);
       if (frame) {
         has_trace = true;
         corrupted = false;

@@ -82,6 +82,56 @@ TEST(LiteralScanner, FindsLiteralsAtAnyAlignment) {
   EXPECT_FALSE(s.any("BUG"));
 }
 
+// frame_names() is a hand-written matcher for the grammar's frame patterns:
+// it must give what the patterns give, on edge cases and on every line of
+// the shared corpus (when present).
+lp::FrameNames frame_names_by_regex(std::string_view line) {
+  lp::FrameNames out;
+  for (const auto& re : lp::stack_grammar().frame) {
+    re2::StringPiece groups[3];
+    int n = std::min(re->NumberOfCapturingGroups() + 1, 3);
+    if (!re->Match(line, 0, line.size(), RE2::UNANCHORED, groups, n)) continue;
+    for (int k = 1; k < n; ++k) out.name[out.count++] = std::string_view(groups[k].data(), groups[k].size());
+    return out;
+  }
+  return out;
+}
+
+void expect_same_frame_names(std::string_view line) {
+  lp::FrameNames got = lp::frame_names(line), want = frame_names_by_regex(line);
+  ASSERT_EQ(got.count, want.count) << line;
+  for (int k = 0; k < want.count; ++k) EXPECT_EQ(got.name[k], want.name[k]) << line;
+}
+
+TEST(FrameNames, AgreeWithTheFramePatterns) {
+  for (const char* line : {
+           " [<ffffffff81058e5d>] task_rq_lock+0x4d/0xa8", "[<ffffffff81058e5d>] ? xfs_iomap+0x0x3d/0x2a0",
+           " [<ffffffff81058e5d>] [<ffffffff81058e5d>] f.isra.0+0x1/0x2", "  do_syscall_64+0x3d/0x90",
+           "[0x1f] f+0x1", "[<0x1f>] f+0x1", "[0x] f+0x1", "[<>] f+0x1", "[0x0x1] f+0x1", "[<1f> f+0x1",
+           "[<1f>]f+0x1", "[<1F>] f+0x1", "[<1f>] [<2f>] [<3f>] f+0x1", "[<1f>]  f+0x1", "ata3.00: configured",
+           "f", "f+", "+0x1", "", " ", "[", "[<", "[<1f>] ", "\xe9" "f+0x1", "? f+0x1",
+           "[<c0123456>] (dump_backtrace) from [<c0123457>] (show_stack+0x10/0x14)",
+           "[<c0123456>] (dump_backtrace+0x0/0x10) from [<c0123457>] (show_stack+0x10/0x14)",
+           " [<c0123456>] (a.b) from [<c0123457>] (c.constprop.0)", "[<c0123456>] (a) from [<c01>] (c)",
+       }) {
+    SCOPED_TRACE(line);
+    expect_same_frame_names(line);
+  }
+  namespace fs = std::filesystem;
+  const fs::path corpus = fs::path(KTRIAGE_SHARED_DIR) / "corpus";
+  if (!fs::is_directory(corpus)) GTEST_SKIP() << "no shared corpus: edge cases only";
+  size_t lines = 0;
+  for (const auto& e : fs::recursive_directory_iterator(corpus)) {
+    if (!e.is_regular_file() || e.file_size() > (8 << 20)) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    for (std::string line; std::getline(in, line); ++lines) {
+      expect_same_frame_names(line);
+      if (HasFailure()) FAIL() << e.path();
+    }
+  }
+  EXPECT_GT(lines, 10000u);
+}
+
 TEST(Kinds, FromHeaders) {
   struct Case {
     const char* header;

@@ -141,6 +141,30 @@ TEST(CleanLine, RandomBytesNeverCrashAndYieldCleanUtf8) {
   }
 }
 
+// The plain-ASCII fast path reads 16 bytes at a time: one odd byte at any
+// offset, in a block or in the tail, must still send the line to cleanup.
+TEST(CleanLine, OneOddByteAnywhereIsCleaned) {
+  const std::string clean = "[    1.000000] abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOP";
+  const std::string text = clean.substr(15);
+  LogLine l;
+  for (size_t at = 15; at <= clean.size(); ++at) {
+    for (char odd : {'\0', '\x01', '\r', '\x1f', '\x7f'}) {
+      std::string raw = clean;
+      raw.insert(at, 1, odd);
+      clean_line(raw, l);
+      EXPECT_EQ(l.text, text) << "control byte " << int(odd) << " at " << at;
+    }
+    std::string raw = clean;
+    raw.insert(at, 1, '\t');
+    clean_line(raw, l);
+    EXPECT_EQ(l.text.size(), text.size() + 1) << "tab at " << at;
+    raw = clean;
+    raw.insert(at, 1, '\xff');
+    clean_line(raw, l);
+    EXPECT_EQ(l.text, std::string(text).insert(at - 15, 1, '?')) << "0xff at " << at;
+  }
+}
+
 TEST(CleanLine, LongLineIsCopiedOnce) {
   std::string raw = "[    1.000000] " + std::string(100000, 'a');
   LogLine l;
