@@ -565,9 +565,17 @@ std::string expand_placeholders(std::string_view pattern) {
 
 // Stack-part patterns shared by many formats.
 const LazyRE2* shared_part(std::string_view name) {
-  static const LazyRE2 rip(kRipPattern);
-  static const LazyRE2 call_trace(kCallTracePattern);
-  static const LazyRE2 warn_rip(std::string("(?:").append(kRipPattern).append("|--- interrupt: [0-9]+ at {{FUNC}})"));
+  auto with_required = [](std::string_view pattern, std::vector<std::string> required) {
+    LazyRE2 re(pattern);
+    re.set_required(std::move(required));
+    return re;
+  };
+  // "NIP" contains "IP".
+  static const LazyRE2 rip = with_required(kRipPattern, {"IP", "pc ", "PC is at"});
+  static const LazyRE2 call_trace = with_required(kCallTracePattern, {"Call ", "Backtrace:"});
+  static const LazyRE2 warn_rip =
+      with_required(std::string("(?:").append(kRipPattern).append("|--- interrupt: [0-9]+ at {{FUNC}})"),
+                    {"IP", "pc ", "PC is at", "--- interrupt: "});
   if (name == kTrace) return nullptr;
   if (name == kRip) return &rip;
   if (name == kCallTrace) return &call_trace;
@@ -738,6 +746,19 @@ std::unique_ptr<RE2> compile_pattern(std::string_view pattern) {
 LazyRE2::LazyRE2(std::string_view source, Syntax syntax) : state_(std::make_unique<State>()) {
   state_->source = std::string(source);
   state_->syntax = syntax;
+  if (source.find('|') == std::string_view::npos) {
+    std::string lead = leading_literal(source);
+    if (!lead.empty()) state_->required.push_back(std::move(lead));
+  }
+}
+
+void LazyRE2::set_required(std::vector<std::string> texts) { state_->required = std::move(texts); }
+
+bool LazyRE2::may_match(std::string_view line) const {
+  if (state_->required.empty()) return true;
+  for (const std::string& t : state_->required)
+    if (line.find(t) != std::string_view::npos) return true;
+  return false;
 }
 
 const RE2& LazyRE2::get() const {

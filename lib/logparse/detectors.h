@@ -45,10 +45,18 @@ class LazyRE2 {
   // Whether get() has run (for tests of the lazy behaviour).
   bool compiled() const;
 
+  // Every match contains one of `texts`: lines without any of them need no
+  // regex. A pattern that starts with literal text and has no '|' gets
+  // that text on construction.
+  void set_required(std::vector<std::string> texts);
+  // False only when no match is possible (no required text in `line`).
+  bool may_match(std::string_view line) const;
+
  private:
   struct State {
     std::string source;
     Syntax syntax;
+    std::vector<std::string> required;  // any one of them; empty: unknown
     std::once_flag once;
     std::unique_ptr<RE2> re;
     std::atomic<bool> done{false};

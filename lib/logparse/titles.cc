@@ -308,9 +308,11 @@ void append_frame(std::vector<std::string>& frames, std::string_view name, const
   if (!spec.skips(frame)) frames.push_back(std::move(frame));
 }
 
-void append_frames(std::vector<std::string>& frames, const RE2& re, std::string_view line,
+void append_frames(std::vector<std::string>& frames, const LazyRE2& part, std::string_view line,
                    const StackSpec& spec, bool* matched) {
-  auto groups = submatches(re, line);
+  *matched = false;
+  if (!part.may_match(line)) return;
+  auto groups = submatches(*part, line);
   *matched = groups.has_value();
   if (!groups) return;
   for (std::string_view g : *groups)
@@ -462,7 +464,7 @@ bool extract_frames_with(const StackSpec& spec, const std::vector<const LazyRE2*
         if (last && !raw.empty()) continue;
         if (pi + 1 < parts.size() && parts[pi + 1] != nullptr) {
           bool matched = false;
-          append_frames(raw, parts[pi + 1]->get(), line, spec, &matched);
+          append_frames(raw, *parts[pi + 1], line, spec, &matched);
           if (matched) {
             ++pi;
             break;
@@ -480,7 +482,7 @@ bool extract_frames_with(const StackSpec& spec, const std::vector<const LazyRE2*
           break;
         }
         bool matched = false;
-        append_frames(raw, parts[pi]->get(), line, spec, &matched);
+        append_frames(raw, *parts[pi], line, spec, &matched);
         if (matched) break;
       }
     }
