@@ -262,10 +262,16 @@ constexpr std::array<RegName, 107> kRegisters{{
     {"dsisr", RegArch::ppc},  {"cfar", RegArch::ppc},   {"epc", RegArch::riscv},
 }};
 
+// Asked for the first word of nearly every line in a report: binary search.
 const RegName* find_register(std::string_view lower) {
-  for (const RegName& r : kRegisters)
-    if (r.name == lower) return &r;
-  return nullptr;
+  static const auto sorted = [] {
+    auto a = kRegisters;
+    std::sort(a.begin(), a.end(), [](const RegName& x, const RegName& y) { return x.name < y.name; });
+    return a;
+  }();
+  auto it = std::lower_bound(sorted.begin(), sorted.end(), lower,
+                             [](const RegName& r, std::string_view n) { return r.name < n; });
+  return it != sorted.end() && it->name == lower ? &*it : nullptr;
 }
 
 // The register a token names, in any case ("RAX", "pc"); nullptr for others.
