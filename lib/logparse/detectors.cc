@@ -748,16 +748,28 @@ LazyRE2::LazyRE2(std::string_view source, Syntax syntax) : state_(std::make_uniq
   state_->syntax = syntax;
   if (source.find('|') == std::string_view::npos) {
     std::string lead = leading_literal(source);
-    if (!lead.empty()) state_->required.push_back(std::move(lead));
+    if (!lead.empty()) set_required({std::move(lead)});
   }
 }
 
-void LazyRE2::set_required(std::vector<std::string> texts) { state_->required = std::move(texts); }
+void LazyRE2::set_required(std::vector<std::string> texts) {
+  state_->required = std::move(texts);
+  state_->required_bytes.clear();
+  for (const std::string& t : state_->required) state_->required_bytes.emplace_back(t);
+}
 
 bool LazyRE2::may_match(std::string_view line) const {
   if (state_->required.empty()) return true;
   for (const std::string& t : state_->required)
     if (line.find(t) != std::string_view::npos) return true;
+  return false;
+}
+
+bool LazyRE2::may_match(const ScannedLine& line) const {
+  if (state_->required.empty()) return true;
+  for (size_t k = 0; k < state_->required.size(); ++k)
+    if (line.bytes().covers(state_->required_bytes[k]) && line.text().find(state_->required[k]) != std::string_view::npos)
+      return true;
   return false;
 }
 
@@ -811,7 +823,7 @@ const StackGrammar& stack_grammar() {
       any.append("(?:").append(s).append(")");
     }
     out->any_stack_start = compile_pattern(any);
-    out->stack_start_literal = {"all ", "Allocated", "Allocated by task ", "Freed", "Freed by task ",
+    out->stack_start_literal = {"Call ", "Allocated", "Allocated by task ", "Freed", "Freed by task ",
                                 " backtrace", "Backtrace:", "Uninit was stored to memory at", "status: "};
     out->riscv_stack_start = out->stack_start.back().get();
     out->corrupted_literal = "should_fail";

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ktriage/report.h"
+#include "logparse/bytes.h"
 
 namespace ktriage::logparse {
 
@@ -51,12 +52,14 @@ class LazyRE2 {
   void set_required(std::vector<std::string> texts);
   // False only when no match is possible (no required text in `line`).
   bool may_match(std::string_view line) const;
+  bool may_match(const ScannedLine& line) const;
 
  private:
   struct State {
     std::string source;
     Syntax syntax;
     std::vector<std::string> required;  // any one of them; empty: unknown
+    std::vector<ByteSet> required_bytes;  // of each
     std::once_flag once;
     std::unique_ptr<RE2> re;
     std::atomic<bool> done{false};

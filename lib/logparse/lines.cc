@@ -254,7 +254,7 @@ size_t syslog_date(std::string_view s) {
   }
   bool month = false;
   if (s[0] >= 'A' && s[0] <= 'S')  // Apr .. Sep: most lines start otherwise
-    for (std::string_view m : kMonths) month |= s.starts_with(m);
+    for (std::string_view m : kMonths) month |= s[0] == m[0] && s[1] == m[1] && s[2] == m[2];
   if (!month || s[3] != ' ') return 0;
   size_t j = 4;
   if (s[j] == ' ') ++j;

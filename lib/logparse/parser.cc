@@ -226,9 +226,13 @@ bool has_at_colon(std::string_view s) {
 }
 
 bool looks_like_report_line(std::string_view text) {
-  return has(text, "+0x") || has(text, "[<") || has(text, "Call Trace") || has(text, "RIP:") ||
-         has(text, "Code:") || has(text, "<IRQ>") || has(text, "<EOI>") || has(text, "Modules linked") ||
-         has(text, "Hardware name") || has_at_colon(text) || has(text, "Tainted:");
+  static constexpr logparse::Needle kMarks[] = {"+0x",    "[<",    "Call Trace",     "RIP:",          "Code:",
+                                                "<IRQ>", "<EOI>", "Modules linked", "Hardware name", "Tainted:"};
+  logparse::ScannedLine line(text);
+  for (const logparse::Needle& n : kMarks)
+    if (line.has(n)) return true;
+  static constexpr logparse::ByteSet kAtColon(" at:");
+  return line.bytes().covers(kAtColon) && has_at_colon(text);
 }
 
 }  // namespace

@@ -36,21 +36,41 @@ std::vector<std::string_view> split_lines(std::string_view text) {
   }
 }
 
-// Cheap necessary conditions checked before running a regex on every line
-// of a trace. Every stack_grammar().frame pattern ends its function name
-// with '.' or '+' ({{FUNC}}); every stack_start pattern contains its
-// stack_start_literal.
-bool may_be_frame(std::string_view line) { return line.find_first_of("+.") != std::string_view::npos; }
-bool may_start_stack(std::string_view line) {
-  for (const std::string& l : stack_grammar().stack_start_literal)
-    if (has(line, l)) return true;
-  return false;
-}
-
 bool matches_any(std::string_view line, const std::vector<std::unique_ptr<RE2>>& res) {
   for (const auto& re : res)
     if (RE2::PartialMatch(line, *re)) return true;
   return false;
+}
+
+// Cheap necessary conditions checked before running a regex on every line
+// of a trace. Every stack_grammar().frame pattern ends its function name
+// with '.' or '+' ({{FUNC}}); every stack_start pattern contains its
+// stack_start_literal; every corrupted_line contains corrupted_literal.
+struct GrammarNeedles {
+  std::vector<Needle> stack_start;
+  Needle corrupted;
+};
+const GrammarNeedles& grammar_needles() {
+  static const GrammarNeedles* n = [] {
+    const StackGrammar& g = stack_grammar();
+    auto* out = new GrammarNeedles{{}, Needle(g.corrupted_literal)};
+    for (const std::string& l : g.stack_start_literal) out->stack_start.emplace_back(l);
+    return out;
+  }();
+  return *n;
+}
+bool may_be_frame(const ScannedLine& line) {
+  static constexpr ByteSet kEnds("+.");
+  return line.bytes().meets(kEnds);
+}
+bool may_be_frame(std::string_view line) { return may_be_frame(ScannedLine(line)); }
+bool may_start_stack(const ScannedLine& line) {
+  for (const Needle& n : grammar_needles().stack_start)
+    if (line.has(n)) return true;
+  return false;
+}
+bool is_corrupted_line(const ScannedLine& line) {
+  return line.has(grammar_needles().corrupted) && matches_any(line.text(), stack_grammar().corrupted_line);
 }
 
 // Captured groups of the leftmost match of `re` in `text`; nullopt when no
@@ -308,11 +328,11 @@ void append_frame(std::vector<std::string>& frames, std::string_view name, const
   if (!spec.skips(frame)) frames.push_back(std::move(frame));
 }
 
-void append_frames(std::vector<std::string>& frames, const LazyRE2& part, std::string_view line,
+void append_frames(std::vector<std::string>& frames, const LazyRE2& part, const ScannedLine& line,
                    const StackSpec& spec, bool* matched) {
   *matched = false;
   if (!part.may_match(line)) return;
-  auto groups = submatches(*part, line);
+  auto groups = submatches(*part, line.text());
   *matched = groups.has_value();
   if (!groups) return;
   for (std::string_view g : *groups)
@@ -455,12 +475,12 @@ bool extract_frames_with(const StackSpec& spec, const std::vector<const LazyRE2*
       // end the trace or mark the report corrupted still matter.
       bool last = pi + 1 == parts.size() && spec.chooser == FrameChooser::first;
       while (li < lines.size()) {
-        std::string_view line = lines[li++];
-        if (has(line, g.corrupted_literal) && matches_any(line, g.corrupted_line)) {
+        ScannedLine line(lines[li++]);
+        if (is_corrupted_line(line)) {
           ok = false;
           break;
         }
-        if (may_start_stack(line) && RE2::PartialMatch(line, *g.any_stack_start)) break;
+        if (may_start_stack(line) && RE2::PartialMatch(line.text(), *g.any_stack_start)) break;
         if (last && !raw.empty()) continue;
         if (pi + 1 < parts.size() && parts[pi + 1] != nullptr) {
           bool matched = false;
@@ -471,13 +491,13 @@ bool extract_frames_with(const StackSpec& spec, const std::vector<const LazyRE2*
           }
         }
         if (!may_be_frame(line)) continue;
-        FrameNames f = frame_names(line);
+        FrameNames f = frame_names(line.text());
         for (int k = 0; k < f.count; ++k) append_frame(raw, f.name[k], spec);
       }
     } else {
       while (li < lines.size()) {
-        std::string_view line = lines[li++];
-        if (has(line, g.corrupted_literal) && matches_any(line, g.corrupted_line)) {
+        ScannedLine line(lines[li++]);
+        if (is_corrupted_line(line)) {
           ok = false;
           break;
         }
