@@ -1085,20 +1085,14 @@ size_t LiteralScanner::find_in(std::string_view text, size_t from, size_t to) co
       if (start + t.size() <= n && std::memcmp(p + start, t.data(), t.size()) == 0) best = start;
     }
   }
-  // Short literals end at a colon.
+  // Short literals end at a colon: hash the 4 bytes before each colon
+  // against their tails, and compare only on a hit (rare).
   auto try_colon = [&](size_t colon) {
-    bool candidate = short_any_tail_;
-    if (colon >= 3) {
-      uint32_t tail_hash = hash4(load4(p + colon - 3)) & 1023;
-      candidate |= (short_tail_bits_[tail_hash >> 6] >> (tail_hash & 63)) & 1;
+    if (!short_any_tail_ && colon >= 3) {
+      uint32_t h = hash4(load4(p + colon - 3)) & 1023;
+      if (((short_tail_bits_[h >> 6] >> (h & 63)) & 1) == 0) return;
     }
-    for (size_t k = 0; candidate && k < short_.size(); ++k) {
-      const std::string& t = literals_[short_[k]].text;
-      if (colon + 1 < t.size()) continue;
-      size_t start = colon + 1 - t.size();
-      if (start < from || start >= to || start >= best) continue;
-      if (std::memcmp(p + start, t.data(), t.size()) == 0) best = start;
-    }
+    best = short_literal_ending_at(text, colon, from, to, best);
   };
   size_t end = std::min(n, to + 8);
   size_t i = from;
@@ -1116,6 +1110,19 @@ size_t LiteralScanner::find_in(std::string_view text, size_t from, size_t to) co
 #endif
   for (; i < end; ++i)
     if (p[i] == ':') try_colon(i);
+  return best;
+}
+
+// Out of line: the colon loop above stays in registers.
+[[gnu::noinline]] size_t LiteralScanner::short_literal_ending_at(std::string_view text, size_t colon, size_t from,
+                                                              size_t to, size_t best) const {
+  for (uint16_t k : short_) {
+    const std::string& t = literals_[k].text;
+    if (colon + 1 < t.size()) continue;
+    size_t start = colon + 1 - t.size();
+    if (start < from || start >= to || start >= best) continue;
+    if (std::memcmp(text.data() + start, t.data(), t.size()) == 0) best = start;
+  }
   return best;
 }
 

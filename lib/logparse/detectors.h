@@ -195,6 +195,9 @@ class LiteralScanner {
     uint16_t offset;  // where the gram sits in the literal
   };
   size_t find_in(std::string_view text, size_t from, size_t to) const;
+  // The first short literal (earlier than `best`) starting in [from, to)
+  // and ending at text[colon]; else `best`.
+  size_t short_literal_ending_at(std::string_view text, size_t colon, size_t from, size_t to, size_t best) const;
 
   std::vector<Literal> literals_;
   std::vector<uint16_t> short_;        // literal indices, each ending in ':'

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <optional>
 
+#include "logparse/bytes.h"
 #include "logparse/code.h"
 
 namespace ktriage::logparse {
@@ -395,6 +396,16 @@ class Extractor {
   Report& r_;
   uint32_t line_ = 0;
   size_t index_ = 0;
+  // Bytes of the line being read. The searches every line goes through
+  // (markers of task, taint, release and fault lines) skip the scan when
+  // the line lacks one of their bytes; they only look inside this line.
+  ByteSet bytes_;
+  bool may_hold(const Needle& n) const { return bytes_.covers(n.bytes); }
+  bool holds(std::string_view part, const Needle& n) const { return may_hold(n) && has(part, n.text); }
+  std::optional<std::string_view> after_marker(std::string_view part, const Needle& n) const {
+    if (!may_hold(n)) return std::nullopt;
+    return after(part, n.text);
+  }
 
   std::string context_ = "task";
   bool skip_next_frame_ = false;
@@ -423,6 +434,7 @@ class Extractor {
     std::string_view t = trim(raw);
     bool continued = continuation(raw, t);
     if (continued || t.empty()) return;
+    bytes_ = ByteSet(t);
     if (index_ == 0) header(t);
     if (warning_next_line_ip_ && index_ <= 2) warning_symbol_line(t);
 
@@ -835,8 +847,10 @@ class Extractor {
 
   // Addresses on lines that are not frames ("#0: (lock){..}, at: [<ffffffff81175edb>]") still tell the arch.
   void address_votes(std::string_view t) {
-    for (std::string_view p : {"0xffff88", "0xffffea00"}) {
-      size_t at = t.find(p);
+    static constexpr Needle kDirectMap[] = {"0xffff88", "0xffffea00"};
+    for (const Needle& p : kDirectMap) {
+      if (!may_hold(p)) continue;
+      size_t at = t.find(p.text);
       if (at != std::string_view::npos && hex_run(t, at + 2) == 16) votes_.x86_64_direct_map = true;
     }
     for (size_t p = t.find("[<"); p != std::string_view::npos; p = t.find("[<", p + 2)) {
@@ -847,6 +861,8 @@ class Extractor {
 
   // Modern and arm64: "? func+0x1/0x2 [mod buildid]" alone on its line.
   bool bare_frame(std::string_view t) {
+    // A frame has "+offset/size": most lines are no frame and have no '+'.
+    if (t.find('+') == std::string_view::npos) return false;
     Frame f;
     if (starts(t, "? ")) {
       f.reliable = false;
@@ -1110,7 +1126,7 @@ class Extractor {
       taint_line(t, false);
       return;
     }
-    if (has(t, ", comm: ") && (starts(t, "Pid: ") || has(t, "ainted"))) {
+    if (holds(t, ", comm: ") && (starts(t, "Pid: ") || has(t, "ainted"))) {
       if (auto a = after(t, ": "); a && !r_.pid) r_.pid = leading_u32(*a);
       if (auto a = after(t, ", comm: ")) {
         size_t e = std::min(a->find(" Not tainted"), a->find(" Tainted: "));
@@ -1136,12 +1152,12 @@ class Extractor {
     }
     // Old WARNINGs: "(Not tainted)" / "(Tainted: P W)" at the end of a line.
     if (r_.taint.flags.empty()) {
-      if (auto a = after(t, "(Tainted: ")) {
+      if (auto a = after_marker(t, "(Tainted: ")) {
         std::string_view f = a->substr(0, a->find(')'));
         r_.taint.flags.assign(trim(f));
       }
     }
-    if (has(t, " Tainted: ") && has(t, "REGS: ")) taint_line(t, false);  // ppc register header
+    if (holds(t, " Tainted: ") && has(t, "REGS: ")) taint_line(t, false);  // ppc register header
     // hung task: "      Tainted: G         C    3.16.0-4-amd64 #1"; 6.x "Tainted: [W]=WARN" is a legend.
     if ((starts(t, "Tainted: ") && !has(t, "]=")) || starts(t, "Not tainted ")) taint_line(t, false);
   }
@@ -1202,7 +1218,7 @@ class Extractor {
   }
 
   void release(std::string_view t) {
-    if (auto a = after(t, "Linux version ")) {
+    if (auto a = after_marker(t, "Linux version ")) {
       std::string_view rest = *a;
       std::string_view rel = rest.substr(0, rest.find(' '));
       if (looks_like_release(rel) && r_.kernel_release.empty()) {
@@ -1234,7 +1250,7 @@ class Extractor {
       if (!r_.oops_number) oops_line(t);
     }
     if (!r_.error_code) {
-      if (auto a = after(t, "error_code(0x")) {
+      if (auto a = after_marker(t, "error_code(0x")) {
         size_t n = hex_run(*a);
         if (auto v = hex_value(a->substr(0, n)); v && *v <= UINT32_MAX)
           r_.error_code = PageFaultError{static_cast<uint32_t>(*v)};
@@ -1243,12 +1259,12 @@ class Extractor {
   }
 
   void fault_address(std::string_view t) {
-    static constexpr std::array<std::string_view, 10> kMarkers{
+    static constexpr Needle kMarkers[] = {
         "paging request at virtual address ", "dereference at virtual address ", "paging request at ",
         "NULL pointer dereference at ", "for data at address ", "page fault for address: ",
         "dereference, address: ", "non-canonical address ", "Failing address: ", " at addr "};
-    for (std::string_view m : kMarkers) {
-      auto a = after(t, m);
+    for (const Needle& m : kMarkers) {
+      auto a = after_marker(t, m);
       if (!a) continue;
       std::string_view s = ltrim(*a);
       if (starts(s, "(null)")) {
