@@ -1145,15 +1145,22 @@ bool LiteralScanner::any(std::string_view line) const {
     uint32_t h = hash4(load4(p + pos));
     candidate = (bitmap_[h >> 6] >> (h & 63)) & 1;
   }
-  for (const char* c = static_cast<const char*>(std::memchr(p, ':', n)); c && !candidate;
-       c = static_cast<const char*>(std::memchr(c + 1, ':', static_cast<size_t>(p + n - c - 1)))) {
-    size_t colon = static_cast<size_t>(c - p);
-    candidate = short_any_tail_;
-    if (colon >= 3) {
-      uint32_t tail_hash = hash4(load4(p + colon - 3)) & 1023;
-      candidate |= (short_tail_bits_[tail_hash >> 6] >> (tail_hash & 63)) & 1;
-    }
+  auto tail_hit = [&](size_t colon) {
+    if (short_any_tail_ || colon < 3) return true;
+    uint32_t tail_hash = hash4(load4(p + colon - 3)) & 1023;
+    return ((short_tail_bits_[tail_hash >> 6] >> (tail_hash & 63)) & 1) != 0;
+  };
+  size_t i = 0;
+#ifdef __SSE2__
+  const __m128i colon = _mm_set1_epi8(':');
+  for (; i + 16 <= n && !candidate; i += 16) {
+    auto mask = static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), colon)));
+    for (; mask && !candidate; mask &= mask - 1) candidate = tail_hit(i + static_cast<size_t>(__builtin_ctz(mask)));
   }
+#endif
+  for (; i < n && !candidate; ++i)
+    if (p[i] == ':') candidate = tail_hit(i);
   return candidate && find(line) != std::string_view::npos;
 }
 

@@ -387,6 +387,7 @@ class Extractor {
     for (size_t i = 0; i < lines.size(); ++i) {
       line_ = lines[i].number;
       index_ = i;
+      bytes_ = lines[i].bytes;
       line(lines[i].text);
     }
     finish();
@@ -396,9 +397,9 @@ class Extractor {
   Report& r_;
   uint32_t line_ = 0;
   size_t index_ = 0;
-  // Bytes of the line being read. The searches every line goes through
-  // (markers of task, taint, release and fault lines) skip the scan when
-  // the line lacks one of their bytes; they only look inside this line.
+  // Bytes of the line being read (LogLine::bytes). The searches every line
+  // goes through (markers of task, taint, release and fault lines) skip the
+  // scan when the line lacks one of their bytes; they only look inside it.
   ByteSet bytes_;
   bool may_hold(const Needle& n) const { return bytes_.covers(n.bytes); }
   bool holds(std::string_view part, const Needle& n) const { return may_hold(n) && has(part, n.text); }
@@ -434,7 +435,6 @@ class Extractor {
     std::string_view t = trim(raw);
     bool continued = continuation(raw, t);
     if (continued || t.empty()) return;
-    bytes_ = ByteSet(t);
     if (index_ == 0) header(t);
     if (warning_next_line_ip_ && index_ <= 2) warning_symbol_line(t);
 

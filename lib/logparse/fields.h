@@ -19,7 +19,8 @@
 
 namespace ktriage::logparse {
 
-// Fills the structured fields of `report` from its lines (header first).
+// Fills the structured fields of `report` from its lines (header first), as
+// clean_line() left them: `bytes` must describe `text`.
 // Leaves classification (kind, title, type, ...) alone; reads report.kind to
 // decide whether an old `Oops: 0002` code is a page-fault error code.
 void extract_fields(std::span<const LogLine> lines, Report& report);

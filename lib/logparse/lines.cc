@@ -339,6 +339,7 @@ void clean_line(std::string_view raw, LogLine& out) {
   }
   if (plain) out.text.assign(s.substr(i));
   else if (i > 0) out.text.erase(0, i);
+  out.bytes = ByteSet(out.text);
 }
 
 }  // namespace ktriage::logparse

@@ -22,6 +22,8 @@
 #include <string>
 #include <string_view>
 
+#include "logparse/bytes.h"
+
 namespace ktriage::logparse {
 
 struct LogLine {
@@ -37,11 +39,12 @@ struct LogLine {
   // ("host openvpn[1118]: WARNING: ..."): text keeps the "openvpn[1118]: " tag
   // so it never reads like a kernel message.
   bool foreign = false;
+  ByteSet bytes;                    // of `text`: later stages skip searches it rules out
 };
 
 // Strips one raw line's console prefix (dmesg timestamp, caller id, syslog,
 // journalctl, kmsg record, <N> level, serial junk) into `out`, resetting
-// out.text/timestamp/caller/level/foreign. Never allocates beyond out.text.
+// out.text/timestamp/caller/level/foreign/bytes. Never allocates beyond out.text.
 // `out.offset`/`number`/`length`/`cut` are left to the caller.
 void clean_line(std::string_view raw, LogLine& out);
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <deque>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -162,10 +163,38 @@ struct LazyLine {
 bool is_caller_context(std::string_view ctx) { return !ctx.empty() && ctx != kConsole; }
 bool is_cpu_context(std::string_view ctx) { return ctx.find('C') != std::string_view::npos; }
 
+// An open report's lines. Reports come and go by the thousand, each with a
+// few hundred lines: cleared stores keep their slots, and a slot's string
+// buffers, for the next report instead of freeing and allocating them again.
+class LineStore {
+ public:
+  void push(const LogLine& line) {
+    if (used_ < slots_.size()) slots_[used_] = line;
+    else slots_.push_back(line);
+    ++used_;
+  }
+  void clear() {
+    // Unless a report of very long lines left big buffers behind.
+    size_t bytes = 0;
+    for (size_t i = 0; i < used_; ++i) bytes += slots_[i].text.capacity();
+    if (bytes > kMaxKeptBytes) slots_ = {};
+    used_ = 0;
+  }
+  size_t size() const { return used_; }
+  const LogLine& front() const { return slots_.front(); }
+  const LogLine& back() const { return slots_[used_ - 1]; }
+  std::span<const LogLine> all() const { return {slots_.data(), used_}; }
+
+ private:
+  static constexpr size_t kMaxKeptBytes = 1 << 20;
+  std::vector<LogLine> slots_;
+  size_t used_ = 0;
+};
+
 struct OpenReport {
   const Detector* detector = nullptr;
   std::string context;
-  std::vector<LogLine> lines;    // for extract_fields
+  LineStore lines;               // for extract_fields
   std::string text;              // syzkaller report text (stripped, '\n' joined)
   size_t title_end = 0;          // syzkaller reportEnd
   uint32_t header_line = 0;
@@ -225,14 +254,13 @@ bool has_at_colon(std::string_view s) {
   return false;
 }
 
-bool looks_like_report_line(std::string_view text) {
+bool looks_like_report_line(const LogLine& line) {
   static constexpr logparse::Needle kMarks[] = {"+0x",    "[<",    "Call Trace",     "RIP:",          "Code:",
                                                 "<IRQ>", "<EOI>", "Modules linked", "Hardware name", "Tainted:"};
-  logparse::ScannedLine line(text);
   for (const logparse::Needle& n : kMarks)
-    if (line.has(n)) return true;
+    if (line.bytes.covers(n.bytes) && has(line.text, n.text)) return true;
   static constexpr logparse::ByteSet kAtColon(" at:");
-  return line.bytes().covers(kAtColon) && has_at_colon(text);
+  return line.bytes.covers(kAtColon) && has_at_colon(line.text);
 }
 
 }  // namespace
@@ -396,7 +424,7 @@ struct LogParser::Impl {
       r.panicked = (notices & (1u << unsigned(Notice::panic))) != 0;
       r.follows_report = inside_report;
       r.hangup = (notices & (1u << unsigned(Notice::hangup))) != 0;
-      r.lines.push_back(std::move(ll));
+      r.lines.push(ll);
       open.push_back(std::move(r));
       while (open.size() > kMaxOpenReports) {
         finish_report(std::move(open.front()));
@@ -438,9 +466,9 @@ struct LogParser::Impl {
                                              " bytes; rest ignored"});
           close_fields(r, number);
         } else {
-          r.lines.push_back(ll);
+          r.lines.push(ll);
           r.line_bytes += ll.text.size();
-          if (looks_like_report_line(ll.text)) r.last_trace_line = number;
+          if (looks_like_report_line(ll)) r.last_trace_line = number;
           if (interesting && has(ll.text, "---[ end ")) close_fields(r, number);
           else if (number - r.last_trace_line > kQuietLines) close_fields(r, number);
         }
@@ -514,7 +542,7 @@ struct LogParser::Impl {
   }
 
   std::vector<std::string> spare_text;
-  std::vector<std::vector<LogLine>> spare_lines;
+  std::vector<LineStore> spare_lines;
 
   // Hands finished reports on in input order. Held back a little because
   // "panicked" and "suppressed" are properties of the whole log.
@@ -612,7 +640,7 @@ struct LogParser::Impl {
     r.span.first_line = head.number;
     r.span.last_line = last.number;
     r.anomalies = std::move(o.anomalies);
-    logparse::extract_fields(o.lines, r);
+    logparse::extract_fields(o.lines.all(), r);
     if (r.frames.size() > options.max_frames) {
       r.anomalies.push_back({last.number, fmt::format("call trace cut at {} of {} frames", options.max_frames,
                                                       r.frames.size())});
