@@ -7,6 +7,7 @@
 #include <cxxabi.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <unordered_set>
 
@@ -21,11 +22,11 @@ constexpr std::string_view kNoFrames = "extracted no frames";
 
 bool has(std::string_view s, std::string_view what) { return s.find(what) != std::string_view::npos; }
 
-std::vector<std::string_view> split_lines(std::string_view text) {
+std::vector<std::string_view> split_lines(std::string_view text, size_t max_lines = SIZE_MAX) {
   // Like bytes.Split(text, "\n"): a trailing newline yields a last empty line.
   std::vector<std::string_view> out;
   size_t pos = 0;
-  while (true) {
+  while (out.size() < max_lines) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string_view::npos) {
       out.push_back(text.substr(pos));
@@ -34,6 +35,7 @@ std::vector<std::string_view> split_lines(std::string_view text) {
     out.push_back(text.substr(pos, nl - pos));
     pos = nl + 1;
   }
+  return out;
 }
 
 bool matches_any(std::string_view line, const std::vector<std::unique_ptr<RE2>>& res) {
@@ -73,20 +75,25 @@ bool is_corrupted_line(const ScannedLine& line) {
   return line.has(grammar_needles().corrupted) && matches_any(line.text(), stack_grammar().corrupted_line);
 }
 
-// Captured groups of the leftmost match of `re` in `text`; nullopt when no
-// match. Groups that did not take part are returned as null views.
-std::optional<std::vector<std::string_view>> submatches(const RE2& re, std::string_view text,
-                                                        size_t* match_begin = nullptr) {
+// Captured groups of the leftmost match of `re` in text[from...] (anchored
+// there or not); nullopt when no match. Groups that did not take part are
+// returned as null views.
+std::optional<std::vector<std::string_view>> match_groups(const RE2& re, std::string_view text, size_t from,
+                                                          RE2::Anchor anchor, size_t* match_begin) {
   constexpr int kMaxGroups = 16;
   int n = std::min(re.NumberOfCapturingGroups() + 1, kMaxGroups);
   re2::StringPiece groups[kMaxGroups];
-  if (!re.Match(text, 0, text.size(), RE2::UNANCHORED, groups, n)) return std::nullopt;
+  if (!re.Match(text, from, text.size(), anchor, groups, n)) return std::nullopt;
   if (match_begin) *match_begin = static_cast<size_t>(groups[0].data() - text.data());
   std::vector<std::string_view> out;
   for (int i = 1; i < n; ++i)
-    out.push_back(groups[i].data() ? std::string_view(groups[i].data(), groups[i].size())
-                                   : std::string_view());
+    out.push_back(groups[i].data() ? std::string_view(groups[i].data(), groups[i].size()) : std::string_view());
   return out;
+}
+
+std::optional<std::vector<std::string_view>> submatches(const RE2& re, std::string_view text,
+                                                        size_t* match_begin = nullptr) {
+  return match_groups(re, text, 0, RE2::UNANCHORED, match_begin);
 }
 
 // Rust v0 symbol names (_RNv...), enough of the grammar for kernel frames:
@@ -308,18 +315,8 @@ std::optional<std::vector<std::string_view>> submatches_at(const RE2& re, std::s
                                                            std::string_view literal,
                                                            size_t* match_begin) {
   if (literal.empty()) return submatches(re, text, match_begin);
-  constexpr int kMaxGroups = 16;
-  int n = std::min(re.NumberOfCapturingGroups() + 1, kMaxGroups);
-  re2::StringPiece groups[kMaxGroups];
-  for (size_t at = text.find(literal); at != std::string_view::npos; at = text.find(literal, at + 1)) {
-    if (!re.Match(text, at, text.size(), RE2::ANCHOR_START, groups, n)) continue;
-    *match_begin = at;
-    std::vector<std::string_view> out;
-    for (int i = 1; i < n; ++i)
-      out.push_back(groups[i].data() ? std::string_view(groups[i].data(), groups[i].size())
-                                     : std::string_view());
-    return out;
-  }
+  for (size_t at = text.find(literal); at != std::string_view::npos; at = text.find(literal, at + 1))
+    if (auto groups = match_groups(re, text, at, RE2::ANCHOR_START, match_begin)) return groups;
   return std::nullopt;
 }
 
@@ -547,13 +544,29 @@ struct Description {
   const TitleFormat* format = nullptr;
 };
 
+// Like submatches_at() for a title format: its literal starts with the
+// detector's header, so its matches start at some of `header_at`, the
+// header's occurrences, found once for all the detector's formats.
+std::optional<std::vector<std::string_view>> title_match(const TitleFormat& f, std::string_view text,
+                                                         const std::vector<size_t>& header_at, size_t* match_begin) {
+  if (f.title_literal.empty()) return submatches(*f.title, text, match_begin);
+  for (size_t at : header_at) {
+    if (text.compare(at, f.title_literal.size(), f.title_literal) != 0) continue;
+    if (auto groups = match_groups(*f.title, text, at, RE2::ANCHOR_START, match_begin)) return groups;
+  }
+  return std::nullopt;
+}
+
 Description describe(const Detector& det, std::string_view text) {
   Description d;
   size_t start = text.size();
   bool matched_title = false;
+  std::vector<size_t> header_at;
+  for (size_t at = text.find(det.header); at != std::string_view::npos; at = text.find(det.header, at + 1))
+    header_at.push_back(at);
   for (const TitleFormat& f : det.formats) {
     size_t pos = 0;
-    auto groups = submatches_at(*f.title, text, f.title_literal, &pos);
+    auto groups = title_match(f, text, header_at, &pos);
     if (!groups || pos > start) continue;
     if (pos == start && !d.title.empty()) continue;
     if (pos < start) {
@@ -619,9 +632,11 @@ std::string corruption_of(std::string_view title, std::string_view report, const
   bool has_trace = false;
   for (size_t k = 0; k < g.stack_start.size(); ++k) {
     const auto& key = g.stack_start[k];
-    size_t at = 0;
-    if (!has(report, g.stack_start_literal[k]) || !submatches(*key, report, &at)) continue;
-    std::vector<std::string_view> lines = split_lines(report.substr(at));
+    re2::StringPiece start;
+    if (!has(report, g.stack_start_literal[k]) || !key->Match(report, 0, report.size(), RE2::UNANCHORED, &start, 1))
+      continue;
+    size_t at = static_cast<size_t>(start.data() - report.data());
+    std::vector<std::string_view> lines = split_lines(report.substr(at), 16);
     if (lines.size() < 4) return "call trace is missed";
     bool corrupted = true;
     for (size_t i = 1; i < lines.size() && i <= 15; ++i) {
