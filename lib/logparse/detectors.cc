@@ -958,6 +958,12 @@ inline uint32_t load4(const char* p) {
 }
 inline uint32_t hash4(uint32_t v) { return (v * 2654435761u) >> 16; }
 
+// Grams are hashed at every kStride-th position: a literal of kLong bytes or
+// more fully holds one of them wherever it starts. Shorter literals all end
+// in ':' ("BUG:", "WARNING:") and are checked at colons instead.
+constexpr size_t kStride = 6;
+constexpr size_t kLong = kStride + 3;
+
 // How unlikely a 4-byte gram is in ordinary console text: capitals, digits
 // and punctuation are rarer than lower-case words and spaces.
 int gram_rarity(std::string_view g) {
@@ -1010,7 +1016,6 @@ LiteralScanner::LiteralScanner() : bitmap_(1 << 10, 0) {
   add("fatal error: out of memory", Notice::suppress);
   add("fatal error: newosproc", Notice::suppress);
   add("panic:", Notice::suppress, "panic: .*cannot allocate memory");
-  constexpr size_t kLong = 8;
   constexpr size_t kHashes = size_t{1} << 16;
   for (size_t i = 0; i < literals_.size(); ++i) {
     const std::string& t = literals_[i].text;
@@ -1027,12 +1032,12 @@ LiteralScanner::LiteralScanner() : bitmap_(1 << 10, 0) {
       }
       continue;
     }
-    // An occurrence holds a stride gram at offset r, r+5, r+10, ... for one
-    // r in 0..4; per r, index only the gram least likely in ordinary text.
-    for (size_t r = 0; r < 5; ++r) {
+    // An occurrence holds a stride gram at offset r, r+kStride, ... for one
+    // r below kStride; per r, index only the gram least likely in ordinary text.
+    for (size_t r = 0; r < kStride; ++r) {
       size_t best_off = r;
       int best_score = -1;
-      for (size_t off = r; off + 4 <= t.size(); off += 5) {
+      for (size_t off = r; off + 4 <= t.size(); off += kStride) {
         int score = gram_rarity(std::string_view(t).substr(off, 4));
         if (score > best_score) {
           best_score = score;
@@ -1043,6 +1048,7 @@ LiteralScanner::LiteralScanner() : bitmap_(1 << 10, 0) {
       uint32_t h = hash4(gram);
       bitmap_[h >> 6] |= uint64_t{1} << (h & 63);
       uses_.push_back({gram, static_cast<uint16_t>(i), static_cast<uint16_t>(best_off)});
+      max_gram_offset_ = std::max(max_gram_offset_, best_off);
     }
   }
   // Group the uses by hash (stable: literal order within a bucket) and index
@@ -1059,19 +1065,20 @@ size_t LiteralScanner::find_in(std::string_view text, size_t from, size_t to) co
   const char* p = text.data();
   const size_t n = text.size();
   size_t best = std::string_view::npos;
-  // Grams at global positions that are multiples of 5; an occurrence
-  // starting at s holds one at a position in [s, s + 4].
-  size_t first = from / 5 * 5;
-  // pos < stop  <=>  pos + 4 <= n && pos < to + 4
-  const size_t stop = n < 4 ? 0 : std::min(n - 3, to + 4);
+  // Grams at global positions that are multiples of kStride. An occurrence
+  // starting at s is indexed by the gram at s + offset of one of its uses
+  // (offset <= max_gram_offset_), so probes run that far past `to`.
+  size_t first = from / kStride * kStride;
+  // pos < stop  <=>  pos + 4 <= n && pos <= to + max_gram_offset_
+  const size_t stop = n < 4 ? 0 : std::min(n - 3, to + max_gram_offset_ + 1);
   auto hit = [&](size_t pos) {
     uint32_t h = hash4(load4(p + pos));
     return (bitmap_[h >> 6] >> (h & 63)) & 1;
   };
-  for (size_t pos = first; pos < stop; pos += 5) {
+  for (size_t pos = first; pos < stop; pos += kStride) {
     // Two grams per test while both are in range: nearly all miss.
-    if (pos + 5 < stop && !(hit(pos) | hit(pos + 5))) {
-      pos += 5;
+    if (pos + kStride < stop && !(hit(pos) | hit(pos + kStride))) {
+      pos += kStride;
       continue;
     }
     if (!hit(pos)) continue;
@@ -1141,7 +1148,7 @@ bool LiteralScanner::any(std::string_view line) const {
   const char* p = line.data();
   const size_t n = line.size();
   bool candidate = false;
-  for (size_t pos = 0; pos + 4 <= n && !candidate; pos += 5) {
+  for (size_t pos = 0; pos + 4 <= n && !candidate; pos += kStride) {
     uint32_t h = hash4(load4(p + pos));
     candidate = (bitmap_[h >> 6] >> (h & 63)) & 1;
   }

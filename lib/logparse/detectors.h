@@ -170,9 +170,9 @@ enum class Notice : uint8_t {
 };
 
 // Finds the literals above in bulk without looking at every byte: literals
-// of 8+ bytes are found by hashing the 4-byte gram at every 5th position
+// of 9+ bytes are found by hashing the 4-byte gram at every 6th position
 // (each occurrence fully contains one such gram), the few short ones
-// ("BUG:", "INFO:", ...) all end in ':' and are checked at each colon.
+// ("BUG:", "WARNING:", ...) all end in ':' and are checked at each colon.
 class LiteralScanner {
  public:
   LiteralScanner();
@@ -206,6 +206,7 @@ class LiteralScanner {
   std::vector<uint64_t> bitmap_;       // 2^16 bits over hashed grams of long literals
   std::vector<uint32_t> bucket_start_; // per hash: range in uses_
   std::vector<GramUse> uses_;
+  size_t max_gram_offset_ = 0;         // largest GramUse::offset
 };
 
 const LiteralScanner& literal_scanner();

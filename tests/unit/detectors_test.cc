@@ -71,10 +71,18 @@ TEST(Detectors, EveryFormatBelongsToItsHeader) {
 
 TEST(LiteralScanner, FindsLiteralsAtAnyAlignment) {
   const lp::LiteralScanner& s = lp::literal_scanner();
-  for (const char* lit : {"BUG:", "INFO:", "general protection fault", "Kernel panic", "UBSAN:", "int3:"}) {
-    for (size_t pad = 0; pad < 12; ++pad) {
+  for (const char* lit : {"BUG:", "INFO:", "general protection fault", "Kernel panic", "UBSAN:", "int3:", "WARNING:",
+                          "---[ end ", "Kernel BUG", "SYZFATAL:"}) {
+    for (size_t pad = 0; pad < 14; ++pad) {
       std::string text = std::string(pad, 'x') + lit + " tail";
       EXPECT_EQ(s.find(text), pad) << lit << " at " << pad;
+    }
+  }
+  // find() scans in windows of 16 KiB: literals straddling a window edge.
+  for (const char* lit : {"BUG:", "WARNING:", "---[ end ", "general protection fault"}) {
+    for (size_t at = 16384 - 30; at <= 16384 + 2; ++at) {
+      std::string text = std::string(at, 'x') + lit + " tail";
+      EXPECT_EQ(s.find(text), at) << lit << " at " << at;
     }
   }
   EXPECT_EQ(s.find("an ordinary line: nothing to see, debug: ok"), std::string_view::npos);
