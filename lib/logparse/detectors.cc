@@ -746,7 +746,20 @@ std::unique_ptr<RE2> compile_pattern(std::string_view pattern) {
 LazyRE2::LazyRE2(std::string_view source, Syntax syntax) : state_(std::make_unique<State>()) {
   state_->source = std::string(source);
   state_->syntax = syntax;
-  if (source.find('|') == std::string_view::npos) {
+  // Every match holds the leading literal of one top-level alternative.
+  // Only for plain alternations: '(' or '[' may hide a '|', '\\' escape one.
+  if (source.find_first_of("([\\") == std::string_view::npos) {
+    std::vector<std::string> leads;
+    for (size_t b = 0;;) {
+      size_t e = source.find('|', b);
+      std::string lead = leading_literal(source.substr(b, e == std::string_view::npos ? e : e - b));
+      if (lead.empty()) return;  // an alternative without one: no hint at all
+      leads.push_back(std::move(lead));
+      if (e == std::string_view::npos) break;
+      b = e + 1;
+    }
+    set_required(std::move(leads));
+  } else if (source.find('|') == std::string_view::npos) {
     std::string lead = leading_literal(source);
     if (!lead.empty()) set_required({std::move(lead)});
   }
@@ -936,7 +949,7 @@ CrashKind kind_for_report(std::string_view header, std::string_view text) {
     return v;
   }();
   for (const auto& [re, kind] : *lazy_rules) {
-    if (!RE2::PartialMatch(header, *re)) continue;
+    if (!re.may_match(header) || !RE2::PartialMatch(header, *re)) continue;
     // "BUG: unable to handle kernel" lost its second half: the next lines say which.
     if (kind == CrashKind::oops_paging && header.find("NULL") == std::string_view::npos &&
         header.find("paging") == std::string_view::npos &&

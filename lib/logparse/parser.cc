@@ -137,14 +137,15 @@ std::string_view line_context(std::string_view raw) {
 }
 
 // A console line whose prefix is stripped (clean_line) only when needed:
-// lines read only for the title text do without.
+// lines read only for the title text do without. Cleans into `line`, a
+// buffer the parser reuses from line to line.
 struct LazyLine {
   std::string_view raw;
   uint64_t offset;
   uint64_t length;
   uint32_t number;
   bool cut;
-  LogLine line;
+  LogLine& line;
   bool done = false;
 
   LogLine& get() {
@@ -153,7 +154,7 @@ struct LazyLine {
       line.offset = offset;
       line.length = length;
       line.number = number;
-      line.cut = line.cut || cut;
+      line.cut = cut;
       done = true;
     }
     return line;
@@ -286,6 +287,7 @@ struct LogParser::Impl {
   bool held_cut = false;
 
   std::deque<OpenReport> open;
+  LogLine scratch_line;  // LazyLine's buffer
   // Finished reports wait here (as small Report values) until the reports
   // before them are finished too and the log-wide flags are known.
   struct Done {
@@ -330,7 +332,7 @@ struct LogParser::Impl {
   // without one, no header or marker checks are needed.
   void process(std::string_view raw, uint64_t line_offset, uint64_t raw_len, uint32_t number,
                bool cut, bool header_ok, bool interesting) {
-    LazyLine lazy{raw, line_offset, raw_len, number, cut};
+    LazyLine lazy{raw, line_offset, raw_len, number, cut, scratch_line};
     std::string_view ctx = line_context(raw);
     std::string_view stripped = ctx.empty() ? std::string_view(lazy.get().text) : std::string_view();
     bool questionable = false;

@@ -3,6 +3,7 @@
 // case, and hostile input (garbage, NULs, endless lines and traces).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -138,6 +139,50 @@ TEST(FrameNames, AgreeWithTheFramePatterns) {
     }
   }
   EXPECT_GT(lines, 10000u);
+}
+
+// LazyRE2::may_match() may only say no where the pattern cannot match.
+TEST(RequiredText, AlternativesAndLeadingLiterals) {
+  lp::LazyRE2 alt("general protection fault|stack segment");
+  EXPECT_TRUE(alt.may_match("stack segment: 0000 [#1] SMP"));
+  EXPECT_TRUE(alt.may_match("x general protection fault y"));
+  EXPECT_FALSE(alt.may_match("general protection"));
+  lp::LazyRE2 quantified("rcu.*stall");
+  EXPECT_TRUE(quantified.may_match("rcu: INFO: rcu_sched self-detected stall"));
+  EXPECT_FALSE(quantified.may_match("RCU stall"));
+  // '(' may hide a '|': no hint, everything may match.
+  lp::LazyRE2 grouped("Bad page (state|map)|x");
+  EXPECT_TRUE(grouped.may_match("nothing alike"));
+  lp::LazyRE2 anchored("^foo|bar");
+  EXPECT_TRUE(anchored.may_match("baz"));
+}
+
+TEST(RequiredText, NeverRejectsALineTheStackPartMatches) {
+  namespace fs = std::filesystem;
+  std::vector<const lp::LazyRE2*> parts;
+  for (const lp::Detector& d : lp::detector_table())
+    for (const lp::TitleFormat& f : d.formats)
+      if (f.stack)
+        for (const auto* list : {&f.stack->parts, &f.stack->parts2})
+          for (const lp::LazyRE2* p : *list)
+            if (p && std::find(parts.begin(), parts.end(), p) == parts.end()) parts.push_back(p);
+  ASSERT_GT(parts.size(), 10u);
+  const fs::path logs = fs::path(KTRIAGE_SHARED_DIR) / "corpus" / "syzkaller" / "linux" / "report";
+  if (!fs::is_directory(logs)) GTEST_SKIP() << "no shared corpus";
+  size_t checked = 0, matched = 0;
+  for (const auto& e : fs::directory_iterator(logs)) {
+    std::ifstream in(e.path(), std::ios::binary);
+    for (std::string line; std::getline(in, line);) {
+      for (const lp::LazyRE2* p : parts) {
+        if (!RE2::PartialMatch(line, **p)) continue;
+        ++matched;
+        ASSERT_TRUE(p->may_match(line)) << p->source() << "\n" << line;
+        ASSERT_TRUE(p->may_match(lp::ScannedLine(line))) << p->source() << "\n" << line;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GT(matched, 1000u) << checked << " lines";
 }
 
 TEST(Kinds, FromHeaders) {
