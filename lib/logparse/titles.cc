@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <unordered_set>
 
 #include <optional>
@@ -20,7 +21,11 @@ namespace {
 
 constexpr std::string_view kNoFrames = "extracted no frames";
 
-bool has(std::string_view s, std::string_view what) { return s.find(what) != std::string_view::npos; }
+// Whether a long text holds `what`: memmem skips ahead where
+// string_view::find stops at every occurrence of the first byte (a space).
+bool contains(std::string_view text, std::string_view what) {
+  return memmem(text.data(), text.size(), what.data(), what.size()) != nullptr;
+}
 
 std::vector<std::string_view> split_lines(std::string_view text, size_t max_lines = SIZE_MAX) {
   // Like bytes.Split(text, "\n"): a trailing newline yields a last empty line.
@@ -633,7 +638,8 @@ std::string corruption_of(std::string_view title, std::string_view report, const
   for (size_t k = 0; k < g.stack_start.size(); ++k) {
     const auto& key = g.stack_start[k];
     re2::StringPiece start;
-    if (!has(report, g.stack_start_literal[k]) || !key->Match(report, 0, report.size(), RE2::UNANCHORED, &start, 1))
+    if (!contains(report, g.stack_start_literal[k]) ||
+        !key->Match(report, 0, report.size(), RE2::UNANCHORED, &start, 1))
       continue;
     size_t at = static_cast<size_t>(start.data() - report.data());
     std::vector<std::string_view> lines = split_lines(report.substr(at), 16);
