@@ -30,10 +30,6 @@ class ByteSet {
     lo_ = lo;
     hi_ = hi;
   }
-  constexpr void add(const ByteSet& other) {
-    lo_ |= other.lo_;
-    hi_ |= other.hi_;
-  }
   // Whether every byte of `needle` may be here.
   constexpr bool covers(const ByteSet& needle) const {
     return (needle.lo_ & ~lo_) == 0 && (needle.hi_ & ~hi_) == 0;
@@ -55,17 +51,15 @@ struct Needle {
   ByteSet bytes;
 };
 
-// One line with its bytes. Searches on the line, or on any part of it,
-// skip the scan when a byte of the needle is missing.
+// One line with its bytes: searches skip the scan when a byte of the
+// needle is missing.
 class ScannedLine {
  public:
   explicit ScannedLine(std::string_view text) : text_(text), bytes_(text) {}
   std::string_view text() const { return text_; }
   const ByteSet& bytes() const { return bytes_; }
-  bool has(const Needle& n) const { return has_in(text_, n); }
-  // `part` must be a substring of this line.
-  bool has_in(std::string_view part, const Needle& n) const {
-    return bytes_.covers(n.bytes) && part.find(n.text) != std::string_view::npos;
+  bool has(const Needle& n) const {
+    return bytes_.covers(n.bytes) && text_.find(n.text) != std::string_view::npos;
   }
 
  private:

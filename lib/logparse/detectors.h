@@ -47,8 +47,8 @@ class LazyRE2 {
   bool compiled() const;
 
   // Every match contains one of `texts`: lines without any of them need no
-  // regex. A pattern that starts with literal text and has no '|' gets
-  // that text on construction.
+  // regex. On construction a pattern gets the literal text it starts with,
+  // or for a plain alternation ("a b|c d") that of each alternative.
   void set_required(std::vector<std::string> texts);
   // False only when no match is possible (no required text in `line`).
   bool may_match(std::string_view line) const;
