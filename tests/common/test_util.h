@@ -3,6 +3,8 @@
 // (shared/kernel-lab and its download).
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +13,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ktriage::test {
@@ -22,6 +25,35 @@ inline std::string read_file(const std::filesystem::path& path) {
   s << in.rdbuf();
   return s.str();
 }
+
+// A fresh directory <tmp>/<name>-<pid> for a test's files, removed with
+// everything in it when the object goes (or is assigned another).
+class ScratchDir {
+ public:
+  ScratchDir() = default;
+  explicit ScratchDir(const std::string& name)
+      : path_(std::filesystem::temp_directory_path() / (name + "-" + std::to_string(getpid()))) {
+    std::filesystem::create_directories(path_);
+  }
+  ScratchDir(ScratchDir&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+  ScratchDir& operator=(ScratchDir&& other) noexcept {
+    remove();
+    path_ = std::exchange(other.path_, {});
+    return *this;
+  }
+  ~ScratchDir() { remove(); }
+
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::filesystem::path& sub) const { return path_ / sub; }
+  std::string string() const { return path_.string(); }
+
+ private:
+  void remove() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  std::filesystem::path path_;
+};
 
 // What `sh -c cmd` prints on stdout; "" when it cannot be started.
 inline std::string run_command(const std::string& cmd) {
@@ -42,10 +74,11 @@ struct ObjInsn {
   std::string target;  // what objdump names in <...>, "" when nothing
 };
 
-// `objdump -d` of one function, in order.
-inline std::vector<ObjInsn> objdump_function(const std::string& elf, const std::string& func) {
-  std::istringstream in(run_command("objdump -d " + elf));
-  std::vector<ObjInsn> out;
+// The lines `objdump <options> elf` prints inside one function's listing.
+inline std::vector<std::string> objdump_lines(const std::string& options, const std::string& elf,
+                                              const std::string& func) {
+  std::istringstream in(run_command("objdump " + options + " " + elf));
+  std::vector<std::string> out;
   std::string line;
   bool inside = false;
   while (std::getline(in, line)) {
@@ -53,8 +86,17 @@ inline std::vector<ObjInsn> objdump_function(const std::string& elf, const std::
       inside = line.find("<" + func + ">:") != std::string::npos;
       continue;
     }
+    if (inside) out.push_back(line);
+  }
+  return out;
+}
+
+// `objdump -d` of one function, in order.
+inline std::vector<ObjInsn> objdump_function(const std::string& elf, const std::string& func) {
+  std::vector<ObjInsn> out;
+  for (const std::string& line : objdump_lines("-d", elf, func)) {
     const size_t colon = line.find(":\t");
-    if (!inside || colon == std::string::npos) continue;
+    if (colon == std::string::npos) continue;
     const size_t tab2 = line.find('\t', colon + 2);
     std::istringstream hex(line.substr(colon + 2, tab2 == std::string::npos ? std::string::npos : tab2 - colon - 2));
     std::vector<uint8_t> bytes;

@@ -54,16 +54,9 @@ struct ObjReloc {
 
 // `objdump -dr` relocations inside one function, offsets from its start.
 std::vector<ObjReloc> objdump_relocations(const std::string& elf, const std::string& func, uint64_t start) {
-  std::istringstream in(run_command("objdump -dr " + elf));
   std::vector<ObjReloc> out;
-  std::string line;
-  bool inside = false;
-  while (std::getline(in, line)) {
-    if (line.find(">:") != std::string::npos) {
-      inside = line.find("<" + func + ">:") != std::string::npos;
-      continue;
-    }
-    if (!inside || line.find("R_X86_64_") == std::string::npos) continue;
+  for (const std::string& line : ktriage::test::objdump_lines("-dr", elf, func)) {
+    if (line.find("R_X86_64_") == std::string::npos) continue;
     std::istringstream ls(line);
     std::string off, type, sym;
     ls >> off >> type >> sym;
@@ -89,7 +82,7 @@ class DisasmListing : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (std::system("gcc --version > /dev/null 2>&1 && objdump --version > /dev/null 2>&1") != 0) return;
-    dir_ = fs::temp_directory_path() / ("ktriage-listing-" + std::to_string(getpid()));
+    dir_ = ktriage::test::ScratchDir("ktriage-listing");
     fs::create_directories(dir_ / "mods");
     const std::string d = dir_.string();
     const std::string flags = "-g -O2 -mcmodel=kernel -fno-pie -ffreestanding -pg -mfentry";
@@ -99,10 +92,7 @@ class DisasmListing : public ::testing::Test {
                             "/mods/test-listing.ko' listing.c";
     built_ = std::system(cmd.c_str()) == 0;
   }
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
-  }
+  static void TearDownTestSuite() { dir_ = {}; }
   void SetUp() override {
     if (!built_) GTEST_SKIP() << "gcc/objdump not available or the test source did not build for x86-64";
     DebugInfoOptions opts;
@@ -143,7 +133,7 @@ class DisasmListing : public ::testing::Test {
     return sym_->symbolize(report_);
   }
 
-  static inline fs::path dir_;
+  static inline ktriage::test::ScratchDir dir_;
   static inline bool built_ = false;
   std::unique_ptr<Symbolizer> sym_;
   Report report_;

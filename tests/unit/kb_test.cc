@@ -408,8 +408,7 @@ TEST(KbLoader, DirectoriesOverrideAndMissingDirectoryIsAnError) {
   ASSERT_FALSE(missing);
   EXPECT_THAT(missing.error().message, HasSubstr("/nonexistent/kb"));
 
-  fs::path dir = fs::temp_directory_path() / ("ktriage-kb-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const test::ScratchDir dir("ktriage-kb-test");
   std::ofstream(dir / "local.toml") << R"([[bug]]
 id = "x86_64-8k-stack-overflow"
 title = "site override"
@@ -418,7 +417,7 @@ causes = ["stack_overflow"]
 [bug.carried_by]
 rhel6 = "2.6.32-600.el6"
 )";
-  Expected<KnowledgeBase> kb = KnowledgeBase::load({kShipped, dir});
+  Expected<KnowledgeBase> kb = KnowledgeBase::load({kShipped, dir.path()});
   ASSERT_TRUE(kb) << kb.error().message;
   KbVerdicts v = kb->match(seed_like(), "2.6.32-573.el6");
   EXPECT_EQ(find(v, k16K)->title, "site override");
@@ -433,10 +432,9 @@ causes = ["stack_overflow"]
 [bug.fix]
 fixed_in = "3.15"
 )";
-  Expected<KnowledgeBase> dup = KnowledgeBase::load({dir});
+  Expected<KnowledgeBase> dup = KnowledgeBase::load({dir.path()});
   ASSERT_FALSE(dup);
   EXPECT_THAT(dup.error().message, HasSubstr("duplicate id \"x86_64-8k-stack-overflow\""));
-  fs::remove_all(dir);
 }
 
 // --- hostile patterns -------------------------------------------------------

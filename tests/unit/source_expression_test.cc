@@ -98,7 +98,7 @@ class SourceExpressionTest : public ::testing::TestWithParam<bool> {
  protected:
   static void SetUpTestSuite() {
     if (std::system("gcc --version > /dev/null 2>&1") != 0) return;
-    dir_ = fs::temp_directory_path() / ("ktriage-expr-" + std::to_string(getpid()));
+    dir_ = ktriage::test::ScratchDir("ktriage-expr");
     fs::create_directories(dir_ / "mods");
     // The module is built like the kernel's (-fno-asynchronous-unwind-tables):
     // its CFI is .debug_frame, which libdwfl relocates (a .o's .eh_frame is not).
@@ -108,10 +108,7 @@ class SourceExpressionTest : public ::testing::TestWithParam<bool> {
                             "/mods/zoo_mod.ko' zoo.c";
     built_ = std::system(cmd.c_str()) == 0;
   }
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
-  }
+  static void TearDownTestSuite() { dir_ = {}; }
   void SetUp() override {
     if (!built_) GTEST_SKIP() << "gcc not available or the fixture did not build";
     module_ = GetParam();
@@ -152,7 +149,7 @@ class SourceExpressionTest : public ::testing::TestWithParam<bool> {
                                    l->displacement, 0, base_is);
   }
 
-  static inline fs::path dir_;
+  static inline ktriage::test::ScratchDir dir_;
   static inline bool built_ = false;
   bool module_ = false;
   std::unique_ptr<Symbolizer> sym_;
@@ -380,7 +377,7 @@ class SourceExpressionArm64 : public ::testing::TestWithParam<bool> {
                     "llvm-objdump --version > /dev/null 2>&1") != 0) {
       return;
     }
-    dir_ = fs::temp_directory_path() / ("ktriage-expr-arm64-" + std::to_string(getpid()));
+    dir_ = ktriage::test::ScratchDir("ktriage-expr-arm64");
     fs::create_directories(dir_ / "mods");
     const std::string d = dir_.string();
     // -gdwarf-aranges: the symbolizer finds units through .debug_aranges,
@@ -392,10 +389,7 @@ class SourceExpressionArm64 : public ::testing::TestWithParam<bool> {
                             "/mods/zoo_mod.ko' zoo.c";
     built_ = std::system(cmd.c_str()) == 0;
   }
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
-  }
+  static void TearDownTestSuite() { dir_ = {}; }
   void SetUp() override {
     if (!built_) GTEST_SKIP() << "clang-14/lld/llvm-objdump not available or the fixture did not build";
   }
@@ -433,7 +427,7 @@ class SourceExpressionArm64 : public ::testing::TestWithParam<bool> {
     return out;
   }
 
-  static inline fs::path dir_;
+  static inline ktriage::test::ScratchDir dir_;
   static inline bool built_ = false;
 };
 
@@ -482,8 +476,7 @@ INSTANTIATE_TEST_SUITE_P(Objects, SourceExpressionArm64, ::testing::Values(false
 
 TEST(SourceExpressionHostile, NoDwarfGivesNothing) {
   if (std::system("gcc --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no gcc";
-  const fs::path dir = fs::temp_directory_path() / ("ktriage-expr-nodwarf-" + std::to_string(getpid()));
-  fs::create_directories(dir);
+  const ktriage::test::ScratchDir dir("ktriage-expr-nodwarf");
   const std::string exe = (dir / "vmlinux").string();
   const std::string cmd = "cd '" + kSrc + "' && gcc -O2 -fno-pie -no-pie -o '" + exe + "' zoo.c";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
@@ -500,8 +493,6 @@ TEST(SourceExpressionHostile, NoDwarfGivesNothing) {
   ASSERT_TRUE(out.ip && out.ip->link_address);
   EXPECT_FALSE(symOrErr->source_expression("vmlinux", *out.ip->link_address, "rdi", "", 1, 0x18));
   EXPECT_FALSE(symOrErr->variable_in_register("vmlinux", *out.ip->link_address, "rdi"));
-  std::error_code ec;
-  fs::remove_all(dir, ec);
 }
 
 // Damaged DWARF (bytes of .debug_info, .debug_abbrev, .debug_loclists,
@@ -509,8 +500,7 @@ TEST(SourceExpressionHostile, NoDwarfGivesNothing) {
 // never a crash, for every register and a range of PCs and offsets.
 TEST(SourceExpressionHostile, DamagedDwarfNeverCrashes) {
   if (std::system("gcc --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no gcc";
-  const fs::path dir = fs::temp_directory_path() / ("ktriage-expr-damaged-" + std::to_string(getpid()));
-  fs::create_directories(dir);
+  const ktriage::test::ScratchDir dir("ktriage-expr-damaged");
   const std::string exe = (dir / "good").string();
   const std::string cmd = "cd '" + kSrc + "' && gcc -g -O2 -fno-pie -no-pie -o '" + exe + "' zoo.c";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
@@ -567,8 +557,6 @@ TEST(SourceExpressionHostile, DamagedDwarfNeverCrashes) {
   }
   EXPECT_EQ(opened, 60);   // DWARF damage does not stop the symbol table
   EXPECT_GT(answers, 0);  // most damage leaves most answers intact
-  std::error_code ec;
-  fs::remove_all(dir, ec);
 }
 
 }  // namespace

@@ -202,22 +202,18 @@ class StackUsageElf : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (std::system("gcc --version > /dev/null 2>&1 && objdump --version > /dev/null 2>&1") != 0) return;
-    dir_ = fs::temp_directory_path() / ("ktriage-stack-usage-" + std::to_string(getpid()));
-    fs::create_directories(dir_);
+    dir_ = ktriage::test::ScratchDir("ktriage-stack-usage");
     const std::string src = std::string(KTRIAGE_SOURCE_DIR) + "/tests/unit/data/stack_usage/frames.c";
     built_ = std::system(("gcc -g -O2 -no-pie -o '" + exe() + "' '" + src + "'").c_str()) == 0;
     if (built_) listing_ = run_command("objdump -d --no-show-raw-insn '" + exe() + "'");
   }
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
-  }
+  static void TearDownTestSuite() { dir_ = {}; }
   void SetUp() override {
     if (!built_) GTEST_SKIP() << "gcc/objdump not available or the fixture did not build";
   }
   static std::string exe() { return (dir_ / "frames").string(); }
 
-  static inline fs::path dir_;
+  static inline ktriage::test::ScratchDir dir_;
   static inline bool built_ = false;
   static inline std::string listing_;
 };

@@ -134,7 +134,7 @@ class SymbolizeElf : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (std::system("gcc --version > /dev/null 2>&1") != 0) return;
-    dir_ = fs::temp_directory_path() / ("ktriage-symbolize-" + std::to_string(getpid()));
+    dir_ = ktriage::test::ScratchDir("ktriage-symbolize");
     fs::create_directories(dir_ / "mods" / "deep");
     const std::string d = dir_.string();
     // Relative source names with the source dir as cwd: comp_dir + name,
@@ -146,10 +146,7 @@ class SymbolizeElf : public ::testing::Test {
         "' && gcc -g -O2 -c -o '" + d + "/mods/deep/test-mod.ko' '" + kSrc + "/module.c'";
     built_ = std::system(cmd.c_str()) == 0;
   }
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
-  }
+  static void TearDownTestSuite() { dir_ = {}; }
   void SetUp() override {
     if (!built_) GTEST_SKIP() << "gcc not available or test sources did not build";
   }
@@ -161,7 +158,7 @@ class SymbolizeElf : public ::testing::Test {
     return objOrErr ? *objOrErr : nullptr;
   }
 
-  static inline fs::path dir_;
+  static inline ktriage::test::ScratchDir dir_;
   static inline bool built_ = false;
 };
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/test_util.h"
 #include "ktriage/symbolize.h"
 
 namespace ktriage {
@@ -65,16 +66,12 @@ Section find_section(const std::vector<char>& img, const std::string& name) {
 class SymbolizeHostile : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("ktriage-hostile-" + std::to_string(getpid()));
-    fs::create_directories(dir_);
+    dir_ = ktriage::test::ScratchDir("ktriage-hostile");
     const std::string cmd = "cd '" + kSrc + "' && gcc -g -O2 -no-pie -o '" + (dir_ / "good").string() +
                             "' main.c dup_a.c dup_b.c 2>/dev/null";
     if (std::system(cmd.c_str()) == 0) good_ = read_all(dir_ / "good");
   }
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  static void TearDownTestSuite() { dir_ = {}; }
   void SetUp() override {
     if (good_.size() < sizeof(Elf64_Ehdr)) GTEST_SKIP() << "gcc not available";
   }
@@ -115,7 +112,7 @@ class SymbolizeHostile : public ::testing::Test {
     (void)resolve_address(obj, 0, true);
   }
 
-  static inline fs::path dir_;
+  static inline ktriage::test::ScratchDir dir_;
   static inline std::vector<char> good_;
 };
 
