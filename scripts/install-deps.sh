@@ -11,8 +11,24 @@ packages=(
   # libraries
   libdw-dev libelf-dev elfutils libcapstone-dev libre2-dev libfmt-dev
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libsqlite3-dev
+  # compressed logs (gzip, xz, zstd: journalctl exports, rotated syslogs)
+  zlib1g-dev liblzma-dev libzstd-dev
+  # the tools that compress them, for the tests (gzip, xz-utils are always there)
+  zstd
+  # fetching debug info: debuginfod client, HTTP downloads, .deb/.rpm unpacking
+  libdebuginfod-dev libcurl4-gnutls-dev libarchive-dev
+  # fleet store: PostgreSQL client (libpq; libpqxx for C++ callers) and server (tests start their own)
+  libpq-dev libpqxx-dev postgresql libssl-dev
+  # ktriage serve: HTTP server (cpp-httplib); browser tests: headless Chromium; the uploader example's curl
+  libcpp-httplib-dev chromium curl
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev sqlite3
+  # debuginfo tests: a real debuginfod server, rpmbuild for a small kernel-debuginfo RPM
+  debuginfod rpm
+  # version orderings checked against the real implementations
+  libdpkg-dev librpm-dev
+  # report tests: a GFM renderer for the Markdown, headless Chromium for the HTML
+  cmark-gfm chromium
 )
 
 missing=()

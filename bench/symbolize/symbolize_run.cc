@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
     }
     for (const auto& d : s.debuginfo) {
       fmt::print("  debuginfo {} {} build-id={} dwarf={} {} {}\n", d.role, d.path, d.build_id,
-                 d.has_dwarf, d.match, d.confidence);
+                 d.has_dwarf, to_string(d.match), to_string(d.confidence));
       for (const auto& e : d.evidence) fmt::print("      {}\n", e);
     }
     for (const auto& w : s.warnings) fmt::print("  warning: {}\n", w);

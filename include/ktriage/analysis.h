@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "ktriage/debuginfo.h"
 #include "ktriage/disasm.h"
+#include "ktriage/kb_match.h"
 #include "ktriage/report.h"
 #include "ktriage/stack_usage.h"
 #include "ktriage/symbolize.h"
@@ -35,21 +37,6 @@ struct Finding {
   std::vector<std::string> actions;
 };
 
-// A known bug from the knowledge base that matches, and whether the running
-// kernel already carries its fix.
-struct KbMatch {
-  std::string id;
-  std::string title;
-  std::string fixed_in;              // first upstream release with the fix, e.g. "3.15"
-  std::string carried_by;            // distro kernel carrying it for this kernel's line, e.g. "2.6.32-520.el6"
-  std::string verdict;               // "fixed", "not_fixed", "unknown"
-  std::string verdict_text;          // "this kernel (2.6.32-431.el6) lacks the fix; upgrade to 2.6.32-520.el6 or later"
-  std::string commit;                // upstream commit id
-  std::string subject;               // upstream commit subject
-  std::vector<std::string> references;
-  std::string advice;
-};
-
 // What the symbolizer and the disassembler made of one report.
 struct ReportDetails {
   std::optional<Symbolization> symbols;    // with debug info (--vmlinux, --debug-root)
@@ -63,17 +50,31 @@ struct ReportDetails {
   std::vector<std::string> disassembly_errors;   // "frame 3: no bytes for ...", per listing that failed
   std::optional<CodeComparison> code_match;
   std::optional<StackUsage> stack_usage;   // per-frame stack usage along the trace (with debug info)
+  // The fault's register dump, each general-purpose value read as a pointer.
+  std::optional<RegisterClasses> register_classes;
 };
 
 // The whole result of one `analyze` run, as rendered.
 struct Analysis {
-  std::string source;                // input name ("-" for stdin)
+  std::string source;                // input name ("-" for stdin); the first one given when there are several
+  std::vector<std::string> sources;  // every file read, in order (Report::source names each report's)
   std::string kernel_version;        // the version used for KB verdicts (flag or log), "" when unknown
   std::vector<Report> reports;
   std::vector<ReportDetails> details;  // parallel to reports
   std::vector<Finding> findings;     // best first; findings[0] is the headline
-  std::vector<KbMatch> kb_matches;
-  std::string kb_summary;            // one paragraph across kb_matches: "this kernel lacks both fixes ..."
+  std::vector<KbMatch> kb_matches;   // best first (kb_match.h)
+  KbSummary kb_summary;              // what the paragraph across the likely matches says
+  // THREAD_SIZE and where thread_info sits, as the analyses assumed them for
+  // this log's kernel (also without debug info; StackUsage compares against it).
+  StackLimit stack_limit;
+  // With --fetch-debuginfo: what was fetched, or why not (the analysis then
+  // went on without it).
+  std::optional<FetchReport> debuginfo_fetch;
+
+  // The debug files rated a likely or certain mismatch and so not used, once
+  // each (every report rates them against itself): for the top of a report
+  // and for stderr.
+  std::vector<DebugInfoFile> refused_debuginfo() const;
 };
 
 }  // namespace ktriage

@@ -4,7 +4,6 @@
 //   std::vector<ktriage::Report> reports = ktriage::parse_log(text);
 //   ktriage::DiagnoseOptions options;
 //   options.kernel_version = "2.6.32-431.el6.x86_64";   // optional override
-//   options.log_text = text;                              // optional, see below
 //   std::vector<ktriage::Finding> findings = ktriage::diagnose(reports, options);
 //   // findings[0] is the headline; each finding cites its evidence.
 //
@@ -31,10 +30,6 @@ struct DiagnoseOptions {
   // Kernel release to reason about (THREAD_SIZE, where thread_info lives),
   // e.g. "2.6.32-431.el6.x86_64". Overrides the release printed in the log.
   std::string kernel_version;
-  // The text the reports were parsed from, when the caller still has it.
-  // Report spans index into it; analyses read lines the Report model does
-  // not keep (e.g. `last sysfs file:`, `IP: [<...>]`, lock lists). Optional.
-  std::string_view log_text;
   // What the symbolizer and disassembler made of each report (parallel to
   // the reports), when the caller has it: analyses then use debug-info
   // results such as StackUsage. Optional; not owned.
@@ -44,13 +39,10 @@ struct DiagnoseOptions {
 std::vector<Finding> diagnose(const std::vector<Report>& reports,
                               const DiagnoseOptions& options = {});
 
-// THREAD_SIZE of the kernel that printed reports[report], as the
-// stack-overflow analysis assumes it (version, architecture, KASAN, distro
-// backports), with the assumption in words. nullopt when not known.
-struct StackLimit {
-  std::optional<uint64_t> thread_size;
-  std::string assumption;   // "16 KiB: x86_64 THREAD_SIZE is 8 KiB before 3.15 and 16 KiB since; this is 6.1.0-56-cloud-amd64"
-};
+// THREAD_SIZE of the kernel that printed reports[report] and where its
+// thread_info lives, as the stack-overflow analysis assumes them (version,
+// architecture, KASAN, distro backports), with the assumptions in words
+// (StackLimit: stack_usage.h).
 StackLimit stack_limit(const std::vector<Report>& reports, size_t report,
                        const DiagnoseOptions& options = {});
 

@@ -135,24 +135,91 @@ struct PointerVerdict {
 // Classifies `value` as a kernel data pointer on `arch`.
 PointerVerdict classify_pointer(uint64_t value, Arch arch);
 
-// One step of the backward slice: the instruction that last wrote a register
-// the faulting address depended on. JSON (fixed names): {instruction,
-// address, source, expression, value}.
-struct ChainStep {
-  Instruction instruction;
-  std::string register_name;        // register this step wrote ("rax")
-  std::string source;               // source line; "" without debug info
-  std::string expression;           // "rax = *(u64 *)(rbx + 0x218)"
-  std::optional<uint64_t> value;    // value the register held at the fault, when known
+// The general-purpose registers of the fault's register dump (the first set
+// holding them, the one the fault explanation reads), each value read as a
+// pointer. Flags, segment and control registers are left out: their values
+// are not addresses. JSON (fixed names): `registers[set].classes`
+// {"rcx": {class, description}}.
+struct ClassifiedRegister {
+  std::string name;             // as printed: "rcx", "x19", "pc"
+  PointerVerdict verdict;       // what the value looks like as a pointer ("NULL + 0x18")
+};
+struct RegisterClasses {
+  size_t set = 0;               // index into Report::registers
+  std::vector<ClassifiedRegister> registers;  // in the dump's order
+};
+// nullopt when the report has no register dump or its architecture is unknown.
+std::optional<RegisterClasses> classify_fault_registers(const Report& report);
+
+// How a step of the backward slice produced its register.
+enum class StepKind {
+  load,      // read from memory: `operand`
+  move,      // copied from `source_register`
+  address,   // computed an address without reading it (lea): `operand`
+  constant,  // `constant`
+  arith,     // `arith_lhs arith_op arith_rhs`
+  call,      // a call's return value (`call_target`, or indirect)
+  other,     // any other instruction that wrote it
 };
 
-// Everything the log alone says about the faulting instruction. JSON (fixed
-// names): `fault` {address, access, instruction: {address, bytes, text},
-// bad_register, effective_address, chain: [...]}.
+// One step of the backward slice: the instruction that last wrote a register
+// the faulting address depended on. JSON (fixed names): {instruction,
+// address, source, expression, value}; step_expression() makes `expression`.
+struct ChainStep {
+  Instruction instruction;
+  std::string site;                 // where the instruction is: "zoo_uaf+0x34", its address, or "Code:+0x12"
+  std::string register_name;        // register this step wrote ("rax")
+  StepKind kind = StepKind::other;
+  std::optional<MemoryOperand> operand;   // load, address
+  std::string source_register;            // move
+  std::optional<uint64_t> constant;       // constant
+  std::string arith_lhs, arith_op, arith_rhs;  // arith: "rax", "+", "0x8"
+  std::optional<uint64_t> call_target;    // call: a direct call's target (instruction.target_symbol names it)
+  std::optional<uint64_t> value;    // value the register held at the fault, when known
+  // With DWARF: the step's source line, what it loaded (or took the address
+  // of) in C, and the C variable its register holds when DWARF names one.
+  std::optional<SourceLocation> source;
+  std::optional<SourceExpression> source_expression;
+  std::string variable;
+};
+
+// Why the backward slice stopped.
+enum class StopReason {
+  none,              // it did not run (no bad register), or has not stopped
+  join,              // a branch jumps into the path: `site`, `register_name`
+  undecodable,       // undecodable bytes at `site`
+  jump,              // an unconditional jump or return `instruction` at `site`
+  call_clobbers,     // the call at `site` may change `register_name`
+  no_writer,         // the start of the bytes (`function`'s entry when known): `register_name` has no writer
+  fixed_address_load,  // a load from a fixed address: `instruction`
+  stack_reload,      // a reload from the stack frame: `instruction`
+  constant,          // a constant: `instruction`
+  call_return,       // the return value of a call: `instruction`
+  no_register_input, // `instruction` reads no other register
+  no_inputs,         // an instruction whose inputs are not registers
+  depth_limit,       // the slice's depth limit, `depth` steps
+};
+
+struct ChainStop {
+  StopReason reason = StopReason::none;
+  std::string site;
+  std::string instruction;    // its text
+  std::string register_name;
+  std::string function;       // no_writer: the function whose entry was reached ("" for Code: bytes)
+  int depth = 0;              // depth_limit
+};
+
+// Everything known about the faulting instruction: from the log alone, and
+// with DWARF in source terms. Typed; fault_sentences() puts it in words.
+// JSON (fixed names): `fault` {address, access, instruction: {address,
+// bytes, text}, bad_register, effective_address, chain: [...], chain_stop,
+// source_expression, source_location, sentences}.
 struct FaultExplanation {
   std::optional<uint64_t> address;            // fault address: CR2 / FAR
   AccessKind access = AccessKind::unknown;
   Instruction instruction;
+  std::string site;                           // where `instruction` is, as ChainStep::site
+  bool trap = false;                          // a deliberate trap (BUG()/WARN()), not a memory access
   std::optional<MemoryOperand> memory;
   std::optional<uint64_t> effective_address;  // from the registers, when all were known
   std::optional<bool> address_matches;        // effective_address == address (page-granular for execute)
@@ -160,13 +227,34 @@ struct FaultExplanation {
   std::optional<uint64_t> bad_value;
   PointerVerdict bad_verdict;                 // what the bad value looks like
   std::vector<ChainStep> chain;               // nearest step first
-  std::string chain_stop;                     // why the slice stopped: "a call at +0x1a", ...
-  std::vector<std::string> sentences;         // two or three plain sentences for the text report
+  ChainStop chain_stop;
+  bool through_stack_pointer = false;         // the slice reached the stack pointer
+  // The instruction is not in the log (no decodable Code: bytes): why, and
+  // what the registers still say.
+  std::string code_missing;                   // "" when it was decoded
+  PointerVerdict address_verdict;             // what the fault address looks like
+  std::vector<std::string> registers_holding; // an instruction fetch: the registers holding the address
+  std::optional<uint64_t> nearest_distance;   // a data access: how far bad_value is from the address
   // With DWARF (vmlinux/modules given): the faulting access in source terms
-  // and where it is ("zoo_table[i]->next", "crashzoo.c:72"); "" otherwise.
-  std::string source_expression;
-  std::string source_location;
+  // and where it is ("zoo_table[i]->next", crashzoo.c:72).
+  std::optional<SourceExpression> source_access;
+  std::optional<SourceLocation> source_location;
 };
+
+// The words for a typed explanation, for every renderer and for the
+// analyses' evidence; nothing parses them.
+std::vector<std::string> fault_sentences(const FaultExplanation& e);
+// "rax = *(u64 *)(rbx + 0x20)": what the step computed, in machine terms.
+std::string step_machine_expression(const ChainStep& step);
+// In source terms when DWARF gave them ("rax = s->ops", "rbx = &p->list"),
+// else in machine terms.
+std::string step_expression(const ChainStep& step);
+// "a join at zoo_uaf+0x29: a branch jumps there, so rax may come from another path"; "" for none.
+std::string chain_stop_text(const ChainStop& stop);
+// The access in C when DWARF is sure of it (not inferred); "" otherwise.
+std::string source_expression_text(const FaultExplanation& e);
+// "crashzoo.c:72", "" without DWARF.
+std::string source_location_text(const FaultExplanation& e);
 
 // What the report says about the fault, beside the code.
 struct FaultContext {
@@ -280,21 +368,39 @@ std::optional<MemoryOperand> memory_operand_at(const std::vector<uint8_t>& bytes
 Expected<std::vector<CodeRelocation>> read_function_relocations(const std::string& path, const std::string& function);
 
 // The report's Code: bytes against the stored function bytes at the IP.
+enum class CodeVerdict {
+  match,
+  // A few bytes differ at typical patch sites: ftrace's 5-byte call/NOP at
+  // entry, static-key jmp/NOP, alternatives, return thunks.
+  runtime_patched,
+  different_build,
+};
+std::string_view to_string(CodeVerdict verdict);  // "match", "runtime_patched", "different_build"
+
+// A runtime patch site the differences fall in.
+struct PatchSite {
+  uint64_t offset = 0;   // of its instruction, from the function's first byte
+  std::string kind;      // "ftrace NOP/call at entry", "static-key jmp/NOP", ...
+};
+
 // JSON (fixed names): `code.vmlinux_match` {verdict, differing_offsets,
-// explanation}.
+// compared, relocated, kaslr_offset, explanation}.
 struct CodeComparison {
-  // "match", "runtime_patched" (a few bytes differ at typical patch sites:
-  // ftrace's 5-byte call/NOP at entry, static-key jmp/NOP, alternatives,
-  // return thunks) or "different_build".
-  std::string verdict;
+  CodeVerdict verdict = CodeVerdict::match;
+  std::string object;                       // what was compared: "vmlinux" or the module name
+  std::string function;
   std::vector<uint64_t> differing_offsets;  // function offsets of bytes that differ
+  size_t differing_sites = 0;               // stored instructions those bytes fall in
+  std::vector<PatchSite> patch_sites;       // runtime_patched: the sites, in order
   uint32_t compared = 0;                    // bytes compared (the overlap of both)
   uint32_t relocated = 0;                   // bytes skipped as relocation / KASLR fields
   // The KASLR offset the absolute address fields imply, when the caller did
   // not know it and they differ by one multiple of 2 MiB.
   std::optional<int64_t> kaslr_offset;
-  std::string explanation;                  // one sentence for the text report
 };
+
+// The comparison in one sentence for the reports.
+std::string code_comparison_text(const CodeComparison& c);
 
 struct CompareOptions {
   // vmlinux: absolute address fields differ by this at runtime.

@@ -9,8 +9,21 @@
 
 namespace ktriage {
 
+// What kind of failure, for callers that act on it (exit codes, retries,
+// "skip this file and go on"); the message says the rest.
+enum class ErrorCode {
+  unspecified,
+  io,           // a read or write failed (errno)
+  not_found,    // no such file, entry or record
+  bad_input,    // the input is malformed: not ELF, broken DWARF, bad flags
+  unsupported,  // well-formed but not handled: an architecture, a format version
+  mismatch,     // valid, but not what it must match (debug info of another build)
+  library,      // a library failed in a way the input does not explain
+};
+
 struct Error {
   std::string message;
+  ErrorCode code = ErrorCode::unspecified;
 };
 
 // Either a value or an Error. Usage:

@@ -83,11 +83,24 @@ struct Symbol {
   std::string module_build_id;      // when printed after the module name
 };
 
+// A source line as the log printed it: "kernel BUG at mm/slub.c:419!", "WARNING: ... at fs/xfs/xfs_buf.c:1234": the
+// source line an assertion printed; "func+0x1/0x2 fs/namei.c:12" in a symbolized trace.
+struct SourceSite {
+  std::string file;
+  uint32_t line = 0;
+};
+
 // One call-trace entry.
 struct Frame : Symbol {
   bool reliable = true;      // false when printed with '?'
   std::string context;       // stack it was on: "task", "IRQ", "NMI", "SOFTIRQ", "EXCEPTION", ...
   uint32_t line = 0;         // input line, 1-based
+  // Symbolized traces (syzbot reports, scripts/decode_stacktrace.sh) print
+  // where each frame is: "f+0x1/0x2 fs/namei.c:12", "f (fs/namei.c:12)".
+  std::optional<SourceSite> printed_source;
+  // "f fs/namei.c:12 [inline]": a function inlined into the frame below it,
+  // which has no address, offset or stack slot of its own.
+  bool printed_inline = false;
 };
 
 struct Register {
@@ -136,6 +149,43 @@ struct Taint {
   std::vector<std::string> meanings; // one per set flag: "O: out-of-tree module loaded"
 };
 
+// A module printed with taint flags in "Modules linked in:" ("crashzoo(OE)").
+struct ModuleFlags {
+  std::string name;
+  std::string flags;                 // "OE", "P", "+"
+};
+
+// A line the kernel printed with (or just before) a report that the analyses
+// need and the fields above do not hold, classified by the parser. `text` is
+// the kernel's own words, console prefix stripped.
+enum class NoteKind : uint8_t {
+  list_check,       // CONFIG_DEBUG_LIST's verdict: "list_add corruption. next->prev should be ..."
+  refcount_check,   // "refcount_t: underflow; use-after-free."
+  usercopy_check,   // "usercopy: Kernel memory exposure attempt detected from SLUB object ..."
+  hard_lockup,      // "Watchdog detected hard LOCKUP on cpu 3"
+  lock,             // a lock lockdep lists: "#0: ffff... (&mm->mmap_lock){++++}-{3:3}, at: ..."
+  locks_held,       // "2 locks held by kworker/0:1/31:"
+  atomic_context,   // "in_atomic(): 1, irqs_disabled(): 0, ...", "preempt_count: 1, expected: 0"
+  module_taint,     // "crashzoo: loading out-of-tree module taints kernel." earlier in the same boot
+};
+std::string_view to_string(NoteKind kind);
+
+struct Note {
+  NoteKind kind = NoteKind::lock;
+  std::string text;
+  uint32_t line = 0;                 // input line, 1-based
+};
+
+// Marks of the report's format that date a kernel that printed no release,
+// or tell its architecture when nothing else does.
+// Lines are 1-based input lines, 0 when absent.
+struct FormatMarks {
+  uint32_t last_sysfs_file = 0;      // a "last sysfs file:" line: 2.6-era kernels only
+  uint32_t bracketed_ip = 0;         // "IP: [<address>] symbol": x86 before 4.x
+  bool x86_64_text = false;          // 64-bit x86 text: [<ffffffff8...>] addresses or a "RIP: " line
+  bool i386_text = false;            // an "EIP: " line
+};
+
 // A kernel crash report and everything printed in it.
 struct Report {
   // Classification.
@@ -156,6 +206,9 @@ struct Report {
   Arch arch = Arch::unknown;
   std::string kernel_release;      // "2.6.32-431.el6.x86_64"
   std::string kernel_version;      // "#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2"
+  // vmlinux's build-id, printed after the version on the "CPU: ... Comm:"
+  // line by kernels with CONFIG_STACKTRACE_BUILD_ID (40 hex digits).
+  std::string kernel_build_id;
   std::string hardware;            // "QEMU Standard PC (i440FX + PIIX, 1996), BIOS ..."
   Taint taint;
 
@@ -174,15 +227,28 @@ struct Report {
   std::vector<RegisterSet> registers;
   std::vector<Frame> frames;
   std::vector<std::string> modules;          // "Modules linked in:"
+  std::vector<ModuleFlags> module_flags;     // those printed with taint flags
   std::optional<CodeBytes> code;
+  std::optional<SourceSite> assertion;       // BUG()/WARN() source line
 
   // "Kernel Offset: 0x13200000 from 0xffffffff81000000" in the panic footer
-  // (KASLR); 0 for "Kernel Offset: disabled".
+  // (KASLR); 0 for "Kernel Offset: disabled". Printed once per boot, it
+  // applies to every report of that boot.
   std::optional<int64_t> kernel_offset;
 
   // Where it was, and what was odd.
+  // The input it came from, as the caller named it (a file path, "-" for
+  // standard input); "" when the caller did not say. The parser leaves it alone.
+  std::string source;
+  // Which boot of its input the report belongs to, 0-based: a new boot starts
+  // at a "Linux version" banner, a "Command line:" line, console timestamps
+  // restarting near 0, or a report after a panic's "---[ end Kernel panic".
+  // Reports of different boots are never the same incident.
+  uint32_t boot = 0;
   Span span;
   std::optional<double> timestamp;            // seconds, of the header line
+  std::vector<Note> notes;
+  FormatMarks marks;
   std::vector<Anomaly> anomalies;
 };
 

@@ -74,6 +74,19 @@ struct StackUsage {
   std::vector<FrameStackUsage> biggest(size_t n) const;
 };
 
+// The kernel's stack geometry as the analyses assume it (from the release,
+// architecture, KASAN and distro backports; lib/analysis), for one log.
+// JSON (fixed names): top-level `stack_limit`.
+struct StackLimit {
+  std::optional<uint64_t> thread_size;  // THREAD_SIZE in bytes, nullopt when not known
+  std::string assumption;   // "16 KiB: x86_64 THREAD_SIZE is 8 KiB before 3.15 and 16 KiB since; this is 6.1.0-56-cloud-amd64"
+  // thread_info sits at the bottom (lowest addresses) of the task stack, where
+  // an overflow reaches it first: x86 before 4.9, arm64 before 4.10
+  // (THREAD_INFO_IN_TASK). nullopt when the kernel is not known well enough.
+  std::optional<bool> thread_info_on_stack;
+  std::string thread_info_reason;  // "x86 keeps thread_info at the bottom of the kernel stack before 4.9 ..."
+};
+
 // Depth of the stack pointer below its value at function entry (the return
 // address not included), just before the instruction at `offset` in `code`.
 struct StackDepth {

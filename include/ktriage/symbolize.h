@@ -131,19 +131,35 @@ struct ModuleSection {
 };
 
 // One debug file that was used, and whether it matches the log.
+// Does a debug file fit the log? A file rated a likely or certain mismatch
+// is not used: its symbols, lines and code would explain another kernel.
+enum class DebugMatch { unknown, match, mismatch };
+enum class MatchConfidence { none, weak, likely, certain };  // of a mismatch
+std::string_view to_string(DebugMatch match);
+std::string_view to_string(MatchConfidence confidence);
+
 struct DebugInfoFile {
   std::string role;       // "vmlinux", "module", "system_map"
   std::string name;       // "vmlinux", "crashzoo"
   std::string path;
   std::string build_id;   // hex, "" when the file has none
   bool has_dwarf = false;
-  // "match", "mismatch" or "unknown" against what the log printed.
-  std::string match = "unknown";
-  // "certain" (build-id or release differ), "likely" (symbol sizes differ),
-  // "weak"; "" for match/unknown.
-  std::string confidence;
+  DebugMatch match = DebugMatch::unknown;
+  // certain: build-id, release or architecture differ, or the file is not
+  // what its role needs; likely: most printed symbol sizes differ; weak: one.
+  MatchConfidence confidence = MatchConfidence::none;
   std::vector<std::string> evidence;  // human-readable reasons, both ways
+  // What the file is when it is not what its role needs: "not a kernel
+  // image", "a module (give it with --modules)"; "" otherwise.
+  std::string what;
+
+  bool refused() const { return match == DebugMatch::mismatch && confidence >= MatchConfidence::likely; }
 };
+
+// "vmlinux /x/vmlinux does not match this log (certain: log says release
+// 2.6.32-431.el6.x86_64, linux_banner says 6.1.0-56-cloud-amd64): not used";
+// "" for a file that is not a mismatch.
+std::string mismatch_text(const DebugInfoFile& file);
 
 struct Symbolization {
   std::optional<FrameSymbolization> ip;  // when Report::ip is set

@@ -32,10 +32,6 @@ struct TriageOptions {
   std::string kernel_version;        // overrides the log's release for diagnosis and KB verdicts
   bool shipped_kb = true;            // load data/kb
   std::vector<std::filesystem::path> kb_dirs;  // user knowledge bases, after the shipped one
-  // The text the reports were parsed from, when the caller kept it: some
-  // analyses read lines outside the reports (module load messages, the lines
-  // just before a report). Optional; without it those findings say less.
-  std::string_view log_text;
 };
 
 bool has_debug_info(const DebugInfoOptions& options);

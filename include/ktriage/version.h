@@ -33,6 +33,10 @@ std::string_view to_string(VersionScheme scheme);
 // Only the leading X.Y[.Z...][-rcN] counts; a local version suffix is ignored.
 int compare_upstream_versions(std::string_view a, std::string_view b);
 
+// The stable branch an upstream version belongs to: "6.1" for "6.1.78" and
+// "6.1", "2.6.32" for "2.6.32.27"; "" when unreadable.
+std::string stable_branch(std::string_view upstream_version);
+
 // rpm's segment comparison (rpmvercmp) of one version or release field.
 int rpmvercmp(std::string_view a, std::string_view b);
 

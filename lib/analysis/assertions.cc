@@ -19,7 +19,7 @@ void assertions(const Context& c, std::vector<Finding>& out) {
   for (size_t i = 0; i < c.reports.size(); ++i) {
     const Report& r = c.reports[i];
     if (!is_primary(c, i)) continue;
-    auto loc = bug_location_of(c, i);
+    const std::optional<SourceSite>& loc = r.assertion;
     bool bug = r.kind == CrashKind::bug_at || r.header.starts_with("kernel BUG at") ||
                (loc && r.kind == CrashKind::invalid_opcode);
     bool warn = r.kind == CrashKind::warning;
@@ -71,11 +71,12 @@ void traps(const Context& c, std::vector<Finding>& out) {
     if (!is_primary(c, i)) continue;
     std::string_view h = r.header;
     Finding f;
-    if (any_line(c, i, "usercopy: Kernel memory")) {
+    std::vector<const Note*> usercopy = notes_of(r, NoteKind::usercopy_check);
+    if (!usercopy.empty()) {
+      // The last verdict printed before the report, else the report's own.
       std::string msg;
-      for (std::string_view l : c.lines_before(i, 3))
-        if (contains(l, "usercopy: ")) msg = std::string(l.substr(l.find("usercopy: ")));
-      if (msg.empty() && contains(h, "usercopy: ")) msg = std::string(h.substr(h.find("usercopy: ")));
+      for (const Note* n : usercopy)
+        if (n->line < r.span.first_line || msg.empty()) msg = n->text;
       bool overwrite = contains(msg, "overwrite") || contains(h, "overwrite");
       const Frame* caller = first_caller(r);
       f = make_finding("trap.usercopy", "bug_at",
@@ -126,21 +127,21 @@ void traps(const Context& c, std::vector<Finding>& out) {
       f = make_finding("trap.lockdep", "lockdep", "lockdep: " + lockdep_verdict(h), 0.8,
                "lockdep proved a possible deadlock from the locking order it observed", i);
       f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
-      for (std::string_view line : c.lines_of(i))
-        if (contains(line, "){") && contains(line, "}"))
-          f.evidence.push_back(Evidence{"log_line", std::string(line), i, std::nullopt});
+      for (const Note* n : notes_of(r, NoteKind::lock)) f.evidence.push_back(note_line(i, *n));
       f.explanation = "Two code paths take the same locks in opposite orders (or a lock is taken in IRQ and non-IRQ context unsafely). It has not deadlocked yet, but can.";
       f.actions = {"Read the two chains lockdep printed and make one of them take the locks in the other's order."};
-    } else if (r.kind == CrashKind::refcount || any_line(c, i, "refcount_t: ")) {
-      bool uaf = any_line(c, i, "use-after-free");
+    } else if (std::vector<const Note*> refcount = notes_of(r, NoteKind::refcount_check);
+               r.kind == CrashKind::refcount || !refcount.empty()) {
+      bool uaf = contains(h, "use-after-free") ||
+                 std::any_of(refcount.begin(), refcount.end(), [](const Note* n) { return contains(n->text, "use-after-free"); });
       f = make_finding(uaf ? "trap.refcount_uaf" : "trap.refcount", uaf ? "use_after_free" : "refcount",
                uaf ? "refcount underflow on a freed object (use-after-free)" + in_where(c, i) : "refcount_t saturated: leaking memory" + in_where(c, i),
                0.75, "refcount_t checks caught an impossible transition and said what it means", i);
-      for (std::string_view line : c.lines_before(i, 3))
-        if (contains(line, "refcount_t: ")) f.evidence.push_back(Evidence{"log_line", std::string(line.substr(line.find("refcount_t: "))), i, std::nullopt});
+      for (const Note* n : refcount)
+        if (n->line < r.span.first_line) f.evidence.push_back(note_line(i, *n));
       if (contains(h, "refcount_t: ")) f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
-      for (std::string_view line : c.lines_of(i))
-        if (contains(line, "refcount_t: ")) f.evidence.push_back(Evidence{"log_line", std::string(line.substr(line.find("refcount_t: "))), i, std::nullopt});
+      for (const Note* n : refcount)
+        if (n->line >= r.span.first_line) f.evidence.push_back(note_line(i, *n));
       f.explanation = uaf ? "A reference count went from 0 to -1 or was incremented from 0: the object had already dropped its last reference (and may be freed). Someone put a reference they did not hold."
                           : "A reference count overflowed and was saturated; the object will never be freed.";
       f.actions = {"Pair every get with a put on the path in the trace; look for an extra put (or a missing get) on error paths."};
@@ -159,7 +160,7 @@ void traps(const Context& c, std::vector<Finding>& out) {
                "a fault while delivering a fault: often a kernel stack overflow or a corrupted stack pointer", i);
       f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
       if (auto rsp = reg(r, "rsp"))
-        f.evidence.push_back(Evidence{"register", fmt::format("RSP {} ({})", hex(*rsp), to_string(classify_address(*rsp, c.kernel.arch))), i, std::nullopt});
+        f.evidence.push_back(Evidence{"register", fmt::format("RSP {} ({})", hex(*rsp), to_string(classify_address(*rsp, c.kernel.arch).cls)), i, std::nullopt});
       f.explanation = "The CPU faulted while trying to handle an exception, usually because the stack itself was unusable.";
       f.actions = {"Check RSP against the task's stack bounds; look for deep recursion in the trace."};
     } else {

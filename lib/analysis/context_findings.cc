@@ -22,45 +22,16 @@ void tainted_modules(const Context& c, std::vector<Finding>& out) {
     bool proprietary = contains(flags, "P"), out_of_tree = contains(flags, "O"), unsigned_mod = contains(flags, "E");
     bool warned = contains(flags, "W");
     if (!proprietary && !out_of_tree && !unsigned_mod && !warned) continue;
-    // "Modules linked in: crashzoo(OE) crc_itu_t": flags in parentheses, kept
-    // by the parser or read from the report's own line.
-    std::vector<std::string> listed = r.modules;
-    for (std::string_view line : c.lines_of(i)) {
-      size_t at = line.find("Modules linked in:");
-      if (at == std::string_view::npos) continue;
-      std::string_view rest = line.substr(at + 18);
-      while (!rest.empty()) {
-        while (rest.starts_with(" ")) rest.remove_prefix(1);
-        std::string_view tok = rest.substr(0, rest.find(' '));
-        if (tok.empty()) break;
-        if (contains(tok, "(")) listed.emplace_back(tok);
-        rest.remove_prefix(tok.size());
-      }
-    }
+    // "Modules linked in: crashzoo(OE) crc_itu_t": the modules printed with flags.
     std::vector<std::string> flagged, in_trace;
-    for (const std::string& m : listed) {
-      size_t p = m.find('(');
-      if (p == std::string::npos) continue;
-      std::string name = m.substr(0, p), mf = m.substr(p);
-      if (contains(mf, "P") || contains(mf, "O") || contains(mf, "E")) {
-        if (std::find(flagged.begin(), flagged.end(), m) != flagged.end()) continue;
-        flagged.push_back(m);
-        bool traced = r.ip && r.ip->module == name;
-        for (const Frame& f : r.frames) traced |= f.module == name;
-        if (traced) in_trace.push_back(name);
-      }
-    }
-    // "crashzoo: loading out-of-tree module taints kernel." printed at load time.
-    std::vector<std::string> load_lines;
-    std::string_view text = c.options.log_text;
-    for (std::string_view marker : {": loading out-of-tree module taints kernel", ": module license '", ": module verification failed"}) {
-      for (size_t at = text.find(marker); at != std::string_view::npos && load_lines.size() < 8; at = text.find(marker, at + 1)) {
-        size_t start = text.rfind('\n', at);
-        start = start == std::string_view::npos ? 0 : start + 1;
-        size_t end = text.find('\n', at);
-        std::string_view line = text.substr(start, (end == std::string_view::npos ? text.size() : end) - start);
-        if (std::find(load_lines.begin(), load_lines.end(), line) == load_lines.end()) load_lines.emplace_back(line);
-      }
+    for (const ModuleFlags& m : r.module_flags) {
+      if (!contains(m.flags, "P") && !contains(m.flags, "O") && !contains(m.flags, "E")) continue;
+      std::string printed = fmt::format("{}({})", m.name, m.flags);
+      if (std::find(flagged.begin(), flagged.end(), printed) != flagged.end()) continue;
+      flagged.push_back(std::move(printed));
+      bool traced = r.ip && r.ip->module == m.name;
+      for (const Frame& f : r.frames) traced |= f.module == m.name;
+      if (traced) in_trace.push_back(m.name);
     }
     std::vector<std::string> what;
     if (proprietary) what.push_back("proprietary (P)");
@@ -80,7 +51,8 @@ void tainted_modules(const Context& c, std::vector<Finding>& out) {
     f.evidence.push_back(log_line(i, r, fmt::format("Tainted: {}", r.taint.flags)));
     for (const std::string& m : r.taint.meanings) f.evidence.push_back(Evidence{"kernel", m, i, std::nullopt});
     if (!flagged.empty()) f.evidence.push_back(log_line(i, r, fmt::format("flagged in Modules linked in: {}", fmt::join(flagged, " "))));
-    for (const std::string& l : load_lines) f.evidence.push_back(Evidence{"log_line", l, std::nullopt, std::nullopt});
+    // "crashzoo: loading out-of-tree module taints kernel." printed at load time.
+    for (const Note* n : notes_of(r, NoteKind::module_taint)) f.evidence.push_back(note_line(i, *n));
     if (warned) f.evidence.push_back(log_line(i, r, "taint W: a WARNING was printed before this report; it may be the first sign of the problem"));
     f.explanation = "Code the kernel community cannot see or did not build is part of this crash; its authors are the first to ask.";
     f.actions = {in_trace.empty() ? "Reproduce without the tainting modules if possible." : "Report to the maintainers of " + fmt::format("{}", fmt::join(in_trace, ", ")) + " first."};

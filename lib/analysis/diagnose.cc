@@ -20,10 +20,12 @@ std::vector<std::string> analysis_names() {
 StackLimit stack_limit(const std::vector<Report>& reports, size_t report, const DiagnoseOptions& options) {
   if (report >= reports.size()) return {};
   // The kernel facts are the log's (all its reports print one kernel).
-  analysis::StackFacts sf = analysis::stack_facts(analysis::make_context(reports, options).kernel);
+  StackGeometry sf = stack_geometry(analysis::make_context(reports, options).kernel.running());
   StackLimit out;
   if (sf.thread_size) out.thread_size = *sf.thread_size;
   out.assumption = sf.assumption;
+  out.thread_info_on_stack = sf.thread_info_on_stack;
+  out.thread_info_reason = sf.thread_info_reason;
   return out;
 }
 

@@ -33,28 +33,12 @@ std::optional<FaultExplanation> explain(const Context& c, size_t i) {
   return std::nullopt;
 }
 
-// "rax = *(u64 *)(rbx + 0x20)" -> {"rbx", 0x20}.
-std::optional<std::pair<std::string, uint64_t>> load_base(std::string_view expression) {
-  size_t at = expression.find("*)(");
-  if (at == std::string_view::npos) return std::nullopt;
-  std::string_view rest = expression.substr(at + 3);
-  size_t end = rest.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789");
-  if (end == 0 || end == std::string_view::npos) return std::nullopt;
-  std::string base(rest.substr(0, end));
-  rest.remove_prefix(end);
-  if (rest.starts_with(")")) return std::make_pair(base, uint64_t{0});
-  if (!rest.starts_with(" + ")) return std::nullopt;
-  auto disp = leading_hex(rest.substr(3));
-  if (!disp) return std::nullopt;
-  return std::make_pair(base, *disp);
-}
-
 // An XOR-encoded (CONFIG_SLAB_FREELIST_HARDENED) freelist pointer looks random:
 // non-canonical, no repeated pattern, many distinct nibbles.
 bool random_looking(uint64_t v) {
   uint64_t top = v >> 48;
   if (top == 0 || top == 0xffff || top == 0xdead) return false;
-  for (uint8_t b : {0x6b, 0x5a, 0xa5, 0xaa, 0x41, 0xcc}) if (is_repeated_byte(v, b, true)) return false;
+  for (uint8_t b : {0x6b, 0x5a, 0xa5, 0xaa, 0x41, 0xcc}) if (is_repeated_byte(v, b, 8, 8)) return false;
   bool seen[16] = {};
   int distinct = 0;
   for (int k = 0; k < 16; ++k) {
@@ -68,7 +52,9 @@ bool random_looking(uint64_t v) {
 // (object_size / 2); before, at offset 0. Returns the kmalloc cache whose
 // free-pointer slot is at `disp`, or "" when none is.
 std::string freelist_slot_cache(uint64_t disp, const KernelFacts& k) {
-  bool middle = k.version ? !k.version->before(5, 7) : k.era_modern;
+  // A 4.15+ report format without a release: most such kernels are 5.7+.
+  VersionRelation rel = version_relation(k.running(), "5.7");
+  bool middle = rel == VersionRelation::since || (rel == VersionRelation::unknown && k.era_modern);
   if (!middle) return disp == 0 ? "any slab cache (offset 0 before 5.7)" : "";
   static constexpr std::pair<uint64_t, std::string_view> kSlots[] = {
       {0x8, "kmalloc-16"}, {0x10, "kmalloc-32"}, {0x20, "kmalloc-64"}, {0x30, "kmalloc-96"},
@@ -85,21 +71,25 @@ void freed_object_pointer(const Context& c, size_t i, const FaultExplanation& e,
   const Report& r = c.reports[i];
   if (c.kernel.arch != Arch::x86_64 || !e.bad_value || e.chain.empty()) return;
   uint64_t v = *e.bad_value;
-  if (classify_address(v, c.kernel.arch) != AddressClass::non_canonical || !random_looking(v)) return;
+  if (classify_address(v, c.kernel.arch).cls != AddressClass::non_canonical || !random_looking(v)) return;
+  // The bad value was loaded from base + displacement: a slab object's field.
   const ChainStep& load = e.chain.front();
-  auto base = load_base(load.expression);
-  if (!base) return;
-  std::string cache = freelist_slot_cache(base->second, c.kernel);
+  if (load.kind != StepKind::load || !load.operand || load.operand->base.empty() || !load.operand->index.empty() ||
+      load.operand->displacement < 0)
+    return;
+  const std::string& base_register = load.operand->base;
+  const uint64_t displacement = static_cast<uint64_t>(load.operand->displacement);
+  std::string cache = freelist_slot_cache(displacement, c.kernel);
   if (cache.empty()) return;
   Finding f = make_finding("fault_address.freed_object_pointer", "use_after_free",
                            fmt::format("use-after-free: pointer read from the free-pointer slot of a freed slab object ({} + {:#x}){}",
-                                       base->first, base->second, in_where(c, i)),
+                                       base_register, displacement, in_where(c, i)),
                            0.65, "the bad pointer is a random-looking value loaded from where SLUB keeps a free object's encoded freelist pointer", i);
-  f.evidence.push_back(Evidence{"instruction", fmt::format("`{}` loaded {} = {}: {}", load.instruction.text, e.bad_register, hex(v), load.expression), i, std::nullopt});
+  f.evidence.push_back(Evidence{"instruction", fmt::format("`{}` loaded {} = {}: {}", load.instruction.text, e.bad_register, hex(v), step_expression(load)), i, std::nullopt});
   f.evidence.push_back(figure(i, fmt::format("{} is non-canonical and random-looking, as a CONFIG_SLAB_FREELIST_HARDENED (XOR-encoded) freelist pointer is", hex(v))));
-  f.evidence.push_back(figure(i, fmt::format("offset {:#x} is the free-pointer slot of a {} object (SLUB stores it at object_size/2 since 5.7)", base->second, cache)));
-  if (auto bv = reg(r, base->first); bv && classify_address(*bv, c.kernel.arch) == AddressClass::direct_map)
-    f.evidence.push_back(Evidence{"register", fmt::format("{} = {}: a slab (direct-map) address", base->first, hex(*bv)), i, std::nullopt});
+  f.evidence.push_back(figure(i, fmt::format("offset {:#x} is the free-pointer slot of a {} object (SLUB stores it at object_size/2 since 5.7)", displacement, cache)));
+  if (auto bv = reg(r, base_register); bv && classify_address(*bv, c.kernel.arch).cls == AddressClass::direct_map)
+    f.evidence.push_back(Evidence{"register", fmt::format("{} = {}: a slab (direct-map) address", base_register, hex(*bv)), i, std::nullopt});
   f.explanation = "The code read a pointer field from a slab object after the object was freed: SLUB had stored its (encoded) freelist pointer in that slot, and following it faulted. Booting with slub_debug=P would turn the value into 0x6b6b6b6b6b6b6b6b.";
   f.actions = {"Find who frees the object before this read (slub_debug=FZPU or KASAN give the free stack).",
                "Check the object's lifetime and reference counting on this path."};
@@ -118,7 +108,7 @@ void fault_address(const Context& c, std::vector<Finding>& out) {
     auto addr = fault_address_of(r);
     if (!addr) continue;
     Arch arch = c.kernel.arch;
-    AddressClass cls = classify_address(*addr, arch);
+    AddressClass cls = classify_address(*addr, arch).cls;
     auto pf = page_fault_error_of(c, i);
     std::string access = "access";
     if (pf) access = pf->instruction_fetch() ? "instruction fetch" : pf->write() ? "write" : "read";
@@ -250,17 +240,18 @@ void fault_address(const Context& c, std::vector<Finding>& out) {
     }
     f.evidence.insert(f.evidence.begin(), ev.begin(), ev.end());
     std::optional<FaultExplanation> e = explain(c, i);
-    if (e && !e->source_expression.empty()) {
+    if (const std::string source = e ? source_expression_text(*e) : ""; !source.empty()) {
       // DWARF named the access: point the first action at it.
-      const std::string at = e->source_location.empty() ? "" : " (" + e->source_location + ")";
+      const std::string location = source_location_text(*e);
+      const std::string at = location.empty() ? "" : " (" + location + ")";
       std::erase_if(f.actions, [](const std::string& a) { return contains(a, "vmlinux"); });
       f.actions.insert(f.actions.begin(),
                        cls == AddressClass::null_page
-                           ? fmt::format("The faulting access is `{}`{}: find why the pointer it goes through is NULL there.", e->source_expression, at)
-                           : fmt::format("The faulting access is `{}`{}: find where the bad value in it came from.", e->source_expression, at));
+                           ? fmt::format("The faulting access is `{}`{}: find why the pointer it goes through is NULL there.", source, at)
+                           : fmt::format("The faulting access is `{}`{}: find where the bad value in it came from.", source, at));
     }
     if (e)
-      for (const std::string& sentence : e->sentences) f.evidence.push_back(Evidence{"instruction", sentence, i, std::nullopt});
+      for (const std::string& sentence : fault_sentences(*e)) f.evidence.push_back(Evidence{"instruction", sentence, i, std::nullopt});
     out.push_back(std::move(f));
     if (e && cls == AddressClass::non_canonical) freed_object_pointer(c, i, *e, out);
   }

@@ -192,12 +192,7 @@ bool io_completion_like(const Report& r, std::string_view module) {
 
 bool is_primary(const Context& c, size_t i) { return !c.consequence[i]; }
 
-// "kernel BUG at FILE:LINE!" from the header, else from the report's own lines
-// (the parser may head the report with "invalid opcode:" or a cut-here line).
-std::string where(const Context& c, size_t i) {
-  std::string fn = ip_function_of(c, i);
-  return fn.empty() ? where(c.reports[i]) : fn;
-}
+std::string where(const Context& c, size_t i) { return where(c.reports[i]); }
 
 std::string in_where(const Context& c, size_t i) {
   std::string w = where(c, i);
@@ -205,77 +200,24 @@ std::string in_where(const Context& c, size_t i) {
 }
 
 std::optional<PageFaultError> page_fault_error_of(const Context& c, size_t i) {
-  const Report& r = c.reports[i];
-  if (r.error_code) return r.error_code;
-  for (std::string_view line : c.lines_of(i)) {
-    size_t at = line.find("error_code(");
-    if (at == std::string_view::npos) continue;
-    if (auto v = leading_hex(line.substr(at + 11)); v && *v <= 0xffff) return PageFaultError{static_cast<uint32_t>(*v)};
-  }
-  if (auto pf = page_fault_error(r, c.kernel.arch)) return pf;
-  // Old x86 kernels print the page-fault error code as "Oops: 0000 [#1]".
-  bool page_fault = r.kind == CrashKind::oops_paging || r.kind == CrashKind::null_deref;
-  if (!page_fault || (c.kernel.arch != Arch::x86_64 && c.kernel.arch != Arch::i386)) return std::nullopt;
-  for (std::string_view line : c.lines_of(i)) {
-    size_t at = line.find("Oops:");
-    if (at == std::string_view::npos) continue;
-    std::string_view rest = line.substr(at + 5);
-    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-    if (rest.size() < 4 || (rest.size() > 4 && rest[4] != ' ')) continue;
-    uint32_t value = 0;
-    auto [p, ec] = std::from_chars(rest.data(), rest.data() + 4, value, 16);
-    if (ec == std::errc() && p == rest.data() + 4) return PageFaultError{value};
-  }
-  return std::nullopt;
+  return page_fault_error(c.reports[i], c.kernel.arch);
 }
 
-std::string ip_function_of(const Context& c, size_t i) {
-  const Report& r = c.reports[i];
-  if (r.ip && !r.ip->function.empty()) return r.ip->function;
-  for (std::string_view line : c.lines_of(i)) {
-    size_t at = line.find("RIP: ");
-    size_t skip = 5;
-    if (at == std::string_view::npos) { at = line.find("IP: "); skip = 4; }
-    if (at == std::string_view::npos) { at = line.find("pc : "); skip = 5; }
-    if (at == std::string_view::npos) continue;
-    std::string_view rest = line.substr(at + skip);
-    if (size_t colon = rest.find(':'); colon != std::string_view::npos && colon <= 4) rest.remove_prefix(colon + 1);  // "0010:"
-    // "[<ffffffff81058e5d>] task_rq_lock+0x4d/0xa8", "[<...>]  [<...>] func+0x1/0x2",
-    // but not "EIP: 0060:[<c04d3ba6>] EFLAGS: 00010246" (no symbol on that line).
-    while (true) {
-      while (rest.starts_with(" ")) rest.remove_prefix(1);
-      if (!rest.starts_with("[<")) break;
-      size_t close = rest.find(">]");
-      if (close == std::string_view::npos) break;
-      rest.remove_prefix(close + 2);
-    }
-    size_t plus = rest.find('+');
-    std::string_view fn = rest.substr(0, plus);
-    if (plus != std::string_view::npos && !fn.empty() && !fn.starts_with("0x") &&
-        fn.find_first_of(" :[]") == std::string_view::npos)
-      return std::string(fn);
-  }
-  return "";
+std::string ip_function_of(const Report& r) { return r.ip ? r.ip->function : ""; }
+
+std::vector<const Note*> notes_of(const Report& r, NoteKind kind) {
+  std::vector<const Note*> out;
+  for (const Note& n : r.notes)
+    if (n.kind == kind) out.push_back(&n);
+  return out;
 }
 
-std::optional<BugLocation> bug_location_of(const Context& c, size_t i) {
-  const Report& r = c.reports[i];
-  if (auto loc = bug_location(r.header)) return loc;
-  for (std::string_view line : c.lines_of(i)) {
-    size_t at = line.find("kernel BUG at ");
-    if (at != std::string_view::npos) return bug_location(line.substr(at));
-  }
-  return std::nullopt;
+bool has_note(const Report& r, NoteKind kind) {
+  return std::any_of(r.notes.begin(), r.notes.end(), [kind](const Note& n) { return n.kind == kind; });
 }
 
-bool any_line(const Context& c, size_t i, std::string_view needle) {
-  if (contains(c.reports[i].header, needle)) return true;
-  for (std::string_view l : c.lines_before(i, 3))
-    if (contains(l, needle)) return true;
-  for (std::string_view l : c.lines_of(i))
-    if (contains(l, needle)) return true;
-  return false;
+Evidence note_line(size_t report, const Note& n) {
+  return Evidence{"log_line", n.text, report, n.line ? std::optional<uint32_t>(n.line) : std::nullopt};
 }
-
 
 }  // namespace ktriage::analysis

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "analysis/context.h"
 
@@ -22,25 +23,26 @@ Finding make_finding(std::string id, std::string cause, std::string title, doubl
 // Where the CPU was: the printed IP, else the first reliable frame ("" if unknown).
 std::string where(const Report& r);
 std::string in_where(const Report& r);  // " in func" or ""
-// The same, falling back to the report's RIP/IP line when the parser left ip empty.
 std::string where(const Context& c, size_t i);
 std::string in_where(const Context& c, size_t i);
 
 // Fields with fallbacks to the header when the parser left them out.
 std::optional<PageFaultError> page_fault_error(const Report& r, Arch arch);
-// The same, also reading "#PF: error_code(0x...)" from the report's lines.
+// The same, judged with the architecture of the kernel as a whole.
 std::optional<PageFaultError> page_fault_error_of(const Context& c, size_t i);
-// The faulting function: Report::ip, else the symbol on the report's
-// "RIP:"/"IP:"/"pc :" line ("" when neither was printed).
-std::string ip_function_of(const Context& c, size_t i);
+// The faulting function ("" when the report printed none).
+std::string ip_function_of(const Report& r);
 std::optional<uint64_t> leading_hex(std::string_view s);
 std::optional<uint64_t> fault_address_of(const Report& r);
 std::optional<uint64_t> preempt_count_of(const Report& r);
 std::string atomic_task(const Report& r);  // "comm/pid" of a scheduling-while-atomic report
 std::optional<uint64_t> reg(const Report& r, std::string_view name);
-std::optional<BugLocation> bug_location_of(const Context& c, size_t i);
-// The header, the 3 lines before the report, or any of its lines contain needle.
-bool any_line(const Context& c, size_t i, std::string_view needle);
+
+// The report's notes of one kind (Report::notes), in log order.
+std::vector<const Note*> notes_of(const Report& r, NoteKind kind);
+bool has_note(const Report& r, NoteKind kind);
+// A note as evidence: the kernel's line, with its line number.
+Evidence note_line(size_t report, const Note& n);
 
 // Trace shape.
 bool all_frames_unreliable(const Report& r);

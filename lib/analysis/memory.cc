@@ -48,9 +48,9 @@ void slab_misuse(const Context& c, std::vector<Finding>& out) {
       continue;
     }
     // A BUG in the slab allocator raised while freeing: SLUB's freelist check.
-    if (auto loc = bug_location_of(c, i)) {
+    if (const std::optional<SourceSite>& loc = r.assertion) {
       bool slab = loc->file.ends_with("mm/slub.c") || loc->file.ends_with("mm/slab.c") || loc->file.ends_with("mm/slab_common.c");
-      std::string ip = ip_function_of(c, i);
+      std::string ip = ip_function_of(r);
       bool freeing = contains(ip, "free");
       for (size_t k = 0; k < r.frames.size() && k < 3 && !freeing; ++k)
         freeing = contains(r.frames[k].function, "free");
@@ -72,11 +72,11 @@ void slab_misuse(const Context& c, std::vector<Finding>& out) {
     // A slab-poison value in a register of a crashing context.
     bool crash = r.kind == CrashKind::gpf || r.kind == CrashKind::oops_paging || r.kind == CrashKind::null_deref;
     auto addr = fault_address_of(r);
-    bool addr_poison = addr && classify_address(*addr, c.kernel.arch) == AddressClass::slab_poison_free;
+    bool addr_poison = addr && classify_address(*addr, c.kernel.arch).cls == AddressClass::slab_poison_free;
     if (crash && !addr_poison && !r.registers.empty()) {
       for (const Register& g : r.registers.front().regs) {
         if (g.name == "cr2" || g.name == "cr3" || g.name == "cr4" || g.name == "cr0") continue;
-        if (is_repeated_byte(g.value, 0x6b, true) && (g.value >> 32) != 0) {
+        if (is_repeated_byte(g.value, 0x6b, 8, 8) && (g.value >> 32) != 0) {
           Finding f = make_finding("slab.poison_register", "use_after_free",
                            fmt::format("use-after-free: {} holds slab poison {}{}", g.name, hex(g.value), in_where(c, i)), 0.7,
                            "a register holds POISON_FREE bytes read from a freed object", i);
@@ -98,16 +98,16 @@ void list_corruption(const Context& c, std::vector<Finding>& out) {
   for (size_t i = 0; i < c.reports.size(); ++i) {
     const Report& r = c.reports[i];
     if (!is_primary(c, i)) continue;
-    auto loc = bug_location_of(c, i);
+    const std::optional<SourceSite>& loc = r.assertion;
     bool by_loc = loc && loc->file.ends_with("list_debug.c");
     bool by_msg = icontains(r.header, "list_add corruption") || icontains(r.header, "list_del corruption") ||
                   icontains(r.header, "list corruption");
     std::string message;
     // CONFIG_DEBUG_LIST prints its verdict on the line just before "kernel BUG at".
     if (!by_msg) {
-      for (std::string_view line : c.lines_before(i, 3)) {
-        if (icontains(line, "list_add corruption") || icontains(line, "list_del corruption")) {
-          message = std::string(line.substr(line.find("list_")));
+      for (const Note* n : notes_of(r, NoteKind::list_check)) {
+        if (n->line < r.span.first_line) {
+          message = n->text;
           break;
         }
       }

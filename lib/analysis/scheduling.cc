@@ -22,15 +22,13 @@ void atomic_context(const Context& c, std::vector<Finding>& out) {
     std::string task = atomic_task(r);
     if (r.kind == CrashKind::sleeping_in_atomic) {
       if (!is_primary(c, i)) continue;
-      auto loc = bug_location(r.header);
+      const std::optional<SourceSite>& loc = r.assertion;
       Finding f = make_finding("atomic.sleeping", "sleeping_in_atomic",
                        fmt::format("sleeping function called from atomic context{}{}", loc ? fmt::format(" at {}:{}", loc->file, loc->line) : "",
                                    caller ? " by " + caller->function : ""),
                        0.8, "might_sleep() caught a sleep in atomic context", i);
       f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
-      for (std::string_view line : c.lines_of(i))
-        if (contains(line, "in_atomic()") || contains(line, "preempt_count:"))
-          f.evidence.push_back(Evidence{"log_line", std::string(line), i, std::nullopt});
+      for (const Note* n : notes_of(r, NoteKind::atomic_context)) f.evidence.push_back(note_line(i, *n));
       if (caller) f.evidence.push_back(Evidence{"frame", "the sleeping call comes from " + frame_name(*caller), i, caller->line ? std::optional<uint32_t>(caller->line) : std::nullopt});
       f.explanation = "Code that may sleep (mutex, allocation with GFP_KERNEL, msleep, copy_from_user) was called with a spinlock held, preemption or interrupts disabled, or in interrupt context.";
       f.actions = {"Find the lock or atomic section held by the caller; move the sleeping call outside it or use a non-sleeping variant."};
@@ -120,7 +118,7 @@ void lockups(const Context& c, std::vector<Finding>& out) {
     std::string_view h = r.header;
     bool soft_lockup = r.kind == CrashKind::soft_lockup || contains(h, "soft lockup - CPU#");
     // Old kernels print "Watchdog detected hard LOCKUP on cpu N" as a WARNING's message.
-    bool hard_lockup = r.kind == CrashKind::hard_lockup || contains(h, "hard LOCKUP") || any_line(c, i, "detected hard LOCKUP");
+    bool hard_lockup = r.kind == CrashKind::hard_lockup || contains(h, "hard LOCKUP") || has_note(r, NoteKind::hard_lockup);
     bool hung = r.kind == CrashKind::hung_task || (contains(h, "INFO: task ") && contains(h, "blocked for more than"));
     bool rcu = r.kind == CrashKind::rcu_stall || contains(h, "detected stalls on CPUs") || contains(h, "self-detected stall");
     if (soft_lockup || hard_lockup) {
@@ -146,10 +144,9 @@ void lockups(const Context& c, std::vector<Finding>& out) {
                0.8, "khungtaskd found a task in uninterruptible sleep past the timeout", i);
       f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
       if (caller) f.evidence.push_back(Evidence{"frame", "it waits in " + frame_name(*caller), i, caller->line ? std::optional<uint32_t>(caller->line) : std::nullopt});
-      for (std::string_view line : c.lines_of(i))
-        if (contains(line, "lock held by") || contains(line, "locks held by") ||
-            (contains(line, "#") && contains(line, "){") && contains(line, "}")))
-          f.evidence.push_back(Evidence{"log_line", std::string(line), i, std::nullopt});
+      for (const Note& n : r.notes)
+        if (n.kind == NoteKind::locks_held || (n.kind == NoteKind::lock && contains(n.text, "#")))
+          f.evidence.push_back(note_line(i, n));
       f.explanation = "The task sleeps uninterruptibly on something nobody releases or signals: a lock held by another (possibly hung) task, a completion never completed, or I/O that never finishes.";
       f.actions = {"Find the holder of what it waits on (lockdep's lock list, sysrq-w / sysrq-d).",
                    "For a completion: find who is supposed to call complete() and why it did not."};

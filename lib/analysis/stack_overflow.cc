@@ -88,7 +88,7 @@ void add_usage_evidence(size_t i, const StackUsage& u, std::optional<unsigned> t
 }
 
 void add_stack_facts(const Context& c, Finding& f) {
-  StackFacts sf = stack_facts(c.kernel);
+  StackGeometry sf = stack_geometry(c.kernel.running());
   if (!c.kernel.arch_reason.empty())
     f.evidence.push_back(kernel_fact(fmt::format("architecture {}: {}", to_string(c.kernel.arch), c.kernel.arch_reason)));
   for (const Evidence& e : c.kernel.era_evidence) f.evidence.push_back(e);
@@ -98,7 +98,7 @@ void add_stack_facts(const Context& c, Finding& f) {
 }  // namespace
 
 void stack_overflow(const Context& c, std::vector<Finding>& out) {
-  StackFacts sf = stack_facts(c.kernel);
+  StackGeometry sf = stack_geometry(c.kernel.running());
   for (size_t i = 0; i < c.reports.size(); ++i) {
     const Report& r = c.reports[i];
     if (!is_primary(c, i)) continue;
@@ -121,7 +121,7 @@ void stack_overflow(const Context& c, std::vector<Finding>& out) {
         f.evidence.push_back(Evidence{"register", fmt::format("CR2 {} is {} bytes below RSP {}: the access ran off the stack into the guard page",
                                                               hex(*cr2), *rsp >= *cr2 ? *rsp - *cr2 : 0, hex(*rsp)), i, std::nullopt});
       else if (cr2)
-        f.evidence.push_back(Evidence{"register", fmt::format("CR2 {}: the guard-page address ({})", hex(*cr2), to_string(classify_address(*cr2, c.kernel.arch))), i, std::nullopt});
+        f.evidence.push_back(Evidence{"register", fmt::format("CR2 {}: the guard-page address ({})", hex(*cr2), to_string(classify_address(*cr2, c.kernel.arch).cls)), i, std::nullopt});
       add_stack_facts(c, f);
       const StackUsage* usage = usage_of(c, i);
       if (usage) add_usage_evidence(i, *usage, sf.thread_size, f.evidence);
@@ -164,7 +164,7 @@ void stack_overflow(const Context& c, std::vector<Finding>& out) {
     for (size_t j : incident) {
       const Report& o = c.reports[j];
       if (auto a = fault_address_of(o)) {
-        AddressClass cls = classify_address(*a, c.kernel.arch);
+        AddressClass cls = classify_address(*a, c.kernel.arch).cls;
         if (cls == AddressClass::user || cls == AddressClass::non_canonical) {
           auto pf = page_fault_error_of(c, j);
           std::string access = pf ? (pf->write() ? "write" : pf->instruction_fetch() ? "instruction fetch" : "read") : "access";

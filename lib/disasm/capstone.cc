@@ -2,11 +2,9 @@
 
 #include <fmt/format.h>
 
-namespace ktriage::disasm {
+#include "support/errors.h"
 
-Error capstone_error(cs_err err, std::string_view what) {
-  return Error{fmt::format("capstone: {}: {}", what, cs_strerror(err))};
-}
+namespace ktriage::disasm {
 
 CapstoneHandle& CapstoneHandle::operator=(CapstoneHandle&& other) noexcept {
   if (this != &other) {
@@ -35,16 +33,16 @@ Expected<CapstoneHandle> open_capstone(Arch arch, bool thumb, AsmSyntax syntax) 
   }
   csh raw = 0;
   if (cs_err err = cs_open(cs_arch_id, static_cast<cs_mode>(mode), &raw); err != CS_ERR_OK) {
-    return capstone_error(err, "cs_open");
+    return support::capstone_error("cs_open", err);
   }
   CapstoneHandle handle(raw);
   if (cs_err err = cs_option(raw, CS_OPT_DETAIL, CS_OPT_ON); err != CS_ERR_OK) {
-    return capstone_error(err, "cs_option(DETAIL)");
+    return support::capstone_error("cs_option(DETAIL)", err);
   }
   if (cs_arch_id == CS_ARCH_X86) {
     cs_opt_value s = syntax == AsmSyntax::att ? CS_OPT_SYNTAX_ATT : CS_OPT_SYNTAX_INTEL;
     if (cs_err err = cs_option(raw, CS_OPT_SYNTAX, s); err != CS_ERR_OK) {
-      return capstone_error(err, "cs_option(SYNTAX)");
+      return support::capstone_error("cs_option(SYNTAX)", err);
     }
   }
   return handle;

@@ -14,8 +14,6 @@
 namespace ktriage::disasm {
 
 // Turns a Capstone failure into an Error at the failing call:
-// capstone_error(err, "cs_open") -> "capstone: cs_open: Invalid/unsupported mode".
-Error capstone_error(cs_err err, std::string_view what);
 
 // Owns a csh (closed on destruction), like a unique_ptr with a deleter; csh
 // is an integer, not a pointer, so unique_ptr itself cannot hold it.

@@ -186,18 +186,10 @@ Expected<CodeComparison> compare_code(const CodeDecode& code, const FunctionCode
     }
   }
 
-  const std::string where = fmt::format("{}'s {}", function.object == "vmlinux" ? "vmlinux" : function.object + ".ko",
-                                        function.function);
-  std::string skipped;
-  if (out.kaslr_offset) {
-    skipped = fmt::format(" ({} bytes of absolute addresses moved by a KASLR offset of {:#x} not compared)",
-                          out.relocated, static_cast<uint64_t>(*out.kaslr_offset));
-  } else if (out.relocated) {
-    skipped = fmt::format(" ({} relocated bytes not compared)", out.relocated);
-  }
+  out.object = function.object;
+  out.function = function.function;
   if (out.differing_offsets.empty()) {
-    out.verdict = "match";
-    out.explanation = fmt::format("the {} Code: bytes that overlap {} match it{}", out.compared, where, skipped);
+    out.verdict = CodeVerdict::match;
     return out;
   }
 
@@ -214,7 +206,7 @@ Expected<CodeComparison> compare_code(const CodeDecode& code, const FunctionCode
                                  file[3] == 0xfa
                              ? 4
                              : 0;
-  std::vector<std::string> kinds;
+  std::vector<PatchSite> kinds;
   bool all_patch_sites = sites.size() <= kMostPatchSites;
   for (const InsnSpan& s : sites) {
     std::string kind;
@@ -229,24 +221,26 @@ Expected<CodeComparison> compare_code(const CodeDecode& code, const FunctionCode
     if (kind.empty()) {
       all_patch_sites = false;
     } else {
-      kinds.push_back(fmt::format("+{:#x}: {}", s.offset, kind));
+      kinds.push_back({s.offset, std::move(kind)});
     }
   }
+  out.differing_sites = sites.size();
   if (all_patch_sites && out.differing_offsets.size() * 4 <= out.compared) {
-    out.verdict = "runtime_patched";
-    std::string list;
-    for (const std::string& k : kinds) list += (list.empty() ? "" : "; ") + k;
-    out.explanation = fmt::format("the Code: bytes match {} except at {} runtime patch site{} ({}): "
-                                  "runtime-patched code, the same build{}",
-                                  where, sites.size(), sites.size() == 1 ? "" : "s", list, skipped);
+    out.verdict = CodeVerdict::runtime_patched;
+    out.patch_sites = std::move(kinds);
     return out;
   }
-  out.verdict = "different_build";
-  out.explanation = fmt::format("{} of the {} Code: bytes that overlap {} differ, at {} place{} that are not "
-                                "typical runtime patch sites: the debug file is probably not this kernel's build",
-                                out.differing_offsets.size(), out.compared, where, sites.size(),
-                                sites.size() == 1 ? "" : "s");
+  out.verdict = CodeVerdict::different_build;
   return out;
+}
+
+std::string_view to_string(CodeVerdict verdict) {
+  switch (verdict) {
+    case CodeVerdict::match: return "match";
+    case CodeVerdict::runtime_patched: return "runtime_patched";
+    case CodeVerdict::different_build: return "different_build";
+  }
+  return "match";
 }
 
 }  // namespace ktriage

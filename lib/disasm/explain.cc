@@ -12,6 +12,7 @@
 #include <memory>
 #include <set>
 
+#include "ktriage/kernel_facts.h"
 #include "disasm/capstone.h"
 #include "disasm/report_regs.h"
 #include "disasm/semantics.h"
@@ -52,20 +53,10 @@ std::string signed_hex(int64_t v) {
 
 uint64_t mask_to(uint64_t v, unsigned bytes) { return bytes >= 8 ? v : v & ((uint64_t{1} << (8 * bytes)) - 1); }
 
-std::string where(const CodeDecode& d, const Instruction& insn) {
+// Where an instruction is, for ChainStep::site and FaultExplanation::site.
+std::string site(const CodeDecode& d, const Instruction& insn) {
   if (!d.function.empty()) return fmt::format("{}+{:#x}", d.function, insn.offset);
   return d.base_address ? hex(insn.address) : fmt::format("Code:+{:#x}", insn.offset);
-}
-
-const char* c_type(uint32_t size) {
-  switch (size) {
-    case 1: return "u8";
-    case 2: return "u16";
-    case 4: return "u32";
-    case 8: return "u64";
-    case 16: return "u128";
-    default: return "void";
-  }
 }
 
 // Semantics of every decoded instruction, re-decoded with detail.
@@ -100,7 +91,7 @@ std::optional<uint64_t> operand_register(const std::string& reg, const CodeDecod
     return d.thumb ? ((insn.address + 4) & ~uint64_t{3}) : insn.address + 8;
   }
   if (regs == nullptr) return std::nullopt;
-  return disasm::register_value(*regs, reg, d.arch);
+  return register_value(*regs, reg, d.arch);
 }
 
 std::optional<uint64_t> effective_address(const MemoryOperand& m, const CodeDecode& d, const Instruction& insn,
@@ -118,7 +109,7 @@ std::optional<uint64_t> effective_address(const MemoryOperand& m, const CodeDeco
     if (!seg) return std::nullopt;
     ea += *seg;
   }
-  return mask_to(ea, disasm::pointer_bytes(d.arch));
+  return mask_to(ea, pointer_bytes(d.arch));
 }
 
 bool same_address(uint64_t a, uint64_t b, Arch arch) {
@@ -140,76 +131,87 @@ bool writes(const Semantics& s, const std::string& reg) {
 
 bool is_stack_pointer(const std::string& reg) { return reg == "rsp" || reg == "esp" || reg == "sp"; }
 
-std::string describe_step(const Semantics& s, const Instruction& insn, const std::string& reg) {
+// What step `s` did to its register, as typed fields.
+void describe_step(const Semantics& s, ChainStep& step) {
   switch (s.kind) {
     case OpKind::load:
       if (!s.memory.empty()) {
-        const MemoryOperand& m = s.memory.front().operand;
-        return fmt::format("{} = *({} *)({})", reg, c_type(m.size), m.describe());
+        step.kind = StepKind::load;
+        step.operand = s.memory.front().operand;
+        return;
       }
       break;
-    case OpKind::move: return fmt::format("{} = {}", reg, s.source);
+    case OpKind::move:
+      step.kind = StepKind::move;
+      step.source_register = s.source;
+      return;
     case OpKind::address:
-      if (s.address) return fmt::format("{} = {}", reg, s.address->describe());
+      if (s.address) {
+        step.kind = StepKind::address;
+        step.operand = s.address;
+        return;
+      }
       break;
     case OpKind::constant:
-      if (s.immediate) return fmt::format("{} = {}", reg, hex(*s.immediate));
+      if (s.immediate) {
+        step.kind = StepKind::constant;
+        step.constant = s.immediate;
+        return;
+      }
       break;
-    case OpKind::arith: return fmt::format("{} = {} {} {}", reg, s.lhs, s.arith_op, s.rhs);
+    case OpKind::arith:
+      step.kind = StepKind::arith;
+      step.arith_lhs = s.lhs;
+      step.arith_op = s.arith_op;
+      step.arith_rhs = s.rhs;
+      return;
     default: break;
   }
   if (s.flow == disasm::Flow::call) {
-    if (!insn.target_symbol.empty()) return fmt::format("{} = return value of the call to {}", reg, insn.target_symbol);
-    return s.target ? fmt::format("{} = return value of the call to {}", reg, hex(*s.target))
-                    : fmt::format("{} = return value of an indirect call", reg);
+    step.kind = StepKind::call;
+    step.call_target = s.target;
+    return;
   }
-  return fmt::format("{} = result of `{}`", reg, insn.text);
+  step.kind = StepKind::other;
 }
 
 // The register the value of step `s` (which wrote `reg`) came from, or "" with
 // `stop` set when the trail ends at this step.
-std::string next_register(const Semantics& s, const std::string& reg, const Instruction& insn, std::string& stop) {
+std::string next_register(const Semantics& s, const std::string& reg, const Instruction& insn, ChainStop& stop) {
+  auto stop_at = [&](StopReason why) {
+    stop.reason = why;
+    stop.instruction = insn.text;
+    return std::string();
+  };
   auto pointer_of = [](const MemoryOperand& m) { return m.base.empty() ? m.index : m.base; };
   switch (s.kind) {
     case OpKind::load: {
       std::string r = s.memory.empty() ? "" : pointer_of(s.memory.front().operand);
-      if (r.empty() || r == "rip" || r == "eip" || r == "pc") {
-        stop = fmt::format("a load from a fixed address (`{}`)", insn.text);
-        return "";
-      }
-      if (is_stack_pointer(r) || r == "rbp" || r == "x29" || r == "fp") {
-        stop = fmt::format("a reload from the stack frame (`{}`)", insn.text);
-        return "";
-      }
+      if (r.empty() || r == "rip" || r == "eip" || r == "pc") return stop_at(StopReason::fixed_address_load);
+      if (is_stack_pointer(r) || r == "rbp" || r == "x29" || r == "fp") return stop_at(StopReason::stack_reload);
       return r;
     }
     case OpKind::move: return s.source;
     case OpKind::address: return s.address ? pointer_of(*s.address) : "";
-    case OpKind::constant:
-      stop = fmt::format("a constant (`{}`)", insn.text);
-      return "";
+    case OpKind::constant: return stop_at(StopReason::constant);
     case OpKind::arith:
       if (!s.lhs.empty() && s.lhs[0] != '-' && s.lhs.rfind("0x", 0) != 0) return s.lhs;
       break;
     default: break;
   }
-  if (s.flow == disasm::Flow::call) {
-    stop = fmt::format("the return value of a call (`{}`)", insn.text);
-    return "";
-  }
+  if (s.flow == disasm::Flow::call) return stop_at(StopReason::call_return);
   // Arithmetic: follow the register's own previous value when it was an
   // input (add $8, %rax), else the first register read.
   if (std::find(s.reads.begin(), s.reads.end(), reg) != s.reads.end()) return reg;
   for (const std::string& r : s.reads) {
     if (!is_stack_pointer(r)) return r;
   }
-  stop = fmt::format("`{}`, which reads no other register", insn.text);
-  return "";
+  return stop_at(StopReason::no_register_input);
 }
 
 struct Slice {
   std::vector<ChainStep> chain;
-  std::string stop;
+  ChainStop stop;
   bool from_stack_pointer = false;  // the trail reached the stack pointer
 };
 
@@ -228,17 +230,17 @@ Slice backward_slice(const CodeDecode& d, const std::vector<Semantics>& sems, co
     for (size_t k = pos; k-- > 0;) {
       const Instruction& after = d.instructions[k + 1];
       if (targets.count(after.address)) {
-        out.stop = fmt::format("a join at {}: a branch jumps there, so {} may come from another path", where(d, after), reg);
+        out.stop = {StopReason::join, site(d, after), "", reg};
         return out;
       }
       const Semantics& s = sems[k];
       const Instruction& insn = d.instructions[k];
       if (insn.mnemonic == "(bad)") {
-        out.stop = fmt::format("undecodable bytes at {}", where(d, insn));
+        out.stop = {StopReason::undecodable, site(d, insn)};
         return out;
       }
       if (s.flow == disasm::Flow::jump || s.flow == disasm::Flow::ret || s.flow == disasm::Flow::trap) {
-        out.stop = fmt::format("`{}` at {}: the code after it is only reached by a jump", insn.text, where(d, insn));
+        out.stop = {StopReason::jump, site(d, insn), insn.text};
         return out;
       }
       if (s.flow == disasm::Flow::call) {
@@ -247,7 +249,7 @@ Slice backward_slice(const CodeDecode& d, const std::vector<Semantics>& sems, co
           break;
         }
         if (disasm::caller_saved(reg, d.arch)) {
-          out.stop = fmt::format("the call at {}, which may change {}", where(d, insn), reg);
+          out.stop = {StopReason::call_clobbers, site(d, insn), "", reg};
           return out;
         }
         continue;
@@ -258,16 +260,16 @@ Slice backward_slice(const CodeDecode& d, const std::vector<Semantics>& sems, co
       }
     }
     if (!found) {
-      out.stop = fmt::format("{} ({} has no writer after it)",
-                             d.function.empty() ? "the start of the Code: bytes" : "the entry of " + d.function, reg);
+      out.stop = {StopReason::no_writer, "", "", reg, d.function};
       return out;
     }
     const size_t j = *found;
     const Semantics& s = sems[j];
     ChainStep step;
     step.instruction = d.instructions[j];
+    step.site = site(d, step.instruction);
     step.register_name = reg;
-    step.expression = describe_step(s, step.instruction, reg);
+    describe_step(s, step);
     // The dump shows the register as the fault left it: that is this step's
     // result if nothing between here and the fault wrote it again.
     bool rewritten = false;
@@ -275,95 +277,24 @@ Slice backward_slice(const CodeDecode& d, const std::vector<Semantics>& sems, co
       if (writes(sems[k], reg) || (sems[k].flow == disasm::Flow::call && disasm::caller_saved(reg, d.arch))) rewritten = true;
     }
     if (!rewritten && regs != nullptr) {
-      if (auto v = disasm::register_value(*regs, reg, d.arch)) {
+      if (auto v = register_value(*regs, reg, d.arch)) {
         step.value = s.dest_size != 0 ? mask_to(*v, s.dest_size) : *v;
       }
     }
     out.chain.push_back(std::move(step));
-    std::string stop;
+    ChainStop stop;
     std::string next = next_register(s, reg, d.instructions[j], stop);
     if (next.empty()) {
-      out.stop = stop.empty() ? "an instruction whose inputs are not registers" : stop;
+      out.stop = stop.reason == StopReason::none ? ChainStop{StopReason::no_inputs} : stop;
       return out;
     }
     if (is_stack_pointer(next)) out.from_stack_pointer = true;
     reg = next;
     pos = j;
   }
-  out.stop = fmt::format("the depth limit of {} steps", kMaxChainSteps);
+  out.stop.reason = StopReason::depth_limit;
+  out.stop.depth = kMaxChainSteps;
   return out;
-}
-
-std::string access_phrase(AccessKind a) {
-  switch (a) {
-    case AccessKind::read: return "reads";
-    case AccessKind::write: return "writes";
-    case AccessKind::read_write: return "reads and writes";
-    case AccessKind::stack_push: return "pushes onto the stack at";
-    case AccessKind::stack_pop: return "pops from the stack at";
-    case AccessKind::execute: return "fetches instructions from";
-    default: return "accesses";
-  }
-}
-
-void write_sentences(const CodeDecode& d, const Semantics& sem, bool from_stack_pointer, FaultExplanation& e) {
-  const std::string at = where(d, e.instruction);
-  if (!e.memory) {
-    if (sem.flow == disasm::Flow::trap) {
-      e.sentences.push_back(fmt::format(
-          "The faulting instruction `{}` at {} is a deliberate trap (BUG()/WARN() and friends), not a bad memory access.",
-          e.instruction.text, at));
-    } else {
-      e.sentences.push_back(fmt::format("The faulting instruction `{}` at {} does not access memory through an operand.",
-                                        e.instruction.text, at));
-    }
-    if (e.bad_register.empty()) return;
-  } else {
-    std::string s = fmt::format("The faulting instruction `{}` at {} {} {}", e.instruction.text, at,
-                                access_phrase(e.access), e.memory->describe());
-    if (e.effective_address) s += fmt::format(" = {}", hex(*e.effective_address));
-    if (e.address && e.address_matches) {
-      if (*e.address_matches) {
-        s += ", the fault address";
-      } else if (e.effective_address && (*e.effective_address >> 12) == (*e.address >> 12)) {
-        s += fmt::format(", in the same page as the fault address {}", hex(*e.address));
-      } else {
-        s += fmt::format(", not the fault address {}", hex(*e.address));
-      }
-    }
-    e.sentences.push_back(s + ".");
-  }
-
-  if (!e.bad_register.empty() && e.bad_value) {
-    std::string v = fmt::format("{} held {}", e.bad_register, hex(*e.bad_value));
-    if (!e.bad_verdict.description.empty()) v += fmt::format(": {}", e.bad_verdict.description);
-    else if (!is_stack_pointer(e.bad_register) && e.memory) v += ", which looks like a valid pointer by value alone";
-    if (is_stack_pointer(e.bad_register) && e.address && e.address_matches.value_or(false) &&
-        (e.access == AccessKind::stack_push || e.access == AccessKind::write) && (*e.address & 0xfff) >= 0xf00) {
-      v += "; a store just below a page boundary through the stack pointer is what a kernel stack overflow into "
-           "the guard page looks like";
-    }
-    e.sentences.push_back(v + ".");
-  }
-  if (!e.chain.empty()) {
-    std::string c;
-    for (size_t i = 0; i < e.chain.size(); ++i) {
-      const ChainStep& st = e.chain[i];
-      c += fmt::format("{}{} was set by `{}` at {} ({}{})", i == 0 ? "" : "; ", st.register_name, st.instruction.text,
-                       where(d, st.instruction), st.expression,
-                       st.value ? fmt::format(", value {}", hex(*st.value)) : std::string());
-    }
-    e.sentences.push_back(fmt::format("{}; the trace stopped at {}.", c, e.chain_stop));
-    if (from_stack_pointer && e.effective_address && e.address &&
-        (*e.effective_address >> 12) == (*e.address >> 12)) {
-      e.sentences.push_back(fmt::format("{} points into the current stack frame, so this is an access to the stack "
-                                        "itself: the kernel stack overflowed into its guard page.",
-                                        e.bad_register));
-    }
-  } else if (!e.bad_register.empty() && !e.chain_stop.empty()) {
-    e.sentences.push_back(fmt::format("Where {} came from is not in the Code: bytes: the trace stopped at {}.",
-                                      e.bad_register, e.chain_stop));
-  }
 }
 
 // No code bytes to decode ("Unable to access opcode bytes", "Bad RIP
@@ -382,9 +313,9 @@ std::optional<FaultExplanation> explain_without_code(const Report& report, const
              : !report.error_code        ? AccessKind::unknown
              : report.error_code->write() ? AccessKind::write
                                           : AccessKind::read;
+  e.code_missing = why;
   e.bad_verdict = classify_pointer(*fault, arch);
-  const std::string what =
-      e.bad_verdict.kind == PointerClass::plausible ? "" : fmt::format(" ({})", e.bad_verdict.description);
+  e.address_verdict = e.bad_verdict;
 
   // Registers holding the address, or (for data) closest above/below it
   // within a page: a pointer that was advanced or offset before the access.
@@ -410,31 +341,19 @@ std::optional<FaultExplanation> explain_without_code(const Report& report, const
   if (e.access == AccessKind::execute) {
     e.effective_address = fault;
     e.address_matches = true;
-    e.sentences.push_back(fmt::format("The CPU faulted fetching an instruction at {}{}: the kernel called or jumped "
-                                      "through a bad function pointer, so there is no faulting instruction to decode; "
-                                      "the caller is the first frame of the call trace.",
-                                      hex(*fault), what));
     if (exact.size() == 1) {
       e.bad_register = exact.front()->name;
       e.bad_value = fault;
     }
-    if (!exact.empty() && exact.size() <= 3) {
-      std::string list;
-      for (const Register* r : exact) list += (list.empty() ? "" : ", ") + r->name;
-      e.sentences.push_back(fmt::format("{} {} {}, likely the function pointer.", list,
-                                        exact.size() == 1 ? "holds" : "hold", hex(*fault)));
-    }
+    if (exact.size() <= 3)
+      for (const Register* r : exact) e.registers_holding.push_back(r->name);
     return e;
   }
-  e.sentences.push_back(fmt::format("The faulting instruction is not in the log ({}); the fault address is {}{}.", why,
-                                    hex(*fault), what));
   if (nearest != nullptr && nearest_unique) {
     e.bad_register = nearest->name;
     e.bad_value = nearest->value;
     e.bad_verdict = classify_pointer(nearest->value, arch);
-    e.sentences.push_back(fmt::format(
-        "{} held {}, {}, likely the bad pointer.", nearest->name, hex(nearest->value),
-        best == 0 ? "exactly that address" : fmt::format("{:#x} {} it", best, nearest->value > *fault ? "above" : "below")));
+    e.nearest_distance = best;
   }
   return e;
 }
@@ -486,6 +405,8 @@ Expected<FaultExplanation> explain_fault(const CodeDecode& d, const FaultContext
   FaultExplanation e;
   e.address = ctx.fault_address;
   e.instruction = d.faulting();
+  e.site = site(d, e.instruction);
+  e.trap = sem.flow == disasm::Flow::trap;
 
   // Which memory access faulted: the operand whose address is the fault
   // address, else the one the error code's write bit points at, else the first.
@@ -514,7 +435,7 @@ Expected<FaultExplanation> explain_fault(const CodeDecode& d, const FaultContext
   } else if (sem.implicit_stack != AccessKind::none) {
     MemoryOperand m;
     m.base = d.arch == Arch::x86_64 ? "rsp" : d.arch == Arch::i386 ? "esp" : "sp";
-    m.size = disasm::pointer_bytes(d.arch);
+    m.size = pointer_bytes(d.arch);
     m.displacement = sem.implicit_stack == AccessKind::stack_push ? -static_cast<int64_t>(m.size) : 0;
     e.memory = m;
     e.access = sem.implicit_stack;
@@ -525,10 +446,9 @@ Expected<FaultExplanation> explain_fault(const CodeDecode& d, const FaultContext
 
   // Divide error: the divisor register is the bad one (zero, or a quotient
   // that does not fit).
-  bool from_stack_pointer = false;
   if (!e.memory && !sem.divisor.empty()) {
     e.bad_register = sem.divisor;
-    if (regs != nullptr) e.bad_value = disasm::register_value(*regs, sem.divisor, d.arch);
+    if (regs != nullptr) e.bad_value = register_value(*regs, sem.divisor, d.arch);
     if (e.bad_value) {
       const uint64_t v = sem.divisor_size ? mask_to(*e.bad_value, sem.divisor_size) : *e.bad_value;
       e.bad_verdict.description = v == 0 ? "the divisor is zero" : "the divisor is not zero: the quotient overflowed";
@@ -547,8 +467,8 @@ Expected<FaultExplanation> explain_fault(const CodeDecode& d, const FaultContext
     // that pushed the address somewhere wrong; else the base (the pointer).
     const MemoryOperand& m = *e.memory;
     const bool base_usable = !m.base.empty() && m.base != "rip" && m.base != "eip" && m.base != "pc";
-    std::optional<uint64_t> bv = base_usable && regs ? disasm::register_value(*regs, m.base, d.arch) : std::nullopt;
-    std::optional<uint64_t> iv = !m.index.empty() && regs ? disasm::register_value(*regs, m.index, d.arch) : std::nullopt;
+    std::optional<uint64_t> bv = base_usable && regs ? register_value(*regs, m.base, d.arch) : std::nullopt;
+    std::optional<uint64_t> iv = !m.index.empty() && regs ? register_value(*regs, m.index, d.arch) : std::nullopt;
     PointerVerdict ea_verdict;
     if (e.effective_address) ea_verdict = classify_pointer(*e.effective_address, d.arch);
     PointerVerdict base_verdict;
@@ -593,10 +513,9 @@ Expected<FaultExplanation> explain_fault(const CodeDecode& d, const FaultContext
       Slice slice = backward_slice(d, sems, e.bad_register, regs);
       e.chain = std::move(slice.chain);
       e.chain_stop = std::move(slice.stop);
-      from_stack_pointer = slice.from_stack_pointer;
+      e.through_stack_pointer = slice.from_stack_pointer;
     }
   }
-  write_sentences(d, sem, from_stack_pointer, e);
   return e;
 }
 

@@ -1,34 +1,14 @@
-// What a bad pointer looks like, from its value alone. Poison values are the
-// kernel's (include/linux/poison.h): freed slab objects are filled with 0x6b,
-// uninitialised ones with 0x5a, SLUB red zones are 0xbb/0xcc, list_del()
-// leaves LIST_POISON1/2 = POISON_POINTER_DELTA + 0x100/0x122.
+// What a bad pointer looks like, from its value alone: the coarse classes of
+// the fault explanation over the address table of lib/kernel; and where a
+// report keeps its fault registers, architecture and fault address.
 #include <fmt/format.h>
+
+#include "ktriage/kernel_facts.h"
 
 #include "disasm/report_regs.h"
 #include "disasm/semantics.h"
 
 namespace ktriage {
-namespace {
-
-// Below this, an address is "NULL plus a field offset" (mmap_min_addr is 64 KiB).
-constexpr uint64_t kNearNull = 0x10000;
-
-struct PoisonByte {
-  uint8_t byte;
-  const char* meaning;
-};
-constexpr PoisonByte kPoisonBytes[] = {
-    {0x6b, "POISON_FREE: slab object used after free"},
-    {0x5a, "POISON_INUSE: uninitialised slab object"},
-    {0xa5, "POISON_END: end of a poisoned slab object"},
-    {0xcc, "SLUB_RED_ACTIVE: slab red zone, out-of-bounds access"},
-    {0xbb, "SLUB_RED_INACTIVE: red zone of a free slab object"},
-    {0xaa, "PAGE_POISON: freed page"},
-};
-
-std::string hex(uint64_t v) { return fmt::format("{:#x}", v); }
-
-}  // namespace
 
 std::string_view to_string(PointerClass c) {
   switch (c) {
@@ -43,55 +23,44 @@ std::string_view to_string(PointerClass c) {
 }
 
 PointerVerdict classify_pointer(uint64_t value, Arch arch) {
-  const unsigned bytes = disasm::pointer_bytes(arch);
-  const uint64_t v = bytes == 4 ? value & 0xffffffffu : value;
-  if (v == 0) return {PointerClass::null, "NULL"};
+  AddressVerdict a = classify_address(value, arch);
+  switch (a.cls) {
+    case AddressClass::null_page:
+      return {value == 0 || (pointer_bytes(arch) == 4 && (value & 0xffffffffu) == 0) ? PointerClass::null
+                                                                                      : PointerClass::near_null,
+              std::move(a.meaning)};
+    case AddressClass::user: return {PointerClass::user_space, std::move(a.meaning)};
+    case AddressClass::non_canonical: return {PointerClass::non_canonical, std::move(a.meaning)};
+    case AddressClass::kasan_shadow:
+      // The non-canonical shadow of a bad address, or an ordinary shadow address.
+      if (a.meaning.empty()) return {PointerClass::plausible, ""};
+      return {PointerClass::non_canonical, std::move(a.meaning)};
+    case AddressClass::slab_poison_free:
+    case AddressClass::slab_poison_inuse:
+    case AddressClass::slab_poison_end:
+    case AddressClass::slab_red_active:
+    case AddressClass::slab_red_inactive:
+    case AddressClass::page_poison:
+    case AddressClass::list_poison1:
+    case AddressClass::list_poison2:
+    case AddressClass::pointer_poison: return {PointerClass::poison, std::move(a.meaning)};
+    default: return {PointerClass::plausible, ""};
+  }
+}
 
-  // Poison: all bytes above the low 16 bits are one poison byte (a field
-  // offset may have been added to a poisoned pointer).
-  for (const PoisonByte& p : kPoisonBytes) {
-    uint64_t pattern = 0;
-    for (unsigned i = 0; i < bytes; ++i) pattern = (pattern << 8) | p.byte;
-    if ((v >> 16) == (pattern >> 16)) {
-      return {PointerClass::poison, fmt::format("{} (pattern 0x{:02x}{:02x}...)", p.meaning, p.byte, p.byte)};
-    }
+std::optional<RegisterClasses> classify_fault_registers(const Report& report) {
+  const RegisterSet* regs = disasm::fault_registers(report);
+  const Arch arch = disasm::report_arch(report);
+  if (!regs || arch == Arch::unknown) return std::nullopt;
+  RegisterClasses out;
+  out.set = static_cast<size_t>(regs - report.registers.data());
+  for (const Register& r : regs->regs) {
+    // General-purpose (names of the whole register only) and the program counter.
+    const std::optional<RegisterInfo> info = register_info(r.name, arch);
+    if (!(info && info->bytes == pointer_bytes(arch)) && r.name != "pc") continue;
+    out.registers.push_back({r.name, classify_pointer(r.value, arch)});
   }
-  if (bytes == 8 && (v >> 48) == 0xdead && (v & 0x0000ffffffffffffULL) < kNearNull) {
-    uint64_t low = v & 0xffff;
-    if (low == 0x100) return {PointerClass::poison, "LIST_POISON1 (0xdead000000000100): the entry was removed by list_del()"};
-    if (low == 0x122) return {PointerClass::poison, "LIST_POISON2 (0xdead000000000122): the entry was removed by list_del()"};
-    return {PointerClass::poison, fmt::format("POISON_POINTER_DELTA + {} (a poisoned list/hlist pointer)", hex(low))};
-  }
-  if (v < kNearNull) {
-    std::string d = fmt::format("NULL + {}", hex(v));
-    if (bytes == 4 && (v == 0x100 || v == 0x122)) d += fmt::format(" (or LIST_POISON{} on 32-bit)", v == 0x100 ? 1 : 2);
-    return {PointerClass::near_null, d};
-  }
-  switch (arch) {
-    case Arch::x86_64: {
-      uint64_t top = v >> 47;  // 4-level paging: bits 63..47 must all be equal
-      if (top != 0 && top != 0x1ffff) return {PointerClass::non_canonical, "non-canonical address (bits 63..47 differ)"};
-      if (top == 0) return {PointerClass::user_space, "user-space address"};
-      break;
-    }
-    case Arch::arm64: {
-      // Top byte is ignored (tags); bit 55 selects the user/kernel half.
-      uint64_t bits = (v >> 48) & 0xff;  // bits 55..48
-      bool kernel_half = (v >> 55) & 1;
-      if (bits != (kernel_half ? 0xffu : 0u)) {
-        return {PointerClass::non_canonical, "not a valid virtual address (bits 55..48 differ)"};
-      }
-      if (!kernel_half) return {PointerClass::user_space, "user-space address"};
-      break;
-    }
-    case Arch::i386:
-    case Arch::arm:
-      // Every usual split (3G/1G, 2G/2G) keeps the low 2 GiB for user space.
-      if (v < 0x80000000u) return {PointerClass::user_space, "user-space address"};
-      break;
-    default: break;
-  }
-  return {PointerClass::plausible, ""};
+  return out;
 }
 
 namespace disasm {

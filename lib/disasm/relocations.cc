@@ -21,6 +21,7 @@
 #include <optional>
 
 #include "ktriage/disasm.h"
+#include "support/errors.h"
 
 namespace ktriage {
 namespace {
@@ -43,10 +44,6 @@ class Fd {
  private:
   int fd_;
 };
-
-Error libelf_error(std::string_view what, const std::string& path) {
-  return Error{fmt::format("libelf: {}: {}: {}", path, what, elf_errmsg(-1))};
-}
 
 struct RelocKind {
   uint32_t size = 0;  // 0: not a field we understand
@@ -103,9 +100,9 @@ Expected<std::vector<CodeRelocation>> read_function_relocations(const std::strin
   Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return Error{fmt::format("cannot open {}", path)};
   ElfPtr elf(elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr));
-  if (!elf || elf_kind(elf.get()) != ELF_K_ELF) return libelf_error("not an ELF file (compressed module?)", path);
+  if (!elf || elf_kind(elf.get()) != ELF_K_ELF) return support::libelf_error(fmt::format("libelf: {}: not an ELF file (compressed module?)", path));
   GElf_Ehdr ehdr;
-  if (!gelf_getehdr(elf.get(), &ehdr)) return libelf_error("gelf_getehdr", path);
+  if (!gelf_getehdr(elf.get(), &ehdr)) return support::libelf_error(fmt::format("libelf: {}: gelf_getehdr", path));
   if (ehdr.e_type != ET_REL) return Error{fmt::format("{} is not relocatable", path)};
 
   // The symbol table, and every named function/object symbol by section.
@@ -121,7 +118,7 @@ Expected<std::vector<CodeRelocation>> read_function_relocations(const std::strin
   }
   if (!symtab) return Error{fmt::format("{} has no symbol table", path)};
   Elf_Data* symdata = elf_getdata(symtab, nullptr);
-  if (!symdata || symtab_hdr.sh_entsize == 0) return libelf_error("symbol table data", path);
+  if (!symdata || symtab_hdr.sh_entsize == 0) return support::libelf_error(fmt::format("libelf: {}: symbol table data", path));
   const size_t nsyms = symdata->d_size / symtab_hdr.sh_entsize;
 
   std::vector<NamedSymbol> named;

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "ktriage/kernel_facts.h"
+
 namespace ktriage::disasm {
 namespace {
 
@@ -15,67 +17,20 @@ void add_unique(std::vector<std::string>& v, std::string name) {
   if (std::find(v.begin(), v.end(), name) == v.end()) v.push_back(std::move(name));
 }
 
-// x86 legacy registers: 64-bit name, 32-bit name, then the narrower views.
-struct X86Family {
-  std::array<const char*, 5> names;
-};
-constexpr X86Family kX86Families[] = {
-    {{"rax", "eax", "ax", "al", "ah"}}, {{"rbx", "ebx", "bx", "bl", "bh"}},
-    {{"rcx", "ecx", "cx", "cl", "ch"}}, {{"rdx", "edx", "dx", "dl", "dh"}},
-    {{"rsi", "esi", "si", "sil", ""}},  {{"rdi", "edi", "di", "dil", ""}},
-    {{"rbp", "ebp", "bp", "bpl", ""}},  {{"rsp", "esp", "sp", "spl", ""}},
-    {{"rip", "eip", "ip", "", ""}},
-};
+// A disassembler's register name as the family the dumps print ("eax" ->
+// "rax" on x86_64, "w19" -> "x19", "sb" -> "r9"), from lib/kernel's table;
+// "" for none (arm64's zero register).
+std::string family(std::string_view name, Arch arch) {
+  std::optional<RegisterInfo> r = register_info(name, arch);
+  return r ? std::string(r->family) : "";
+}
+std::string x86_family(std::string_view name, bool is64) { return family(name, is64 ? Arch::x86_64 : Arch::i386); }
+std::string arm64_family(std::string_view name) { return family(name, Arch::arm64); }
+std::string arm_family(std::string_view name) { return family(name, Arch::arm); }
 
 uint32_t x86_view_size(std::string_view name) {
-  for (const X86Family& f : kX86Families) {
-    for (size_t i = 0; i < f.names.size(); ++i) {
-      if (name == f.names[i]) return i == 0 ? 8 : i == 1 ? 4 : i == 2 ? 2 : 1;
-    }
-  }
-  if (starts_with(name, "r") && name.size() >= 2 && name[1] >= '0' && name[1] <= '9') {
-    switch (name.back()) {
-      case 'd': return 4;
-      case 'w': return 2;
-      case 'b': return 1;
-      default: return 8;
-    }
-  }
-  return 0;
-}
-
-std::string x86_family(std::string_view name, bool is64) {
-  for (const X86Family& f : kX86Families) {
-    for (const char* n : f.names) {
-      if (*n != '\0' && name == n) return is64 ? f.names[0] : f.names[1];
-    }
-  }
-  // r8..r15 and their d/w/b views.
-  if (is64 && name.size() >= 2 && name[0] == 'r' && name[1] >= '0' && name[1] <= '9') {
-    std::string s(name);
-    while (!s.empty() && (s.back() == 'd' || s.back() == 'w' || s.back() == 'b')) s.pop_back();
-    return s;
-  }
-  return "";
-}
-
-std::string arm64_family(std::string_view name) {
-  if (name == "sp" || name == "wsp") return "sp";
-  if (name == "xzr" || name == "wzr") return "";  // reads as zero, writes vanish
-  if (name.size() >= 2 && (name[0] == 'x' || name[0] == 'w') && name[1] >= '0' && name[1] <= '9') {
-    return "x" + std::string(name.substr(1));
-  }
-  if (name == "fp") return "x29";
-  if (name == "lr") return "x30";
-  return "";
-}
-
-std::string arm_family(std::string_view name) {
-  if (name == "sb") return "r9";
-  if (name == "sl") return "r10";
-  if (name == "fp" || name == "ip" || name == "sp" || name == "lr" || name == "pc") return std::string(name);
-  if (name.size() >= 2 && name[0] == 'r' && name[1] >= '0' && name[1] <= '9') return std::string(name);
-  return "";
+  std::optional<RegisterInfo> r = register_info(name, Arch::x86_64);
+  return r ? r->bytes : 0;
 }
 
 std::string reg_name(csh handle, unsigned reg) {
@@ -396,32 +351,7 @@ void fill_arm(csh handle, const cs_insn& insn, Semantics& s) {
 
 }  // namespace
 
-std::string register_family(std::string_view name, Arch arch) {
-  switch (arch) {
-    case Arch::x86_64: return x86_family(name, true);
-    case Arch::i386: return x86_family(name, false);
-    case Arch::arm64: return arm64_family(name);
-    case Arch::arm: return arm_family(name);
-    default: return "";
-  }
-}
-
-std::optional<uint64_t> register_value(const RegisterSet& regs, std::string_view family, Arch arch) {
-  if (family.empty()) return std::nullopt;
-  if (auto v = regs.get(family)) return v;
-  // The kernel's own names for the same register.
-  static constexpr std::pair<Arch, std::array<std::string_view, 2>> kAliases[] = {
-      {Arch::arm64, {"x30", "lr"}}, {Arch::arm64, {"x29", "fp"}}, {Arch::arm, {"r11", "fp"}},
-      {Arch::arm, {"r12", "ip"}},   {Arch::arm, {"r13", "sp"}},   {Arch::arm, {"r14", "lr"}},
-      {Arch::arm, {"r9", "sb"}},    {Arch::arm, {"r10", "sl"}},
-  };
-  for (const auto& [a, pair] : kAliases) {
-    if (a != arch) continue;
-    if (family == pair[0]) return regs.get(pair[1]);
-    if (family == pair[1]) return regs.get(pair[0]);
-  }
-  return std::nullopt;
-}
+std::string register_family(std::string_view name, Arch arch) { return family(name, arch); }
 
 bool caller_saved(std::string_view r, Arch arch) {
   switch (arch) {
@@ -455,7 +385,6 @@ std::string_view return_register(Arch arch) {
   }
 }
 
-unsigned pointer_bytes(Arch arch) { return arch == Arch::x86_64 || arch == Arch::arm64 ? 8 : 4; }
 
 Semantics semantics_of(csh handle, const cs_insn& insn, Arch arch) {
   Semantics s;

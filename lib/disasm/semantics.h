@@ -60,17 +60,11 @@ Semantics semantics_of(csh handle, const cs_insn& insn, Arch arch);
 // general-purpose (flags, vector, segment).
 std::string register_family(std::string_view capstone_name, Arch arch);
 
-// The register's value in the dump, trying the kernel's aliases (arm "fp" for
-// r11, arm64 "lr" for x30).
-std::optional<uint64_t> register_value(const RegisterSet& regs, std::string_view family, Arch arch);
-
 // Registers a call may overwrite (the C ABI's caller-saved set).
 bool caller_saved(std::string_view family, Arch arch);
 
 // The register holding a function's return value ("rax", "x0").
 std::string_view return_register(Arch arch);
 
-// Pointer width in bytes: 8 or 4.
-unsigned pointer_bytes(Arch arch);
 
 }  // namespace ktriage::disasm

@@ -12,6 +12,7 @@
 
 #include "kb/compiled.h"
 #include "ktriage/kb.h"
+#include "ktriage/kb_index.h"
 
 namespace ktriage {
 namespace {
@@ -188,7 +189,7 @@ void read_match(const Reader& reader, const toml::table& t, std::string_view fie
 }
 
 void read_fix(const Reader& reader, const toml::table& t, std::string_view field, KbEntry& entry) {
-  check_keys(reader, t, field, {"commit", "subject", "fixed_in", "committed", "note"});
+  check_keys(reader, t, field, {"commit", "subject", "fixed_in", "committed", "note", "cve"});
   auto f = [&](std::string_view key) { return fmt::format("{}.{}", field, key); };
   if (const toml::node* n = t.get("commit")) {
     entry.commit = reader.string(*n, f("commit"));
@@ -205,6 +206,11 @@ void read_fix(const Reader& reader, const toml::table& t, std::string_view field
   }
   if (const toml::node* n = t.get("committed")) entry.committed = reader.date(*n, f("committed"));
   if (const toml::node* n = t.get("note")) entry.fix_note = reader.string(*n, f("note"));
+  if (const toml::node* n = t.get("cve")) {
+    entry.cve = reader.string(*n, f("cve"));
+    static const RE2 cve(R"(CVE-\d{4}-\d{4,})");
+    if (!RE2::FullMatch(entry.cve, cve)) reader.fail(n->source(), f("cve"), "expected a CVE id such as \"CVE-2024-26581\"");
+  }
 }
 
 void read_carried_by(const Reader& reader, const toml::table& t, std::string_view field, KbEntry& entry) {
@@ -225,6 +231,22 @@ void read_carried_by(const Reader& reader, const toml::table& t, std::string_vie
     }
     entry.carried_by[std::string(key.str())] = version;
   }
+}
+
+// Bug tracker ids named by reference URLs, in the form distro changelogs are
+// matched on ("rhbz:1028831").
+std::vector<std::string> bugs_of(const std::vector<std::string>& references) {
+  static const RE2 rhbz(R"(bugzilla\.redhat\.com/(?:show_bug\.cgi\?id=)?(\d+))");
+  static const RE2 suse(R"(bugzilla\.suse\.com/(?:show_bug\.cgi\?id=)?(\d+))");
+  static const RE2 debian(R"(bugs\.debian\.org/(?:cgi-bin/bugreport\.cgi\?bug=)?(\d+))");
+  std::vector<std::string> out;
+  std::string id;
+  for (const std::string& r : references) {
+    if (RE2::PartialMatch(r, rhbz, &id)) out.push_back("rhbz:" + id);
+    else if (RE2::PartialMatch(r, suse, &id)) out.push_back("bsc:" + id);
+    else if (RE2::PartialMatch(r, debian, &id)) out.push_back("debbug:" + id);
+  }
+  return out;
 }
 
 KbEntry read_entry(const Reader& reader, const toml::table& t, std::string_view field,
@@ -250,9 +272,10 @@ KbEntry read_entry(const Reader& reader, const toml::table& t, std::string_view 
   if (const toml::node* n = t.get("fix")) read_fix(reader, reader.table(*n, f("fix")), f("fix"), entry);
   if (const toml::node* n = t.get("carried_by"))
     read_carried_by(reader, reader.table(*n, f("carried_by")), f("carried_by"), entry);
-  if (entry.commit.empty() && entry.fixed_in.empty() && entry.carried_by.empty())
-    reader.fail(t.source(), field, "no fix (give fix.commit, fix.fixed_in or carried_by)");
+  if (entry.commit.empty() && entry.fixed_in.empty() && entry.carried_by.empty() && entry.cve.empty())
+    reader.fail(t.source(), field, "no fix (give fix.commit, fix.fixed_in, fix.cve or carried_by)");
   if (entry.short_name.empty()) entry.short_name = entry.commit.empty() ? entry.id : entry.commit.substr(0, 7);
+  entry.bugs = bugs_of(entry.references);
   return entry;
 }
 
@@ -264,6 +287,15 @@ KnowledgeBase::KnowledgeBase(KnowledgeBase&&) noexcept = default;
 KnowledgeBase& KnowledgeBase::operator=(KnowledgeBase&&) noexcept = default;
 
 const std::vector<KbEntry>& KnowledgeBase::entries() const { return entries_; }
+
+const std::vector<std::unique_ptr<KbIndex>>& KnowledgeBase::indexes() const { return indexes_; }
+
+Expected<bool> KnowledgeBase::add_index(const std::filesystem::path& file) {
+  Expected<KbIndex> indexOrErr = KbIndex::open(file);
+  if (!indexOrErr) return indexOrErr.error();
+  indexes_.push_back(std::make_unique<KbIndex>(std::move(*indexOrErr)));
+  return true;
+}
 
 void KnowledgeBase::absorb(KnowledgeBase&& other) {
   for (size_t i = 0; i < other.entries_.size(); ++i) {
@@ -336,11 +368,17 @@ Expected<KnowledgeBase> KnowledgeBase::load(const std::vector<std::filesystem::p
     std::error_code ec;
     if (!std::filesystem::is_directory(dir, ec))
       return Error{fmt::format("{}: knowledge-base directory not found", dir.string())};
-    std::vector<std::filesystem::path> files;
-    for (const auto& item : std::filesystem::directory_iterator(dir, ec))
-      if (item.path().extension() == ".toml" && item.is_regular_file(ec)) files.push_back(item.path());
+    std::vector<std::filesystem::path> files, indexes;
+    for (const auto& item : std::filesystem::directory_iterator(dir, ec)) {
+      if (!item.is_regular_file(ec)) continue;
+      if (item.path().extension() == ".toml") files.push_back(item.path());
+      if (item.path().extension() == ".sqlite") indexes.push_back(item.path());
+    }
     if (ec) return Error{fmt::format("{}: {}", dir.string(), ec.message())};
     std::sort(files.begin(), files.end());
+    std::sort(indexes.begin(), indexes.end());
+    for (const auto& file : indexes)
+      if (auto ok = kb.add_index(file); !ok) return ok.error();
     // Ids must be unique within a directory; a later directory may override.
     std::map<std::string, std::string> seen;
     for (const auto& file : files) {
@@ -354,7 +392,32 @@ Expected<KnowledgeBase> KnowledgeBase::load(const std::vector<std::filesystem::p
       kb.absorb(std::move(one));
     }
   }
+  if (auto ok = kb.resolve_cves(); !ok) return ok.error();
   return kb;
+}
+
+Expected<bool> KnowledgeBase::resolve_cves() {
+  // A hand-written entry naming a CVE takes the fix facts it does not state
+  // from the record in the indexes.
+  for (KbEntry& e : entries_) {
+    if (e.cve.empty() || !e.stable_fixes.empty()) continue;
+    std::optional<KbEntry> record;
+    for (auto it = indexes_.rbegin(); it != indexes_.rend() && !record; ++it) record = (*it)->entry(e.cve);
+    if (!record)
+      return Error{fmt::format("{}:{}:1: bug.fix.cve: {} is in no loaded index (data/kb/*.sqlite, --kb)", e.file, e.line,
+                               e.cve)};
+    if (e.commit.empty()) e.commit = record->commit;
+    if (e.subject.empty()) e.subject = record->subject;
+    if (e.fixed_in.empty()) e.fixed_in = record->fixed_in;
+    if (e.introduced_in.empty()) e.introduced_in = record->introduced_in;
+    if (e.introduced_commit.empty()) e.introduced_commit = record->introduced_commit;
+    e.stable_fixes = record->stable_fixes;
+    e.stable_affected = record->stable_affected;
+    e.stable_commits = record->stable_commits;
+    if (e.references.empty()) e.references = record->references;
+    if (e.short_name == e.commit.substr(0, 7) || e.short_name == e.id) e.short_name = e.cve;
+  }
+  return true;
 }
 
 std::filesystem::path default_kb_dir() {

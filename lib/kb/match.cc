@@ -1,13 +1,16 @@
-// Knowledge-base matcher: which entries fit the analysed reports, and for
-// each whether the kernel in question already carries the fix.
-#include <fmt/format.h>
+// Knowledge-base matcher: which entries fit the analysed reports (hand-written
+// conditions, and the signatures of imported CVE records), and for each
+// whether the kernel in question already carries the fix. Produces typed
+// verdicts; the renderers say them in words.
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "kb/compiled.h"
 #include "ktriage/kb.h"
+#include "ktriage/kb_index.h"
 
 namespace ktriage {
 namespace {
@@ -15,6 +18,10 @@ namespace {
 // Log text is hostile: bound what a pattern is run over.
 constexpr size_t kMaxMatchText = 4096;
 constexpr size_t kMaxFrames = 512;
+// Reports scored against the indexes per log, and index matches kept.
+constexpr size_t kMaxIndexedReports = 256;
+constexpr size_t kMaxLikely = 10;
+constexpr size_t kMaxSimilar = 5;
 
 std::string_view bounded(std::string_view s) { return s.substr(0, std::min(s.size(), kMaxMatchText)); }
 
@@ -47,45 +54,64 @@ bool id_matches(std::string_view id, std::string_view want) {
   return id == want || (id.size() > want.size() && id.starts_with(want) && id[want.size()] == '.');
 }
 
+// Does one report satisfy every condition of a hand-written entry? On a
+// match, `reasons` says what each condition matched.
 bool report_matches(const KbCondition& m, const KnowledgeBase::Compiled& c, const Analysis& a, size_t index,
-                    const KernelRelease& kernel) {
+                    const KernelRelease& kernel, std::vector<KbReason>& reasons) {
   const Report& r = a.reports[index];
+  reasons.clear();
   if (!c.titles.empty()) {
-    bool hit = any_partial(c.titles, r.title) || any_partial(c.titles, r.header) ||
-               std::any_of(r.alt_titles.begin(), r.alt_titles.end(), [&](const std::string& t) { return any_partial(c.titles, t); });
+    const std::string* hit = nullptr;
+    if (any_partial(c.titles, r.title)) hit = &r.title;
+    else if (any_partial(c.titles, r.header)) hit = &r.header;
+    for (const std::string& t : r.alt_titles)
+      if (!hit && any_partial(c.titles, t)) hit = &t;
     if (!hit) return false;
+    reasons.push_back({KbReasonKind::title, {std::string(bounded(*hit))}, 0});
   }
   if (!c.types.empty()) {
     bool hit = !r.type.empty() && std::any_of(c.types.begin(), c.types.end(),
                                               [&](const auto& re) { return RE2::FullMatch(bounded(r.type), *re); });
     if (!hit) return false;
+    reasons.push_back({KbReasonKind::type, {r.type}, 0});
   }
-  if (!m.kinds.empty() && !contains(m.kinds, to_string(r.kind))) return false;
+  if (!m.kinds.empty()) {
+    if (!contains(m.kinds, to_string(r.kind))) return false;
+    reasons.push_back({KbReasonKind::kind, {std::string(to_string(r.kind))}, 0});
+  }
 
   size_t n = std::min(r.frames.size(), kMaxFrames);
   if (!c.frames.empty()) {
-    bool hit = (r.ip && any_partial(c.frames, r.ip->function)) ||
-               std::any_of(r.frames.begin(), r.frames.begin() + static_cast<std::ptrdiff_t>(n),
-                           [&](const Frame& f) { return any_partial(c.frames, f.function); });
-    if (!hit) return false;
+    std::vector<std::string> hits;
+    if (r.ip && any_partial(c.frames, r.ip->function)) hits.push_back(r.ip->function);
+    for (size_t i = 0; i < n; ++i)
+      if (any_partial(c.frames, r.frames[i].function) && !contains(hits, r.frames[i].function))
+        hits.push_back(r.frames[i].function);
+    if (hits.empty()) return false;
+    reasons.push_back({KbReasonKind::frames, hits, 0});
   }
   if (!m.modules.empty()) {
-    bool hit = (r.ip && contains(m.modules, r.ip->module)) ||
-               std::any_of(r.frames.begin(), r.frames.begin() + static_cast<std::ptrdiff_t>(n),
-                           [&](const Frame& f) { return !f.module.empty() && contains(m.modules, f.module); });
+    const std::string* hit = r.ip && contains(m.modules, r.ip->module) ? &r.ip->module : nullptr;
+    for (size_t i = 0; i < n && !hit; ++i)
+      if (!r.frames[i].module.empty() && contains(m.modules, r.frames[i].module)) hit = &r.frames[i].module;
     if (!hit) return false;
+    reasons.push_back({KbReasonKind::module, {*hit}, 0});
   }
   if (!m.findings.empty()) {
-    bool hit = std::any_of(a.findings.begin(), a.findings.end(), [&](const Finding& f) {
-      return finding_covers(f, index) &&
-             std::any_of(m.findings.begin(), m.findings.end(), [&](const std::string& w) { return id_matches(f.id, w); });
-    });
+    const Finding* hit = nullptr;
+    for (const Finding& f : a.findings)
+      if (!hit && finding_covers(f, index) &&
+          std::any_of(m.findings.begin(), m.findings.end(), [&](const std::string& w) { return id_matches(f.id, w); }))
+        hit = &f;
     if (!hit) return false;
+    reasons.push_back({KbReasonKind::finding, {hit->id}, 0});
   }
   if (!m.causes.empty()) {
-    bool hit = std::any_of(a.findings.begin(), a.findings.end(),
-                           [&](const Finding& f) { return finding_covers(f, index) && contains(m.causes, f.cause); });
+    const Finding* hit = nullptr;
+    for (const Finding& f : a.findings)
+      if (!hit && finding_covers(f, index) && contains(m.causes, f.cause)) hit = &f;
     if (!hit) return false;
+    reasons.push_back({KbReasonKind::cause, {hit->cause}, 0});
   }
   if (!m.arch.empty()) {
     // A release that names its architecture ("2.6.32-431.el6.x86_64") is
@@ -93,6 +119,7 @@ bool report_matches(const KbCondition& m, const KnowledgeBase::Compiled& c, cons
     std::string_view arch = arch_of_kernel(kernel);
     if (arch.empty() && r.arch != Arch::unknown) arch = to_string(r.arch);
     if (!arch.empty() && !contains(m.arch, arch)) return false;  // unknown arch does not exclude
+    if (!arch.empty()) reasons.push_back({KbReasonKind::arch, {std::string(arch)}, 0});
   }
   return true;
 }
@@ -107,36 +134,38 @@ bool satisfies(std::optional<int> c, std::string_view op) {
   return *c == 0;
 }
 
-std::string join_names(const std::vector<std::string>& names) {
-  std::string out;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i) out += i + 1 == names.size() ? " and " : ", ";
-    out += names[i];
-  }
-  return out;
+// The release of `list` on `branch`, "" when none.
+std::string on_branch(const std::vector<std::string>& list, std::string_view branch) {
+  if (branch.empty()) return {};
+  for (const std::string& v : list)
+    if (stable_branch(v) == branch) return v;
+  return {};
 }
 
-// "2.6.32-520.el6 or later on rhel6, or 3.15 or later upstream"
-std::string where_fixed(const KbEntry& e) {
-  std::vector<std::string> parts;
-  for (const auto& [line, version] : e.carried_by) parts.push_back(fmt::format("{} or later on {}", version, line));
-  if (!e.fixed_in.empty()) parts.push_back(fmt::format("{} or later upstream", e.fixed_in));
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) out += (i ? ", or " : "") + parts[i];
-  return out;
-}
-
-std::string fix_name(const KbEntry& e) {
-  if (!e.commit.empty() && !e.subject.empty()) return fmt::format("{} (\"{}\")", e.commit.substr(0, 12), e.subject);
-  if (!e.commit.empty()) return e.commit.substr(0, 12);
-  return "the fix";
-}
-
-int compare_for(const KernelRelease& k, std::string_view a, std::string_view b) {
-  return compare_versions(k.scheme, a, b);
-}
+int rank(KbVerdict v) { return v == KbVerdict::not_fixed ? 0 : v == KbVerdict::unknown ? 1 : 2; }
 
 }  // namespace
+
+std::string_view to_string(KbVerdict v) {
+  switch (v) {
+    case KbVerdict::fixed: return "fixed";
+    case KbVerdict::not_fixed: return "not_fixed";
+    case KbVerdict::unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(KbStrength s) { return s == KbStrength::likely ? "likely" : "similar"; }
+
+KbKernel kb_kernel(const KernelRelease& k) {
+  KbKernel out;
+  out.line = k.line;
+  out.version = k.version;
+  out.base = k.base;
+  out.abi = k.abi;
+  if (k.known()) out.shown = k.display();
+  return out;
+}
 
 bool kernel_in_range(const KbCondition& condition, const KernelRelease& kernel) {
   if (condition.kernels.empty() || !kernel.known()) return true;
@@ -153,149 +182,181 @@ bool kernel_in_range(const KbCondition& condition, const KernelRelease& kernel) 
   return false;
 }
 
-KbMatch judge(const KbEntry& e, const KernelRelease& k) {
+KbMatch judge(const KbEntry& e, const KernelRelease& k, const KbDistroView* distro) {
   KbMatch m;
   m.id = e.id;
   m.title = e.title;
+  m.cve = e.cve;
+  m.short_name = e.short_name.empty() ? e.id : e.short_name;
   m.fixed_in = e.fixed_in;
+  m.stable_fixes = e.stable_fixes;
+  m.introduced_in = e.introduced_in;
   m.commit = e.commit;
   m.subject = e.subject;
   m.references = e.references;
   m.advice = e.advice;
-  m.verdict = "unknown";
+  m.verdict = KbVerdict::unknown;
+  for (const auto& [line, version] : e.carried_by) m.carriers.push_back({line, version});
+  if (distro)
+    for (const KbCarrier& c : distro->carriers)
+      if (!e.carried_by.contains(c.line)) m.carriers.push_back(c);
 
-  if (!k.known()) {
-    std::vector<std::string> carriers;
-    for (const auto& [line, version] : e.carried_by) carriers.push_back(fmt::format("{} {}", line, version));
-    m.carried_by = join_names(carriers);
-    std::string where = where_fixed(e);
-    m.verdict_text = where.empty() ? "kernel version unknown; no fixed kernel is known"
-                                   : fmt::format("kernel version unknown; upgrade to {}", where);
+  auto set = [&](KbVerdict verdict, KbBasis basis) {
+    m.verdict = verdict;
+    m.basis = basis;
     return m;
-  }
+  };
+  if (!k.known()) return set(KbVerdict::unknown, KbBasis::kernel_unknown);
 
-  const std::string shown = k.display();
-  auto carrier = e.carried_by.find(k.line);
-  if (carrier != e.carried_by.end()) m.carried_by = carrier->second;
+  if (auto carrier = e.carried_by.find(k.line); carrier != e.carried_by.end()) m.carried_by = carrier->second;
+  else if (distro) m.carried_by = distro->carried_in;
+  const std::string branch = stable_branch(k.base);
+  m.branch_fix = on_branch(e.stable_fixes, branch);
 
   // A kernel based on an upstream release that has the fix has it.
   if (!e.fixed_in.empty() && !k.base.empty() && compare_upstream_versions(k.base, e.fixed_in) >= 0) {
     bool rc_of_fix = k.line == "upstream" && k.version.find("-rc") != std::string::npos &&
                      compare_upstream_versions(k.base, e.fixed_in) == 0;
-    if (rc_of_fix) {
-      m.verdict_text = fmt::format("this kernel ({}) is a release candidate of {}, the first release with {}; "
-                                   "check whether it contains the commit",
-                                   shown, e.fixed_in, fix_name(e));
-      return m;
-    }
-    m.verdict = "fixed";
-    m.verdict_text = k.line == "upstream"
-                         ? fmt::format("this kernel ({}) has the fix (upstream since {})", shown, e.fixed_in)
-                         : fmt::format("this kernel ({}) is based on {}, which has the fix (upstream since {})",
-                                       shown, k.base, e.fixed_in);
-    return m;
+    return set(rc_of_fix ? KbVerdict::unknown : KbVerdict::fixed,
+               rc_of_fix ? KbBasis::release_candidate : KbBasis::upstream_has_fix);
   }
-  if (carrier != e.carried_by.end()) {
-    std::optional<int> c = compare_with_line_version(k, carrier->second);
-    if (!c) {
-      m.verdict_text = k.line == "debian"
-                           ? fmt::format("cannot tell: the log gives the Debian ABI ({}), not the package version; "
-                                         "the fix is in {} or later (pass --kernel-version \"Debian VERSION\")",
-                                         k.abi.empty() ? shown : k.abi, carrier->second)
-                           : fmt::format("cannot tell whether {} is before or after {}, the first {} kernel with the fix",
-                                         shown, carrier->second, k.line);
-      return m;
-    }
-    if (*c >= 0) {
-      m.verdict = "fixed";
-      m.verdict_text = fmt::format("this kernel ({}) already carries the fix ({} since {})", shown, k.line, carrier->second);
-    } else {
-      m.verdict = "not_fixed";
-      m.verdict_text = fmt::format("this kernel ({}) lacks the fix; upgrade to {} or later", shown, carrier->second);
-    }
-    return m;
+  // ... or a stable release of its branch that has it.
+  if (!m.branch_fix.empty() && compare_upstream_versions(k.base, m.branch_fix) >= 0)
+    return set(KbVerdict::fixed, KbBasis::stable_has_fix);
+  std::optional<int> carried;
+  if (!m.carried_by.empty()) {
+    carried = compare_with_line_version(k, m.carried_by);
+    if (!carried) return set(KbVerdict::unknown, KbBasis::cannot_order);
+    if (*carried >= 0) return set(KbVerdict::fixed, KbBasis::carried);
   }
-  if (k.line == "upstream" && !e.fixed_in.empty()) {
-    m.verdict = "not_fixed";
-    m.verdict_text = fmt::format("this kernel ({}) predates {}, the first release with the fix; upgrade to {} or later",
-                                 shown, e.fixed_in, e.fixed_in);
-    return m;
+  // The bug came after this kernel's base (in mainline, or on its branch
+  // through a backport): the crash is probably another bug.
+  std::string affected_from = on_branch(e.stable_affected, branch);
+  if (affected_from.empty() && m.branch_fix.empty()) affected_from = e.introduced_in;
+  if (!affected_from.empty() && !k.base.empty() && compare_upstream_versions(k.base, affected_from) < 0) {
+    m.introduced_in = affected_from;
+    return set(KbVerdict::unknown, KbBasis::introduced_later);
   }
-  if (!e.fixed_in.empty()) {
-    m.verdict_text = fmt::format("this kernel ({}) is based on {}, before {} where {} landed; no {} kernel is known "
-                                 "to carry a backport: check its changelog",
-                                 shown, k.base.empty() ? "an older release" : k.base, e.fixed_in, fix_name(e), k.line);
-    return m;
+  if (carried) return set(KbVerdict::not_fixed, KbBasis::not_carried);
+  // A changelog that covers this kernel and does not list the fix.
+  if (distro && !distro->newest.empty() && !k.version.empty() &&
+      compare_versions(k.scheme, k.version, distro->newest) <= 0 &&
+      compare_versions(k.scheme, k.version, distro->oldest) >= 0) {
+    m.changelog_newest = distro->newest;
+    return set(KbVerdict::not_fixed, KbBasis::changelog_lacks_fix);
   }
-  m.verdict_text = fmt::format("no {} kernel is known to carry the fix", k.line);
-  return m;
+  if (k.line == "upstream") {
+    if (!m.branch_fix.empty()) return set(KbVerdict::not_fixed, KbBasis::stable_lacks_fix);
+    // A CVE record lists every stable branch that got the fix.
+    if (!e.cve.empty() && !e.fixed_in.empty()) return set(KbVerdict::not_fixed, KbBasis::no_stable_fix);
+    if (!e.fixed_in.empty()) return set(KbVerdict::not_fixed, KbBasis::predates_fix);
+  }
+  if (!e.fixed_in.empty() || !m.branch_fix.empty()) return set(KbVerdict::unknown, KbBasis::no_backport_known);
+  return set(KbVerdict::unknown, KbBasis::no_fixed_kernel);
 }
 
 namespace {
 
-std::string summarize_unknown(const std::vector<const KbEntry*>& entries) {
-  // line -> (newest version needed, names of the fixes it brings)
-  std::map<std::string, std::pair<std::string, std::vector<std::string>>> need;
-  std::vector<std::string> nowhere;
-  for (const KbEntry* e : entries) {
-    auto add = [&](const std::string& line, const std::string& version) {
-      auto& [best, names] = need[line];
-      if (best.empty() || compare_versions(scheme_of_line(line), version, best) > 0) best = version;
-      names.push_back(e->short_name);
-    };
-    for (const auto& [line, version] : e->carried_by) add(line, version);
-    if (!e->fixed_in.empty()) add("upstream", e->fixed_in);
-    if (e->carried_by.empty() && e->fixed_in.empty()) nowhere.push_back(e->short_name);
-  }
-  std::vector<std::string> parts;
-  auto part = [&](const std::string& line) {
-    const auto& [best, names] = need[line];
-    parts.push_back(fmt::format("{} or later {} ({})", best, line == "upstream" ? "upstream" : "on " + line,
-                                join_names(names)));
-  };
-  for (const auto& [line, unused] : need)
-    if (line != "upstream") part(line);
-  if (need.contains("upstream")) part("upstream");
-  std::string out = "kernel version unknown (pass --kernel-version)";
-  for (size_t i = 0; i < parts.size(); ++i) out += (i ? ", or to " : ": upgrade to ") + parts[i];
-  if (!nowhere.empty()) out += fmt::format("; no fixed kernel is known for {}", join_names(nowhere));
-  return out;
-}
-
-std::string summarize_known(const KernelRelease& k, const std::vector<std::pair<const KbEntry*, const KbMatch*>>& all) {
-  std::vector<std::string> lacking, carrying, unsure;
-  std::string target;
-  for (const auto& [e, m] : all) {
-    if (m->verdict == "not_fixed") {
-      lacking.push_back(e->short_name);
-      const std::string& v = !m->carried_by.empty() ? m->carried_by : e->fixed_in;
-      if (target.empty() || compare_for(k, v, target) > 0) target = v;
-    } else if (m->verdict == "fixed") {
-      carrying.push_back(e->short_name);
-    } else {
-      std::string why = e->fixed_in.empty() ? "" : fmt::format("upstream since {}", e->fixed_in);
-      if (!e->subject.empty()) why = fmt::format("\"{}\"{}{}", e->subject, why.empty() ? "" : ", ", why);
-      unsure.push_back(why.empty() ? e->short_name : fmt::format("{} ({})", e->short_name, why));
+KbSummary summarize(const KernelRelease& k, const std::vector<KbMatch>& matches) {
+  KbSummary s;
+  s.kernel = kb_kernel(k);
+  for (size_t i = 0; i < matches.size(); ++i)
+    if (matches[i].strength == KbStrength::likely) s.matches.push_back(i);
+  if (s.matches.empty()) return s;
+  if (!k.known()) {
+    std::map<std::string, KbSummary::Need> need;
+    for (size_t i : s.matches) {
+      const KbMatch& m = matches[i];
+      auto add = [&](const std::string& line, const std::string& version) {
+        KbSummary::Need& n = need[line];
+        n.line = line;
+        if (n.version.empty() || compare_versions(scheme_of_line(line), version, n.version) > 0) n.version = version;
+        n.names.push_back(m.short_name);
+      };
+      for (const KbCarrier& c : m.carriers) add(c.line, c.version);
+      if (!m.fixed_in.empty()) add("upstream", m.fixed_in);
+      if (m.carriers.empty() && m.fixed_in.empty()) s.nowhere.push_back(m.short_name);
     }
+    for (auto& [line, n] : need)
+      if (line != "upstream") s.needs.push_back(std::move(n));
+    if (auto it = need.find("upstream"); it != need.end()) s.needs.push_back(std::move(it->second));
+    return s;
   }
-  std::string out = fmt::format("{} ({}): this kernel", k.display(), k.line);
-  if (!lacking.empty()) {
-    out += lacking.size() == 1   ? fmt::format(" lacks {}", lacking[0])
-           : lacking.size() == 2 ? fmt::format(" lacks both fixes ({})", join_names(lacking))
-                                 : fmt::format(" lacks {} fixes ({})", lacking.size(), join_names(lacking));
-    out += fmt::format(": upgrade to {} or later", target);
-    if (!carrying.empty()) out += fmt::format("; it already carries {}", join_names(carrying));
-  } else if (!carrying.empty()) {
-    out += fmt::format(" already carries {}", join_names(carrying));
-  } else {
-    out += " cannot be checked against the known fixes";
+  for (size_t i : s.matches) {
+    const KbMatch& m = matches[i];
+    if (m.verdict != KbVerdict::not_fixed) continue;
+    const std::string& v = !m.carried_by.empty() ? m.carried_by : !m.branch_fix.empty() ? m.branch_fix : m.fixed_in;
+    if (s.upgrade_to.empty() || compare_versions(k.scheme, v, s.upgrade_to) > 0) s.upgrade_to = v;
   }
-  if (!unsure.empty())
-    out += fmt::format("; {}look at {}", lacking.empty() ? "" : "also ", join_names(unsure));
-  return out;
+  return s;
 }
 
 }  // namespace
+
+KbMatch KnowledgeBase::judge(const KbEntry& entry, const KernelRelease& k) const {
+  if (indexes_.empty()) return ktriage::judge(entry, k);
+  KbDistroView view;
+  const std::vector<std::string> keys = distro_keys(entry);
+  auto older = [&](const std::string& line, const std::string& a, const std::string& b) {
+    return compare_versions(scheme_of_line(line), a, b) < 0;
+  };
+  if (!k.known()) {
+    std::map<std::string, std::string> first;  // line -> first carrier
+    for (const auto& index : indexes_)
+      for (KbCarrier& c : index->distro_carriers(keys, "", ""))
+        if (auto it = first.find(c.line); it == first.end() || older(c.line, c.version, it->second))
+          first[c.line] = c.version;
+    for (auto& [line, version] : first) view.carriers.push_back({line, version});
+  } else {
+    const std::string branch = stable_branch(k.base);
+    for (const auto& index : indexes_) {
+      for (KbCarrier& c : index->distro_carriers(keys, k.line, branch))
+        if (view.carried_in.empty() || older(k.line, c.version, view.carried_in)) view.carried_in = c.version;
+      for (std::string& r : index->distro_releases(k.line, branch)) {
+        if (view.newest.empty() || older(k.line, view.newest, r)) view.newest = r;
+        if (view.oldest.empty() || older(k.line, r, view.oldest)) view.oldest = r;
+      }
+    }
+  }
+  return ktriage::judge(entry, k, &view);
+}
+
+std::optional<KbEntry> KnowledgeBase::find(std::string_view id) const {
+  for (const KbEntry& e : entries_)
+    if (e.id == id) return e;
+  for (auto it = indexes_.rbegin(); it != indexes_.rend(); ++it)
+    if (std::optional<KbEntry> e = (*it)->entry(id)) return e;
+  return std::nullopt;
+}
+
+std::vector<KbEntry> KnowledgeBase::search(std::string_view text, size_t limit) const {
+  auto lower = [](std::string_view v) {
+    std::string out(v);
+    for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c;
+    return out;
+  };
+  std::vector<std::string> words;
+  for (size_t i = 0; i < text.size();) {
+    size_t j = text.find(' ', i);
+    if (j == std::string_view::npos) j = text.size();
+    if (j > i) words.push_back(lower(text.substr(i, j - i)));
+    i = j + 1;
+  }
+  std::vector<KbEntry> out;
+  std::set<std::string, std::less<>> seen;
+  for (const KbEntry& e : entries_) {
+    std::string hay = lower(e.id + " " + e.title + " " + e.subject);
+    if (out.size() < limit &&
+        std::all_of(words.begin(), words.end(), [&](const std::string& w) { return hay.find(w) != std::string::npos; })) {
+      out.push_back(e);
+    }
+    seen.insert(e.id);
+  }
+  for (auto it = indexes_.rbegin(); it != indexes_.rend() && out.size() < limit; ++it)
+    for (KbEntry& e : (*it)->search(text, limit))
+      if (out.size() < limit && seen.insert(e.id).second) out.push_back(std::move(e));
+  return out;
+}
 
 KbVerdicts KnowledgeBase::match(const Analysis& analysis, std::string_view kernel_version) const {
   KbVerdicts out;
@@ -313,34 +374,86 @@ KbVerdicts KnowledgeBase::match(const Analysis& analysis, std::string_view kerne
   }
   out.kernel = classify_kernel_release(release, build);
 
+  // Hand-written entries: every condition holds for one report.
   struct Hit {
     size_t entry;
     KbMatch match;
   };
   std::vector<Hit> hits;
+  std::set<std::string, std::less<>> hand_written;
   for (size_t i = 0; i < entries_.size(); ++i) {
     const KbEntry& e = entries_[i];
+    hand_written.insert(e.id);
+    if (!e.cve.empty()) hand_written.insert(e.cve);  // the same bug, described by hand
     if (!kernel_in_range(e.match, out.kernel)) continue;
-    bool any = false;
-    for (size_t r = 0; r < analysis.reports.size() && !any; ++r)
-      any = report_matches(e.match, *compiled_[i], analysis, r, out.kernel);
-    if (any) hits.push_back({i, judge(e, out.kernel)});
+    std::vector<KbReason> reasons;
+    for (size_t r = 0; r < analysis.reports.size(); ++r) {
+      if (!report_matches(e.match, *compiled_[i], analysis, r, out.kernel, reasons)) continue;
+      KbMatch m = judge(e, out.kernel);
+      m.strength = KbStrength::likely;
+      m.reasons = std::move(reasons);
+      m.report = r;
+      hits.push_back({i, std::move(m)});
+      break;
+    }
   }
-  auto rank = [](const std::string& verdict) { return verdict == "not_fixed" ? 0 : verdict == "unknown" ? 1 : 2; };
   std::stable_sort(hits.begin(), hits.end(),
                    [&](const Hit& a, const Hit& b) { return rank(a.match.verdict) < rank(b.match.verdict); });
-  if (hits.empty()) return out;
-
-  if (!out.kernel.known()) {
-    std::vector<const KbEntry*> matched;
-    for (const Hit& h : hits) matched.push_back(&entries_[h.entry]);
-    out.summary = summarize_unknown(matched);
-  } else {
-    std::vector<std::pair<const KbEntry*, const KbMatch*>> all;
-    for (const Hit& h : hits) all.emplace_back(&entries_[h.entry], &h.match);
-    out.summary = summarize_known(out.kernel, all);
-  }
   for (Hit& h : hits) out.matches.push_back(std::move(h.match));
+
+  // Index entries: the best-scoring report per entry; a later index's entry
+  // replaces an earlier one's with the same id.
+  struct Best {
+    KbCandidate candidate;
+    size_t index;
+    size_t report;
+  };
+  std::map<std::string, Best, std::less<>> best;
+  const size_t reports = std::min(analysis.reports.size(), kMaxIndexedReports);
+  for (size_t r = 0; r < reports && !indexes_.empty(); ++r) {
+    KbSignature sig = signature_of(analysis.reports[r]);
+    if (sig.empty()) continue;
+    for (size_t x = 0; x < indexes_.size(); ++x) {
+      for (KbCandidate& c : indexes_[x]->candidates(sig)) {
+        if (hand_written.contains(c.id)) continue;
+        auto it = best.find(c.id);
+        bool better = it == best.end() || x > it->second.index ||
+                      (x == it->second.index &&
+                       (c.strength == KbStrength::likely) > (it->second.candidate.strength == KbStrength::likely)) ||
+                      (x == it->second.index && c.strength == it->second.candidate.strength &&
+                       c.score > it->second.candidate.score);
+        if (better) {
+          std::string id = c.id;  // the key, before c is moved
+          best[id] = Best{std::move(c), x, r};
+        }
+      }
+    }
+  }
+  std::vector<Best*> ranked;
+  for (auto& [id, b] : best) ranked.push_back(&b);
+  std::sort(ranked.begin(), ranked.end(), [](const Best* a, const Best* b) {
+    if (a->candidate.strength != b->candidate.strength) return a->candidate.strength == KbStrength::likely;
+    if (a->candidate.score != b->candidate.score) return a->candidate.score > b->candidate.score;
+    return a->candidate.id > b->candidate.id;
+  });
+  size_t likely = 0, similar = 0;
+  for (Best* b : ranked) {
+    bool is_likely = b->candidate.strength == KbStrength::likely;
+    if (is_likely ? likely >= kMaxLikely : similar >= kMaxSimilar) continue;
+    std::optional<KbEntry> e = indexes_[b->index]->entry(b->candidate.id);
+    if (!e) continue;
+    KbMatch m = judge(*e, out.kernel);
+    m.strength = b->candidate.strength;
+    m.reasons = std::move(b->candidate.reasons);
+    m.score = b->candidate.score;
+    m.report = b->report;
+    out.matches.push_back(std::move(m));
+    ++(is_likely ? likely : similar);
+  }
+  // Likely before similar; the order within each group stays.
+  std::stable_partition(out.matches.begin(), out.matches.end(),
+                        [](const KbMatch& m) { return m.strength == KbStrength::likely; });
+  out.summary = summarize(out.kernel, out.matches);
   return out;
 }
 

@@ -106,6 +106,20 @@ struct TitleFormat {
 
 struct Detector {
   std::string header;                          // literal searched in each line
+  // The kind of a report it heads: the first rule whose wording the header
+  // matches (an empty wording matches any).
+  struct KindRule {
+    LazyRE2 wording;
+    CrashKind kind;
+  };
+  std::vector<KindRule> kinds;
+  // syzkaller's crash type of a title it produced: the first rule with a
+  // prefix the title starts with ("" when none).
+  struct TypeRule {
+    std::string type;
+    std::vector<std::string> title_prefixes;
+  };
+  std::vector<TypeRule> types;
   std::vector<LazyRE2> suppress;               // lines containing the header that are not reports
   std::vector<TitleFormat> formats;
   // A line containing this literal does not end the report it appears in
@@ -120,6 +134,9 @@ struct Detector {
   // Part of syzkaller's table. Distro-era extras (Badness at, irq nobody
   // cared, ...) are listed as reports but never change syzkaller titles.
   bool syzkaller = true;
+  // The header is a line from a report's body: it starts a report only
+  // outside every other report, at the start of its line (see table::D).
+  bool fragment = false;
 };
 
 // The table; building it compiles no regex (see LazyRE2).
@@ -129,8 +146,12 @@ const std::vector<Detector>& detector_table();
 // nullptr. Applies the detector's suppressions.
 const Detector* match_header(std::string_view line);
 
-// Root-cause-neutral kind of a report from its header and first lines.
-CrashKind kind_for_report(std::string_view header, std::string_view text);
+// Root-cause-neutral kind of a report `detector` heads, from its header line
+// and (for a header cut short) its first lines.
+CrashKind kind_for_report(const Detector& detector, std::string_view header, std::string_view text);
+
+// syzkaller crash type ("KASAN-READ", "HANG", ...) of a final title `detector` produced.
+std::string_view crash_type(const Detector& detector, std::string_view title);
 
 // Shared pieces of the stack-trace grammar.
 struct StackGrammar {
@@ -167,6 +188,9 @@ enum class Notice : uint8_t {
   hangup,       // console disconnected: reports are likely cut short
   marker,       // text the report collector reacts to (end of trace, NMI backtrace, ...)
   reboot,       // a new boot: whatever report was open got cut off
+  note,         // a line that makes a note for the reports around it (logparse/notes.h)
+  boot_fact,    // a fact of the whole boot: "Command line:", "Kernel Offset:"
+  task_dump,    // one task of a task dump (sysrq, hung-task follow-ups): not the report's stack
 };
 
 // Finds the literals above in bulk without looking at every byte: literals
@@ -210,6 +234,10 @@ class LiteralScanner {
 };
 
 const LiteralScanner& literal_scanner();
+
+// The literal text a pattern starts with (up to its first operator), so
+// matches can be searched for only where that text occurs.
+std::string leading_literal(std::string_view pattern);
 
 // RE2 with syzkaller's placeholders expanded: {{ADDR}}, {{PC}}, {{FUNC}},
 // {{SRC}}, {{TASK}}. Latin-1, so arbitrary bytes never trip it.

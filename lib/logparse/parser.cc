@@ -25,6 +25,8 @@
 #include "logparse/detectors.h"
 #include "logparse/fields.h"
 #include "logparse/lines.h"
+#include "logparse/notes.h"
+#include "logparse/text.h"
 #include "logparse/titles.h"
 
 namespace ktriage {
@@ -183,6 +185,7 @@ class LineStore {
   }
   size_t size() const { return used_; }
   const LogLine& front() const { return slots_.front(); }
+  LogLine& last() { return slots_[used_ - 1]; }
   const LogLine& back() const { return slots_[used_ - 1]; }
   std::span<const LogLine> all() const { return {slots_.data(), used_}; }
 
@@ -217,6 +220,13 @@ struct OpenReport {
   bool hangup = false;           // the console disconnected after the header
   size_t line_bytes = 0;
   std::vector<Anomaly> anomalies;
+  std::vector<Note> notes;       // printed before the header: verdicts just before, module taint in the boot
+  bool saw_call_trace = false;   // a "Call Trace:" line of its own came
+  size_t indent = 0;             // blanks before the header's text: the quote's indentation
+  // The boot it is in, and what the boot told about its kernel.
+  uint32_t boot = 0;
+  std::string boot_release, boot_version;
+  std::optional<int64_t> kernel_offset;
 };
 
 // WARN() output ("WARNING: at file:line", "WARNING: CPU: 0 PID: 1 at ..."),
@@ -253,6 +263,65 @@ bool has_at_colon(std::string_view s) {
   for (size_t c = s.find(':'); c != std::string_view::npos; c = s.find(':', c + 1))
     if (c >= 3 && c + 1 < s.size() && s.compare(c - 3, 3, " at") == 0 && s[c + 1] == ' ') return true;
   return false;
+}
+
+// A header is text: random bytes that happen to hold "BUG:" are not a
+// crash. A console line is printable ASCII or UTF-8 but for a few bytes
+// (serial noise, a task name of raw bytes); random data is mostly not.
+bool printable_line(std::string_view raw) {
+  size_t bad = 0;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    auto c = static_cast<unsigned char>(raw[i]);
+    if ((c >= 0x20 && c < 0x7f) || c == '\t' || c == '\x1b' || c == '\r') continue;
+    size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    bool utf8 = n > 0 && i + n <= raw.size();
+    for (size_t k = 1; utf8 && k < n; ++k) utf8 = (static_cast<unsigned char>(raw[i + k]) & 0xc0) == 0x80;
+    if (utf8) {
+      i += n - 1;
+    } else {
+      ++bad;
+    }
+  }
+  return bad <= 4 || bad * 8 <= raw.size();
+}
+
+// "Kernel Offset: 0x13200000 from 0xffffffff81000000 (relocation range: ...)",
+// "Kernel Offset: disabled".
+std::optional<int64_t> kernel_offset(std::string_view text) {
+  size_t at = text.find("Kernel Offset: ");
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view v = text.substr(at + 15);
+  if (v.starts_with("disabled")) return 0;
+  size_t used = 0;
+  std::optional<uint64_t> off = logparse::leading_hex(v, &used);
+  if (!off || used < 3 || !v.starts_with("0x")) return std::nullopt;
+  return static_cast<int64_t>(*off);
+}
+
+// The release a boot's banner or command line names: "Linux version
+// 2.6.32-431.el6.x86_64 (mockbuild@...) (gcc ...) #1 SMP Fri Nov 22 ...",
+// "Command line: BOOT_IMAGE=/vmlinuz-6.1.0-26-amd64 root=...".
+void boot_banner(std::string_view text, std::string& release, std::string& version) {
+  if (auto a = logparse::after(text, "Linux version ")) {
+    std::string_view rest = *a;
+    size_t sp = rest.find(' ');
+    release.assign(rest.substr(0, sp));
+    // The version is what follows the compiler's parentheses: "#1 SMP ...".
+    for (size_t p = rest.find('#'); p != std::string_view::npos; p = rest.find('#', p + 1)) {
+      if (p + 1 < rest.size() && logparse::is_digit(rest[p + 1]) && rest[p - 1] == ' ') {
+        version.assign(logparse::trim(rest.substr(p)));
+        break;
+      }
+    }
+    return;
+  }
+  if (auto a = logparse::after(text, "BOOT_IMAGE=")) {
+    std::string_view image = a->substr(0, a->find(' '));
+    size_t v = image.rfind("vmlinuz-");
+    if (v == std::string_view::npos) return;
+    std::string_view r = image.substr(v + 8);
+    if (!r.empty() && logparse::is_digit(r.front()) && release.empty()) release.assign(r);
+  }
 }
 
 bool looks_like_report_line(const LogLine& line) {
@@ -300,7 +369,98 @@ struct LogParser::Impl {
   };
   bool delivered_any = false;
   std::vector<Done> done;
+  // Notes made by lines outside reports (logparse/notes.h): the last few
+  // checks' verdicts, and this boot's module taint lines.
+  std::deque<Note> recent_notes;
+  std::vector<Note> boot_notes;
+  static constexpr size_t kMaxOutsideNotes = 8;
+
+  void remember(Note n) {
+    if (n.kind == NoteKind::module_taint) {
+      if (boot_notes.size() >= kMaxOutsideNotes) return;
+      for (const Note& b : boot_notes)
+        if (b.text == n.text) return;
+      boot_notes.push_back(std::move(n));
+      return;
+    }
+    recent_notes.push_back(std::move(n));
+    if (recent_notes.size() > kMaxOutsideNotes) recent_notes.pop_front();
+  }
+
+  std::vector<Note> notes_before(uint32_t header_line) const {
+    std::vector<Note> out = boot_notes;
+    for (const Note& n : recent_notes)
+      if (n.line < header_line && header_line - n.line <= logparse::kVerdictLinesBefore) out.push_back(n);
+    return out;
+  }
   bool log_suppressed = false;
+
+  // --- boots -------------------------------------------------------------
+  // A log may hold several boots; each report belongs to one (Report::boot)
+  // and takes its kernel from its own boot only.
+  uint32_t boot = 0;
+  uint32_t boot_line = 0;          // where the boot began (0: the input's start)
+  bool boot_has_reports = false;
+  std::string boot_release, boot_version;
+  std::optional<int64_t> boot_offset;
+  double boot_max_ts = 0;
+  // "---[ end Kernel panic": the machine stopped; what follows is the next
+  // boot unless it is printed right after, timestamped no earlier.
+  bool boot_panicked = false;
+  uint32_t panic_end_line = 0;
+  std::optional<double> panic_end_ts;
+  // Task dumps (sysrq-t, hung-task follow-ups): their traces are no fragments.
+  uint32_t headerless_tasks = 0;   // task lines since the last report header
+  bool in_task_dump = false;
+  uint32_t last_cut_line = 0;      // dump_stack() after FAULT_INJECTION, vmalloc failures
+  // x86 prints the fault's registers again after "---[ end trace": they
+  // are the report's, no fragment.
+  uint32_t end_trace_line = 0;
+
+  void new_boot(uint32_t number) {
+    if (boot_has_reports || number > boot_line + 10) ++boot;
+    boot_line = number;
+    boot_has_reports = false;
+    boot_release.clear();
+    boot_version.clear();
+    boot_offset.reset();
+    boot_max_ts = 0;
+    boot_panicked = false;
+    in_task_dump = false;
+    boot_notes.clear();
+    recent_notes.clear();
+  }
+
+  // Facts a boot prints once: the banner, the command line, the KASLR offset.
+  void boot_fact(std::string_view text) {
+    if (has(text, "Linux version ") || has(text, "Command line: ")) {
+      std::string release, version;
+      boot_banner(text, release, version);
+      if (!release.empty() && (boot_release.empty() || has(text, "Linux version "))) {
+        boot_release = std::move(release);
+        boot_version = std::move(version);
+      }
+      return;
+    }
+    std::optional<int64_t> off = kernel_offset(text);
+    if (!off) return;
+    boot_offset = off;
+    // The footer comes after the report it belongs to.
+    for (OpenReport& r : open)
+      if (r.boot == boot) r.kernel_offset = off;
+    for (Done& d : done)
+      if (d.report.boot == boot) d.report.kernel_offset = off;
+  }
+
+  // Whether a report starting now (header at `number`, timestamp `ts`) is in
+  // a new boot: the last one ended with a panic, or the clock went back.
+  void boot_boundary_before(uint32_t number, std::optional<double> ts) {
+    bool restarted = ts && boot_max_ts > 10 && *ts + 10 < boot_max_ts;
+    bool after_panic =
+        boot_panicked && (!ts || !panic_end_ts || *ts < *panic_end_ts || number > panic_end_line + 200);
+    if (restarted || after_panic) new_boot(number);
+    if (ts) boot_max_ts = std::max(boot_max_ts, *ts);
+  }
 
   bool idle() const { return open.empty() && !held && pending.empty(); }
 
@@ -363,8 +523,31 @@ struct LogParser::Impl {
         det = logparse::match_header(raw);
     }
 
-    // A syslog line from a user-space program is not a kernel report.
-    if (det && from_user_space(raw)) det = nullptr;
+    // A syslog line from a user-space program is not a kernel report, nor
+    // binary junk that holds a header's words, nor a panic's end marker.
+    if (det && (from_user_space(raw) || !printable_line(raw))) det = nullptr;
+    if (det && has(raw, "---[ end ")) det = nullptr;
+    if (notices & (1u << unsigned(Notice::cut))) last_cut_line = number;
+    if (notices & (1u << unsigned(Notice::task_dump))) {
+      // "sysrq: Show State", or a second task without a header: a dump of
+      // tasks, whose traces are no fragments (the first may be: a hung task
+      // quoted without its "INFO: task ... blocked" line).
+      // Another task's stack: the report before it is over.
+      for (OpenReport& r : open)
+        if (r.fields_open && r.saw_call_trace && number - r.header_line > 2) close_fields(r, number);
+      if (has(raw, "how ") || (headerless_tasks++ > 0 && !inside_any_report())) in_task_dump = true;
+    }
+    if (det && det->fragment && !fragment_starts(*det, lazy.get(), number)) det = nullptr;
+    if (det && !det->fragment) {
+      in_task_dump = false;
+      headerless_tasks = 0;
+    }
+    if (interesting && has(raw, "---[ end trace")) end_trace_line = number;
+    if (interesting && has(raw, "---[ end Kernel panic")) {
+      boot_panicked = true;
+      panic_end_line = number;
+      panic_end_ts = lazy.get().timestamp;
+    }
     bool continues = det && !det->continues_report.empty() && has(raw, det->continues_report);
     bool ends_title = (det && det->syzkaller && !continues) ||
                       (notices & (1u << unsigned(Notice::cut)));
@@ -384,8 +567,22 @@ struct LogParser::Impl {
           if (has(raw, a)) starts = false;
         break;
       }
+    } else if (det && continues) {
+      // panic_on_warn: "Kernel panic - not syncing: panic_on_warn set" right
+      // under the WARNING's header, then the trace. The trace is the
+      // warning's (syzkaller reads it so); the panic is no report of its own.
+      for (auto it = open.rbegin(); it != open.rend(); ++it) {
+        if (!it->fields_open || !same_stream(*it, ctx)) continue;
+        if (number - it->header_line <= 3 && !it->saw_call_trace && it->detector->own_report_inside == false)
+          starts = false;
+        break;
+      }
     }
 
+    if (notices & (1u << unsigned(Notice::note))) {
+      const LogLine& ll = lazy.get();
+      if (std::optional<Note> n = logparse::note_for_line(ll.text, ll.bytes, number)) remember(std::move(*n));
+    }
     if (notices & (1u << unsigned(Notice::reboot))) {
       for (OpenReport& r : open) {
         if (!r.fields_open) continue;
@@ -393,6 +590,14 @@ struct LogParser::Impl {
         close_fields(r, number);
         r.title_frozen = true;
       }
+      new_boot(number);
+      boot_fact(lazy.get().text);
+    }
+    if (notices & (1u << unsigned(Notice::boot_fact))) {
+      const LogLine& ll = lazy.get();
+      // A command line not right after the banner: a boot whose banner was lost.
+      if (has(ll.text, "Command line: ") && number > boot_line + 10 && !inside_any_report()) new_boot(number);
+      boot_fact(ll.text);
     }
     bool inside_report = std::any_of(open.begin(), open.end(), [&](const OpenReport& o) {
       return o.fields_open && same_stream(o, ctx);
@@ -405,6 +610,8 @@ struct LogParser::Impl {
     }
 
     if (starts) {
+      boot_boundary_before(number, lazy.get().timestamp);
+      boot_has_reports = true;
       OpenReport r;
       if (!spare_text.empty()) {
         r.text = std::move(spare_text.back());
@@ -421,12 +628,24 @@ struct LogParser::Impl {
       r.is_warning = is_real_warning(ll.text);
       r.min_lines = has(raw, "BUG: KMSAN:") ? 16 : 22;
       r.text_lines = 1;
-      r.text.append(stripped).push_back('\n');
+      size_t lead = 0;
+      while (lead < ll.text.size() && (ll.text[lead] == ' ' || ll.text[lead] == '\t')) ++lead;
+      r.indent = lead;
+      std::string_view head_text = stripped;
+      for (size_t k = 0; k < lead && !head_text.empty() && (head_text.front() == ' ' || head_text.front() == '\t'); ++k)
+        head_text.remove_prefix(1);
+      r.text.append(head_text).push_back('\n');
       r.title_end = r.text.size();
       r.panicked = (notices & (1u << unsigned(Notice::panic))) != 0;
       r.follows_report = inside_report;
       r.hangup = (notices & (1u << unsigned(Notice::hangup))) != 0;
+      r.notes = notes_before(number);
+      r.boot = boot;
+      r.boot_release = boot_release;
+      r.boot_version = boot_version;
+      r.kernel_offset = boot_offset;
       r.lines.push(ll);
+      unindent(r, r.lines);
       open.push_back(std::move(r));
       while (open.size() > kMaxOpenReports) {
         finish_report(std::move(open.front()));
@@ -434,6 +653,33 @@ struct LogParser::Impl {
       }
     }
     retire();
+  }
+
+  bool inside_any_report() const {
+    return std::any_of(open.begin(), open.end(), [](const OpenReport& o) { return o.fields_open; });
+  }
+
+  // A fragment header ("Call Trace:" ...) starts a report only outside all
+  // others, at the start of its line, and not in a task dump or the stack a
+  // fault injection or allocation failure prints.
+  bool fragment_starts(const Detector& det, const LogLine& line, uint32_t number) const {
+    if (inside_any_report() || in_task_dump) return false;
+    if (last_cut_line && number - last_cut_line <= 12) return false;
+    if (end_trace_line && number - end_trace_line <= 16) return false;
+    return logparse::ltrim(line.text).starts_with(det.header);
+  }
+
+  // A quote indented as a whole ("    BUG: ...", "\tCall Trace:") keeps the
+  // kernel's own indentation under it: each line loses up to the header's
+  // indentation, so every line of the report is read the same way.
+  void unindent(const OpenReport& r, LineStore& lines) {
+    if (r.indent == 0 || lines.size() == 0) return;
+    LogLine& l = lines.last();
+    size_t k = 0;
+    while (k < r.indent && k < l.text.size() && (l.text[k] == ' ' || l.text[k] == '\t')) ++k;
+    if (k == 0) return;
+    l.text.erase(0, k);
+    l.bytes = logparse::ByteSet(l.text);
   }
 
   void mark_recent(bool OpenReport::*open_flag, bool Done::*done_flag) {
@@ -469,7 +715,9 @@ struct LogParser::Impl {
           close_fields(r, number);
         } else {
           r.lines.push(ll);
+          unindent(r, r.lines);
           r.line_bytes += ll.text.size();
+          if (interesting && (has(ll.text, "Call Trace:") || has(ll.text, "Call trace:"))) r.saw_call_trace = true;
           if (looks_like_report_line(ll)) r.last_trace_line = number;
           if (interesting && has(ll.text, "---[ end ")) close_fields(r, number);
           else if (number - r.last_trace_line > kQuietLines) close_fields(r, number);
@@ -498,6 +746,8 @@ struct LogParser::Impl {
       skip = true;
     }
     if (skip) return;
+    for (size_t k = 0; k < r.indent && !text.empty() && (text.front() == ' ' || text.front() == '\t'); ++k)
+      text.remove_prefix(1);
     if (r.text.size() + text.size() + 1 > kMaxTitleTextBytes) {
       r.text_open = false;
       return;
@@ -563,15 +813,20 @@ struct LogParser::Impl {
     // The first report listed is the one syzkaller would report: distro-era
     // extras (page allocation failure, irq nobody cared, ...) that precede
     // it move behind it. Otherwise reports stay in input order.
+    size_t first = 0;
     if (!delivered_any && n > 0 && !done[0].syzkaller) {
       for (size_t i = 1; i < done.size(); ++i) {
         if (!done[i].syzkaller) continue;
         if (i >= n) n = i + 1;
-        std::rotate(done.begin(), done.begin() + static_cast<std::ptrdiff_t>(i),
-                    done.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+        first = i;
         break;
       }
     }
+    // Kernel and arch from the report before, in input order.
+    for (size_t i = 0; i < n; ++i) inherit_log_facts(done[i].report);
+    if (first > 0)
+      std::rotate(done.begin(), done.begin() + static_cast<std::ptrdiff_t>(first),
+                  done.begin() + static_cast<std::ptrdiff_t>(first) + 1);
     if (n > 0) delivered_any = true;
     for (size_t i = 0; i < n; ++i) {
       Report rep = std::move(done[i].report);
@@ -582,7 +837,6 @@ struct LogParser::Impl {
         rep.corrupted = true;
         rep.corrupted_reason = "console disconnected";
       }
-      inherit_log_facts(rep);
       if (sink) sink(std::move(rep));
       else reports.push_back(std::move(rep));
     }
@@ -594,7 +848,14 @@ struct LogParser::Impl {
   // from the report before it in the log.
   std::string last_release, last_version;
   Arch last_arch = Arch::unknown;
+  uint32_t last_boot = 0;
   void inherit_log_facts(Report& rep) {
+    if (rep.boot != last_boot) {  // another boot: maybe another kernel
+      last_boot = rep.boot;
+      last_release.clear();
+      last_version.clear();
+      last_arch = Arch::unknown;
+    }
     if (!rep.kernel_release.empty()) {
       last_release = rep.kernel_release;
       last_version = rep.kernel_version;
@@ -635,14 +896,22 @@ struct LogParser::Impl {
       r.corrupted = true;
       r.corrupted_reason = "report cut at the line limit";
     }
-    r.kind = logparse::kind_for_report(r.header, text);
+    if (o.detector->fragment) {
+      r.corrupted = true;
+      r.corrupted_reason = "fragment without a header";
+    }
+    r.boot = o.boot;
+    r.kernel_offset = o.kernel_offset;
+    r.kind = logparse::kind_for_report(*o.detector, r.header, text);
     const LogLine& last = o.lines.back();
     r.span.begin = head.offset;
     r.span.end = last.offset + last.length;
     r.span.first_line = head.number;
     r.span.last_line = last.number;
     r.anomalies = std::move(o.anomalies);
+    r.notes = std::move(o.notes);
     logparse::extract_fields(o.lines.all(), r);
+    if (!o.boot_release.empty()) logparse::inherit_kernel(r, o.boot_release, o.boot_version);
     if (r.frames.size() > options.max_frames) {
       r.anomalies.push_back({last.number, fmt::format("call trace cut at {} of {} frames", options.max_frames,
                                                       r.frames.size())});
@@ -653,7 +922,22 @@ struct LogParser::Impl {
 
   // --- chunk intake ------------------------------------------------------
 
+  // Old Mac and some serial captures end lines with '\r' alone: decided on
+  // the first 64 KiB (a '\r' and no '\n'), then each '\r' ends a line.
+  enum class LineEnds : uint8_t { unknown, lf, cr } line_ends = LineEnds::unknown;
+  std::string cr_buffer;
+
   void feed(std::string_view bytes) {
+    if (line_ends == LineEnds::unknown && !bytes.empty()) {
+      std::string_view head = bytes.substr(0, 64 * 1024);
+      bool cr = head.find('\r') != std::string_view::npos && head.find('\n') == std::string_view::npos;
+      line_ends = cr ? LineEnds::cr : LineEnds::lf;
+    }
+    if (line_ends == LineEnds::cr) {
+      cr_buffer.assign(bytes);
+      std::replace(cr_buffer.begin(), cr_buffer.end(), '\r', '\n');
+      bytes = cr_buffer;
+    }
     while (!bytes.empty()) {
       if (idle()) {
         // Fast path: nothing open, skip straight to the next literal hit.

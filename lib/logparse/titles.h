@@ -35,7 +35,4 @@ TitleResult make_title(const Detector& detector, std::string_view title_text,
 // numbers -> NUM; then non-printables dropped, spaces squeezed, cut at 120.
 std::string normalize_title(std::string_view title);
 
-// syzkaller crash type ("KASAN-READ", "HANG", ...) for a final title.
-std::string_view crash_type_for_title(std::string_view title);
-
 }  // namespace ktriage::logparse

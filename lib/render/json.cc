@@ -36,6 +36,9 @@ Json frame_json(const Frame& f) {
   j["reliable"] = f.reliable;
   j["context"] = f.context;
   j["line"] = f.line;
+  j["printed_source"] =
+      f.printed_source ? Json{{"file", f.printed_source->file}, {"line", f.printed_source->line}} : Json(nullptr);
+  j["printed_inline"] = f.printed_inline;
   return j;
 }
 
@@ -84,8 +87,9 @@ void add_symbolization(Json& j, const FrameSymbolization* s) {
 
 Json debuginfo_json(const DebugInfoFile& f) {
   return Json{{"role", f.role},         {"name", f.name},     {"path", f.path},
-              {"build_id", f.build_id}, {"has_dwarf", f.has_dwarf}, {"match", f.match},
-              {"confidence", f.confidence}, {"evidence", f.evidence}};
+              {"build_id", f.build_id}, {"has_dwarf", f.has_dwarf}, {"match", to_string(f.match)},
+              {"confidence", to_string(f.confidence)}, {"used", !f.refused()}, {"what", f.what},
+              {"evidence", f.evidence}};
 }
 
 Json instruction_json(const Instruction& i) {
@@ -101,8 +105,8 @@ Json fault_json(const FaultExplanation& f) {
     chain.push_back(Json{{"instruction", instruction_json(c.instruction)},
                          {"address", fmt::format("{:#x}", c.instruction.address)},
                          {"register", c.register_name},
-                         {"source", c.source},
-                         {"expression", c.expression},
+                         {"source", c.source ? fmt::format("{}:{}", c.source->file, c.source->line) : ""},
+                         {"expression", step_expression(c)},
                          {"value", hex(c.value)}});
   }
   return Json{{"address", hex(f.address)},
@@ -116,10 +120,10 @@ Json fault_json(const FaultExplanation& f) {
               {"effective_address", hex(f.effective_address)},
               {"address_matches", opt(f.address_matches)},
               {"chain", chain},
-              {"chain_stop", f.chain_stop},
-              {"source_expression", f.source_expression},
-              {"source_location", f.source_location},
-              {"sentences", f.sentences}};
+              {"chain_stop", chain_stop_text(f.chain_stop)},
+              {"source_expression", source_expression_text(f)},
+              {"source_location", source_location_text(f)},
+              {"sentences", fault_sentences(f)}};
 }
 
 Json listing_json(const FunctionListing& l) {
@@ -190,14 +194,14 @@ void add_details(Json& j, const Report& r, const ReportDetails& d) {
     if (d.code_match) {
       Json offsets = Json::array();
       for (uint64_t o : d.code_match->differing_offsets) offsets.push_back(fmt::format("{:#x}", o));
-      j["code"]["vmlinux_match"] = Json{{"verdict", d.code_match->verdict},
+      j["code"]["vmlinux_match"] = Json{{"verdict", to_string(d.code_match->verdict)},
                                         {"differing_offsets", offsets},
                                         {"compared", d.code_match->compared},
                                         {"relocated", d.code_match->relocated},
                                         {"kaslr_offset", d.code_match->kaslr_offset
                                                              ? Json(fmt::format("{:#x}", *d.code_match->kaslr_offset))
                                                              : Json(nullptr)},
-                                        {"explanation", d.code_match->explanation}};
+                                        {"explanation", code_comparison_text(*d.code_match)}};
     } else {
       j["code"]["vmlinux_match"] = nullptr;
     }
@@ -208,6 +212,16 @@ void add_details(Json& j, const Report& r, const ReportDetails& d) {
   j["disassembly"] = disassembly;
   j["disassembly_errors"] = d.disassembly_errors;
   j["stack_usage"] = render::stack_usage_json(d);
+  // The fault's register set with each general-purpose value read as a pointer.
+  for (size_t i = 0; i < j["registers"].size(); ++i) {
+    Json classes = Json::object();
+    if (d.register_classes && d.register_classes->set == i) {
+      for (const ClassifiedRegister& c : d.register_classes->registers) {
+        classes[c.name] = Json{{"class", to_string(c.verdict.kind)}, {"description", c.verdict.description}};
+      }
+    }
+    j["registers"][i]["classes"] = std::move(classes);
+  }
 }
 
 Json report_json(const Report& r) {
@@ -225,6 +239,7 @@ Json report_json(const Report& r) {
   j["arch"] = to_string(r.arch);
   j["kernel_release"] = r.kernel_release;
   j["kernel_version"] = r.kernel_version;
+  j["kernel_build_id"] = str_or_null(r.kernel_build_id);
   j["hardware"] = r.hardware;
   j["taint"] = r.taint.flags;
   j["taint_flags"] = r.taint.meanings;
@@ -249,8 +264,13 @@ Json report_json(const Report& r) {
   for (const Frame& f : r.frames) frames.push_back(frame_json(f));
   j["frames"] = frames;
   j["modules"] = r.modules;
+  Json module_flags = Json::array();  // as printed: "crashzoo(OE)"
+  for (const ModuleFlags& m : r.module_flags) module_flags.push_back(fmt::format("{}({})", m.name, m.flags));
+  j["module_flags"] = std::move(module_flags);
   j["code"] = r.code ? code_json(*r.code) : Json(nullptr);
   j["timestamp"] = opt(r.timestamp);
+  j["source"] = r.source;
+  j["boot"] = r.boot;
   j["span"] = Json{{"begin", r.span.begin},
                    {"end", r.span.end},
                    {"first_line", r.span.first_line},
@@ -277,17 +297,33 @@ Json finding_json(const Finding& f) {
               {"actions", f.actions}};
 }
 
-Json kb_match_json(const KbMatch& m) {
+Json kb_match_json(const KbMatch& m, const KbKernel& kernel) {
+  Json reasons = Json::array();
+  for (const KbReason& r : m.reasons) reasons.push_back(kb_reason_text(r));
   return Json{{"id", m.id},
               {"title", m.title},
               {"fixed_in", m.fixed_in},
-              {"carried_by", m.carried_by},
-              {"verdict", m.verdict},
-              {"verdict_text", m.verdict_text},
+              {"carried_by", kb_carried_by_text(m, kernel)},
+              {"verdict", to_string(m.verdict)},
+              {"verdict_text", kb_verdict_text(m, kernel)},
               {"commit", m.commit},
               {"subject", m.subject},
               {"references", m.references},
-              {"advice", m.advice}};
+              {"advice", m.advice},
+              {"strength", to_string(m.strength)},
+              {"reasons", std::move(reasons)},
+              {"cve", str_or_null(m.cve)}};
+}
+
+Json fetch_json(const FetchReport& f) {
+  Json files = Json::array();
+  for (const FetchedFile& file : f.files) {
+    files.push_back(Json{{"role", file.role}, {"name", file.name}, {"path", file.path}, {"build_id", file.build_id},
+                         {"size", file.size}, {"source", file.source}});
+  }
+  return Json{{"release", f.kernel.release}, {"files", std::move(files)}, {"modules_dir", str_or_null(f.modules_dir)},
+              {"module_files", f.module_files}, {"downloaded", f.downloaded}, {"problems", f.problems},
+              {"notes", f.notes}};
 }
 
 }  // namespace
@@ -298,6 +334,7 @@ void render_json(const Analysis& analysis, std::ostream& out) {
   Json doc;
   doc["schema_version"] = kJsonSchemaVersion;
   doc["source"] = analysis.source;
+  doc["sources"] = analysis.sources.empty() ? Json::array({analysis.source}) : Json(analysis.sources);
   // A fleet's log has thousands of reports: each report's JSON is built and
   // written one at a time (a whole nlohmann document costs ~10x the text),
   // spliced in where this placeholder is dumped.
@@ -308,9 +345,15 @@ void render_json(const Analysis& analysis, std::ostream& out) {
   for (const Finding& f : analysis.findings) findings.push_back(finding_json(f));
   doc["findings"] = std::move(findings);
   Json matches = Json::array();
-  for (const KbMatch& m : analysis.kb_matches) matches.push_back(kb_match_json(m));
+  for (const KbMatch& m : analysis.kb_matches) matches.push_back(kb_match_json(m, analysis.kb_summary.kernel));
   doc["kb_matches"] = std::move(matches);
-  doc["kb_summary"] = analysis.kb_summary;
+  doc["kb_summary"] = kb_summary_text(analysis.kb_matches, analysis.kb_summary);
+  const StackLimit& limit = analysis.stack_limit;
+  doc["stack_limit"] = Json{{"thread_size", opt(limit.thread_size)},
+                            {"assumption", limit.assumption},
+                            {"thread_info_on_stack", opt(limit.thread_info_on_stack)},
+                            {"thread_info_reason", limit.thread_info_reason}};
+  doc["debuginfo_fetch"] = analysis.debuginfo_fetch ? fetch_json(*analysis.debuginfo_fetch) : Json(nullptr);
   if (analysis.reports.empty()) {
     out << dump(doc) << '\n';
     return;

@@ -5,9 +5,12 @@
 #include <algorithm>
 
 #include "ktriage/render.h"
+#include "render/display.h"
 
 namespace ktriage {
 namespace {
+
+using render::symbol_text;
 
 struct Style {
   bool color;
@@ -18,14 +21,6 @@ struct Style {
     return color ? fmt::format("\033[{}m{}\033[0m", code, s) : std::string(s);
   }
 };
-
-std::string symbol_text(const Symbol& s) {
-  std::string out = s.function.empty() && s.address ? fmt::format("{:#x}", *s.address) : s.function;
-  if (s.offset) out += fmt::format("+{:#x}", *s.offset);
-  if (s.size) out += fmt::format("/{:#x}", *s.size);
-  if (!s.module.empty()) out += fmt::format(" [{}]", s.module);
-  return out;
-}
 
 // " at mm/slub.c:337:9", with the inline chain when there is one.
 std::string location_text(const FrameSymbolization* s) {
@@ -47,16 +42,14 @@ void render_code(const ReportDetails& d, const Style& st, std::ostream& out) {
   if (d.fault) {
     const std::string& insn = d.fault->instruction.text;
     out << fmt::format("  faulting insn  {}  ({})\n", insn.empty() ? "not in the log" : insn, to_string(d.fault->access));
-    for (const std::string& sentence : d.fault->sentences) out << fmt::format("                 {}\n", sentence);
+    for (const std::string& sentence : fault_sentences(*d.fault)) out << fmt::format("                 {}\n", sentence);
   } else if (!d.code_error.empty()) {
     out << st.dim(fmt::format("  Code:          {}", d.code_error)) << '\n';
   }
   if (d.code_match) {
-    const std::string verdict = d.code_match->verdict == "match"             ? "match"
-                                : d.code_match->verdict == "runtime_patched" ? "runtime-patched code"
-                                                                             : "different kernel build";
-    std::string line = fmt::format("  Code: check    {}: {}", verdict, d.code_match->explanation);
-    out << (d.code_match->verdict == "different_build" ? st.red(line) : line) << '\n';
+    const render::CodeCheckText check = render::code_check_text(*d.code_match);
+    std::string line = fmt::format("  Code: check    {}: {}", check.label, check.explanation);
+    out << (check.alarming ? st.red(line) : line) << '\n';
   }
   if (d.code) {
     out << "  Code: decoded\n";
@@ -67,34 +60,14 @@ void render_code(const ReportDetails& d, const Style& st, std::ostream& out) {
   }
 }
 
-// "; crashzoo.c:72 (inlined zoo_next_id <- zoo_sum_ids)"
-std::string listing_location(const ListingInstruction& i) {
-  if (!i.source) return "";
-  std::string out = fmt::format("; {}:{}", i.source->file, i.source->line);
-  if (i.inlined.size() > 1) {
-    out += " (inlined";
-    for (size_t k = 0; k + 1 < i.inlined.size(); ++k) out += (k == 0 ? " " : " <- ") + i.inlined[k].function;
-    out += " <- " + i.inlined.back().function + ")";
-  }
-  return out;
-}
-
-// Instructions shown around the marked one when the listing was not asked
-// for whole.
-constexpr size_t kCompactBefore = 16;
-constexpr size_t kCompactAfter = 8;
-
 void render_listing(const FunctionListing& l, const Style& st, std::ostream& out) {
   const bool module = l.object != "vmlinux";
-  const std::string what = l.frame == "ip" ? "the ip" : "frame #" + l.frame;
-  size_t first = 0, last = l.instructions.size();
-  if (!l.requested && l.marked) {
-    first = *l.marked > kCompactBefore ? *l.marked - kCompactBefore : 0;
-    last = std::min(last, *l.marked + kCompactAfter + 1);
-  }
+  const std::string what = render::listing_frame_text(l);
+  const render::ListingWindow window = render::listing_window(l);
+  const size_t first = window.first, last = window.last;
   std::string head = fmt::format("  disassembly    {}{} ({}, {:#x} bytes", l.function, module ? " [" + l.object + "]" : "",
                                  what, l.size);
-  if (first != 0 || last != l.instructions.size()) {
+  if (!window.whole) {
     head += fmt::format("; instructions {}-{} of {}, --disasm {} for all", first + 1, last, l.instructions.size(),
                         l.frame);
   }
@@ -106,28 +79,18 @@ void render_listing(const FunctionListing& l, const Style& st, std::ostream& out
   std::string location;
   for (size_t k = first; k < last; ++k) {
     const ListingInstruction& i = l.instructions[k];
-    std::string loc = listing_location(i);
+    std::string loc = i.source ? "; " + render::listing_location(i) : "";
     if (!loc.empty() && (loc != location || k == first)) out << st.dim("                 " + loc) << '\n';
     location = loc;
     std::string line = fmt::format("    {} {:<8}", i.faulting ? "=>" : "  ", fmt::format("<+{:#x}>", i.offset));
     if (show_address) line += fmt::format(" {:x}:", i.insn.address);
-    line += " " + i.insn.text;
-    if (!i.target.empty() && i.target.front() == '"') {
-      line += fmt::format("  # {}", i.target);  // a string literal: the format a printk/BUG prints
-    } else if (!i.target.empty()) {
-      if (i.insn.branch_target) {
-        line += fmt::format(" <{}>", i.target);
-      } else if (i.target_address) {
-        line += fmt::format("  # {:#x} <{}>", *i.target_address, i.target);
-      } else {
-        line += fmt::format("  # <{}>", i.target);
-      }
-    }
+    line += " " + i.insn.text + render::listing_target_text(i);
     out << (i.faulting ? st.bold(line) : line) << '\n';
   }
 }
 
-void render_report(const Report& r, const ReportDetails& d, size_t index, const Style& st, std::ostream& out) {
+void render_report(const Report& r, const ReportDetails& d, size_t index, std::string_view source, const Style& st,
+                   std::ostream& out) {
   out << st.red(fmt::format("Report {}: {}", index + 1, r.title.empty() ? r.header : r.title)) << '\n';
   auto field = [&](std::string_view name, const std::string& value) {
     if (!value.empty()) out << fmt::format("  {:<14} {}\n", name, value);
@@ -135,7 +98,9 @@ void render_report(const Report& r, const ReportDetails& d, size_t index, const 
   const Symbolization* sym = d.symbols ? &*d.symbols : nullptr;
   field("kind", std::string(to_string(r.kind)));
   field("header", r.header);
+  if (r.source != source) field("input", r.source);
   field("lines", fmt::format("{}-{}", r.span.first_line, r.span.last_line));
+  if (r.boot > 0) field("boot", fmt::format("#{} in its input (boot #1 is the first)", r.boot + 1));
   if (r.arch != Arch::unknown) field("arch", std::string(to_string(r.arch)));
   field("kernel", r.kernel_release);
   field("taint", r.taint.flags);
@@ -151,8 +116,8 @@ void render_report(const Report& r, const ReportDetails& d, size_t index, const 
   if (sym && sym->kaslr_offset) field("kaslr offset", sym->kaslr_offset_hex() + " (" + sym->kaslr_source + ")");
   if (sym) {
     for (const DebugInfoFile& f : sym->debuginfo) {
-      if (f.match == "mismatch")
-        out << st.red(fmt::format("  {} {} does not match this log ({})", f.role, f.path, f.confidence)) << '\n';
+      if (f.match == DebugMatch::mismatch)
+        out << st.red("  " + mismatch_text(f)) << '\n';
     }
   }
   if (r.corrupted) field("corrupted", r.corrupted_reason.empty() ? "yes" : r.corrupted_reason);
@@ -167,8 +132,12 @@ void render_report(const Report& r, const ReportDetails& d, size_t index, const 
     for (size_t i = 0; i < r.frames.size(); ++i) {
       const Frame& f = r.frames[i];
       const FrameSymbolization* fs = sym && i < sym->frames.size() ? &sym->frames[i] : nullptr;
-      std::string line = fmt::format("    {} {:<3} {}{}", f.reliable ? " " : "?", fmt::format("#{}", i), symbol_text(f),
-                                     location_text(fs));
+      std::string printed;
+      if (f.printed_source && !(fs && fs->source))
+        printed = fmt::format("  {}:{}", f.printed_source->file, f.printed_source->line);
+      if (f.printed_inline) printed += " [inline]";
+      std::string line = fmt::format("    {} {:<3} {}{}{}", f.reliable ? " " : "?", fmt::format("#{}", i), symbol_text(f),
+                                     location_text(fs), printed);
       out << (f.reliable ? line : st.dim(line)) << '\n';
     }
   }
@@ -199,16 +168,38 @@ void render_finding(const Finding& f, bool headline, const Style& st, std::ostre
   for (const std::string& a : f.actions) out << fmt::format("  -> {}\n", a);
 }
 
+// --fetch-debuginfo: the files found, or that the analysis has none.
+void render_fetch(const FetchReport& f, const Style& st, std::ostream& out) {
+  for (const FetchedFile& file : f.files) {
+    out << fmt::format("debug info: {} {} from {}\n", file.role == "vmlinux" ? "vmlinux" : "module " + file.name,
+                       file.path, file.source);
+  }
+  if (f.files.empty()) out << st.red("debug info: none could be fetched; the analysis below has no source lines") << '\n';
+  for (const std::string& p : f.problems) out << st.red(fmt::format("debug info: {}", p)) << '\n';
+}
+
 void render_kb(const Analysis& a, const Style& st, std::ostream& out) {
   if (a.kb_matches.empty()) return;
+  const KbKernel& kernel = a.kb_summary.kernel;
   out << '\n' << st.bold("Known bugs that match") << '\n';
-  if (!a.kb_summary.empty()) out << fmt::format("  {}\n", a.kb_summary);
+  if (std::string summary = kb_summary_text(a.kb_matches, a.kb_summary); !summary.empty())
+    out << fmt::format("  {}\n", summary);
   for (const KbMatch& m : a.kb_matches) {
-    out << fmt::format("  [{}] {}: {}\n", m.verdict, m.id, m.title);
+    std::string tag(to_string(m.verdict));
+    if (m.strength == KbStrength::similar) tag += ", similar";
+    out << fmt::format("  [{}] {}: {}\n", tag, m.id, m.title);
     if (!m.commit.empty())
-      out << fmt::format("      fix: {} \"{}\" (upstream {})\n", m.commit, m.subject, m.fixed_in);
-    if (!m.carried_by.empty()) out << fmt::format("      carried by: {}\n", m.carried_by);
-    if (!m.verdict_text.empty()) out << fmt::format("      {}\n", m.verdict_text);
+      out << fmt::format("      fix: {} \"{}\"{}\n", m.commit, m.subject,
+                         m.fixed_in.empty() ? "" : fmt::format(" (upstream {})", m.fixed_in));
+    if (std::string carried = kb_carried_by_text(m, kernel); !carried.empty())
+      out << fmt::format("      carried by: {}\n", carried);
+    // Why an imported entry matched (a hand-written one matched all its conditions).
+    if (!m.cve.empty() && !m.reasons.empty()) {
+      std::string why;
+      for (const KbReason& r : m.reasons) why += (why.empty() ? "" : "; ") + kb_reason_text(r);
+      out << fmt::format("      matched on: {}\n", why);
+    }
+    if (std::string verdict = kb_verdict_text(m, kernel); !verdict.empty()) out << fmt::format("      {}\n", verdict);
     for (const std::string& r : m.references) out << st.dim(fmt::format("      see {}", r)) << '\n';
   }
 }
@@ -217,13 +208,17 @@ void render_kb(const Analysis& a, const Style& st, std::ostream& out) {
 
 void render_text(const Analysis& analysis, const RenderOptions& options, std::ostream& out) {
   Style st{options.color};
+  const std::string inputs =
+      analysis.sources.size() > 1 ? fmt::format("{} inputs", analysis.sources.size()) : analysis.source;
   if (analysis.reports.empty()) {
-    out << fmt::format("{}: no crash reports found\n", analysis.source);
+    out << fmt::format("{}: no crash reports found\n", inputs);
     return;
   }
-  out << st.bold(fmt::format("{}: {} crash report{}\n", analysis.source, analysis.reports.size(),
+  out << st.bold(fmt::format("{}: {} crash report{}\n", inputs, analysis.reports.size(),
                              analysis.reports.size() == 1 ? "" : "s"));
   if (!analysis.kernel_version.empty()) out << fmt::format("kernel version: {}\n", analysis.kernel_version);
+  for (const DebugInfoFile& f : analysis.refused_debuginfo()) out << st.red(mismatch_text(f)) << '\n';
+  if (analysis.debuginfo_fetch) render_fetch(*analysis.debuginfo_fetch, st, out);
   for (size_t i = 0; i < analysis.findings.size(); ++i) {
     out << '\n';
     render_finding(analysis.findings[i], i == 0, st, out);
@@ -232,7 +227,8 @@ void render_text(const Analysis& analysis, const RenderOptions& options, std::os
   for (size_t i = 0; i < analysis.reports.size(); ++i) {
     out << '\n';
     static const ReportDetails kNoDetails;
-    render_report(analysis.reports[i], i < analysis.details.size() ? analysis.details[i] : kNoDetails, i, st, out);
+    render_report(analysis.reports[i], i < analysis.details.size() ? analysis.details[i] : kNoDetails, i,
+                  analysis.sources.size() > 1 ? std::string_view() : std::string_view(analysis.source), st, out);
   }
 }
 

@@ -70,6 +70,20 @@ std::string_view to_string(Arch arch) {
   return "unknown";
 }
 
+std::string_view to_string(NoteKind kind) {
+  switch (kind) {
+    case NoteKind::list_check: return "list_check";
+    case NoteKind::refcount_check: return "refcount_check";
+    case NoteKind::usercopy_check: return "usercopy_check";
+    case NoteKind::hard_lockup: return "hard_lockup";
+    case NoteKind::lock: return "lock";
+    case NoteKind::locks_held: return "locks_held";
+    case NoteKind::atomic_context: return "atomic_context";
+    case NoteKind::module_taint: return "module_taint";
+  }
+  return "note";
+}
+
 std::optional<uint64_t> RegisterSet::get(std::string_view name) const {
   for (const Register& r : regs)
     if (r.name == name) return r.value;

@@ -1,6 +1,7 @@
 #include "support/io.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -11,6 +12,11 @@
 #include <fmt/format.h>
 
 namespace ktriage::support {
+
+FdCloser::~FdCloser() {
+  if (fd >= 0) close(fd);
+}
+
 namespace {
 
 using File = std::unique_ptr<FILE, int (*)(FILE*)>;

@@ -17,6 +17,15 @@ Expected<std::string> read_file(const std::string& path);
 // Streams a file ("-" = stdin) to `chunk` in pieces of `chunk_size` bytes, so
 // memory stays bounded whatever the input size. `total` is the file size when
 // known (regular files), for progress reporting.
+// Closes a file descriptor when it goes out of scope (RAII for open(2)).
+struct FdCloser {
+  int fd = -1;
+  explicit FdCloser(int f) : fd(f) {}
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+  ~FdCloser();
+};
+
 struct StreamProgress {
   uint64_t done = 0;
   std::optional<uint64_t> total;

@@ -49,6 +49,10 @@ class DebugObject {
   const std::string& name() const { return name_; }
   const std::string& path() const { return path_; }
   bool relocatable() const { return relocatable_; }
+  // The ELF machine (EM_X86_64, EM_AARCH64, ...); 0 for a System.map.
+  uint16_t machine() const { return machine_; }
+  // A user-space program (it names a program interpreter).
+  bool program() const { return program_; }
   bool has_dwarf();
   std::string build_id();
 
@@ -113,6 +117,8 @@ class DebugObject {
   std::string name_;
   std::string path_;
   bool relocatable_ = false;
+  uint16_t machine_ = 0;
+  bool program_ = false;
   std::optional<bool> has_dwarf_;
 
   struct DwflCloser {
@@ -171,6 +177,19 @@ class DebugObject {
   };
   std::optional<std::vector<AddressedSymbol>> by_address_;
   std::map<std::string, std::vector<std::string>> file_cache_;  // source_root lines
+};
+
+// One DWARF unit opened on its own (unit_index.cc): a libelf/libdw view of
+// the mapped file whose .debug_info is just that unit.
+struct DebugObject::UnitView {
+  Elf* elf = nullptr;
+  Dwarf* dwarf = nullptr;
+  bool lines_tried = false;
+  std::optional<LineProgram> lines;
+  ~UnitView() {
+    if (dwarf) dwarf_end(dwarf);
+    if (elf) elf_end(elf);
+  }
 };
 
 }  // namespace ktriage

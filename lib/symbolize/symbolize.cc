@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "ktriage/kernel_facts.h"
 #include "symbolize/debug_object.h"
 
 namespace ktriage {
@@ -134,6 +135,24 @@ const ElfSymbol* pick_symbol(const std::vector<ElfSymbol>& candidates, const Sym
   return nullptr;
 }
 
+// What the file is when it cannot be what `role` needs, "" when it can: an
+// ELF of another architecture, a module given as vmlinux, an executable given
+// as a module. (The tests' gcc-built kernels and modules have no
+// start_kernel or __this_module, so neither symbol is required.)
+std::string not_this_role(DebugObject& obj, std::string_view role, const Report& report) {
+  if (obj.kind() != DebugObject::Kind::elf) return {};
+  const uint16_t want = elf_machine(report.arch);
+  if (want && obj.machine() && obj.machine() != want)
+    return fmt::format("an ELF file for another architecture (e_machine {}), the log is {}", obj.machine(),
+                       to_string(report.arch));
+  if (role == "vmlinux" && obj.relocatable())
+    return obj.symbols_named("__this_module").empty()
+               ? "a relocatable object, not vmlinux (give modules with --modules)"
+               : "a module, not vmlinux (give modules with --modules)";
+  if (role == "module" && !obj.relocatable()) return "an executable, not a module (give vmlinux with --vmlinux)";
+  return {};
+}
+
 // vmlinux against the log: linux_banner vs the printed release and
 // version (certain), printed symbol sizes vs the ELF's (likely/weak).
 DebugInfoFile vmlinux_debuginfo(DebugObject& vmlinux, const std::string& role,
@@ -145,6 +164,16 @@ DebugInfoFile vmlinux_debuginfo(DebugObject& vmlinux, const std::string& role,
   d.build_id = vmlinux.build_id();
   d.has_dwarf = vmlinux.has_dwarf();
   bool certain_mismatch = false, release_match = false;
+  if (!report.kernel_build_id.empty()) {
+    if (report.kernel_build_id == d.build_id) {
+      release_match = true;
+      d.evidence.push_back("build-id matches the log");
+    } else {
+      certain_mismatch = true;
+      d.evidence.push_back(fmt::format("log prints build-id {}, vmlinux has {}", report.kernel_build_id,
+                                       d.build_id.empty() ? "none" : d.build_id));
+    }
+  }
   if (auto banner = vmlinux.string_at_symbol("linux_banner")) {
     std::string rel = banner_release(*banner);
     if (!report.kernel_release.empty() && !rel.empty()) {
@@ -197,17 +226,26 @@ DebugInfoFile vmlinux_debuginfo(DebugObject& vmlinux, const std::string& role,
     d.evidence.push_back(fmt::format("all {} printed symbol sizes match", checked));
   }
   const int bad = size_mismatch + missing;
+  if (std::string what = not_this_role(vmlinux, "vmlinux", report); !what.empty()) {
+    d.what = what;
+    certain_mismatch = true;
+  } else if (vmlinux.program() && missing > 0 && checked == 0 && size_mismatch == 0) {
+    // A program interpreter and none of the log's functions: /bin/ls. (The
+    // tests' gcc-built kernels are PIE programs too, with the log's symbols.)
+    d.what = "a user-space program, not a kernel image";
+    certain_mismatch = true;
+  }
   if (certain_mismatch) {
-    d.match = "mismatch";
-    d.confidence = "certain";
+    d.match = DebugMatch::mismatch;
+    d.confidence = MatchConfidence::certain;
   } else if (bad >= 2 && bad * 2 >= checked + missing) {
-    d.match = "mismatch";
-    d.confidence = "likely";
+    d.match = DebugMatch::mismatch;
+    d.confidence = MatchConfidence::likely;
   } else if (bad > 0) {
-    d.match = "mismatch";
-    d.confidence = "weak";
+    d.match = DebugMatch::mismatch;
+    d.confidence = MatchConfidence::weak;
   } else if (release_match || checked > 0) {
-    d.match = "match";
+    d.match = DebugMatch::match;
   }
   return d;
 }
@@ -240,27 +278,57 @@ DebugInfoFile module_debuginfo(DebugObject& obj, const std::string& key,
                                        f.function, *f.size, c.front().size));
     }
   }
-  if (!printed.empty()) {
+  d.what = not_this_role(obj, "module", report);
+  if (!d.what.empty()) {
+    d.match = DebugMatch::mismatch;
+    d.confidence = MatchConfidence::certain;
+  } else if (!printed.empty()) {
     if (printed == d.build_id) {
-      d.match = "match";
+      d.match = DebugMatch::match;
       d.evidence.push_back("build-id matches the log");
     } else {
-      d.match = "mismatch";
-      d.confidence = "certain";
+      d.match = DebugMatch::mismatch;
+      d.confidence = MatchConfidence::certain;
       d.evidence.push_back(fmt::format("log prints build-id {}, file has {}", printed,
                                        d.build_id.empty() ? "none" : d.build_id));
     }
   } else if (bad > 0) {
-    d.match = "mismatch";
-    d.confidence = bad >= 2 ? "likely" : "weak";
+    d.match = DebugMatch::mismatch;
+    d.confidence = bad >= 2 ? MatchConfidence::likely : MatchConfidence::weak;
   } else if (checked > 0) {
-    d.match = "match";
+    d.match = DebugMatch::match;
     d.evidence.push_back(fmt::format("all {} printed symbol sizes match", checked));
   }
   return d;
 }
 
 }  // namespace
+
+std::string_view to_string(DebugMatch match) {
+  switch (match) {
+    case DebugMatch::match: return "match";
+    case DebugMatch::mismatch: return "mismatch";
+    case DebugMatch::unknown: break;
+  }
+  return "unknown";
+}
+
+std::string_view to_string(MatchConfidence confidence) {
+  switch (confidence) {
+    case MatchConfidence::weak: return "weak";
+    case MatchConfidence::likely: return "likely";
+    case MatchConfidence::certain: return "certain";
+    case MatchConfidence::none: break;
+  }
+  return "";
+}
+
+std::string mismatch_text(const DebugInfoFile& f) {
+  if (f.match != DebugMatch::mismatch) return {};
+  std::string why = f.what.empty() ? (f.evidence.empty() ? "" : f.evidence.front()) : f.what;
+  return fmt::format("{} {} does not match this log ({}{}{}){}", f.role, f.path, to_string(f.confidence),
+                     why.empty() ? "" : ": ", why, f.refused() ? ": not used" : "");
+}
 
 std::string Symbolization::kaslr_offset_hex() const {
   if (!kaslr_offset) return {};
@@ -503,11 +571,26 @@ Symbolization Symbolizer::symbolize(const Report& report,
   };
   if (report.ip) want(*report.ip);
   for (const Frame& f : report.frames) want(f);
-  names_by_module[""].push_back("linux_banner");
+  // And the symbols that tell what a file is (not_this_role).
+  for (const char* name : {"linux_banner", "__this_module"}) names_by_module[""].push_back(name);
   if (vmlinux) vmlinux->prefetch(names_by_module[""]);
+
+  // A vmlinux that does not fit the log is not used: its symbols, lines and
+  // code would explain another kernel.
+  std::optional<DebugInfoFile> vmlinux_file;
+  std::string vmlinux_refused;
+  if (vmlinux) {
+    vmlinux_file = vmlinux_debuginfo(*vmlinux, im.vmlinux_role, report);
+    if (vmlinux_file->refused()) {
+      out.warnings.push_back(mismatch_text(*vmlinux_file));
+      vmlinux_refused = "vmlinux does not match this log: not used";  // per frame; the why is said once
+      vmlinux.reset();
+    }
+  }
 
   std::map<std::string, std::shared_ptr<DebugObject>> module_objects;  // by key
   std::map<std::string, std::string> module_errors;
+  std::map<std::string, DebugInfoFile> module_files;  // by key, used or refused
   std::map<std::string, std::string> module_printed_build_id;
   for (const Frame& f : report.frames) {
     if (!f.module.empty() && !f.module_build_id.empty()) {
@@ -519,12 +602,20 @@ Symbolization Symbolizer::symbolize(const Report& report,
     if (auto it = module_objects.find(key); it != module_objects.end()) return it->second.get();
     std::string error;
     auto obj = im.find_module(name, module_printed_build_id[key], report, &error);
-    module_objects[key] = obj;
     if (obj) {
-      obj->prefetch(names_by_module[key]);
-    } else {
-      module_errors[key] = error;
+      std::vector<std::string> names = names_by_module[key];
+      names.push_back("__this_module");
+      obj->prefetch(names);
+      DebugInfoFile file = module_debuginfo(*obj, key, module_printed_build_id[key], report);
+      if (file.refused()) {
+        error = fmt::format("module {} does not match this log: not used", name);
+        out.warnings.push_back(mismatch_text(file));
+        obj.reset();
+      }
+      module_files[key] = std::move(file);
     }
+    if (!obj) module_errors[key] = error;
+    module_objects[key] = obj;
     return obj.get();
   };
 
@@ -600,7 +691,8 @@ Symbolization Symbolizer::symbolize(const Report& report,
       r.function = s.function;
       r.offset = s.offset.value_or(0);
       r.symbolize_error =
-          im.options.debug_root.empty()
+          !vmlinux_refused.empty() ? vmlinux_refused
+          : im.options.debug_root.empty()
               ? "no vmlinux given"
               : fmt::format("no vmlinux for release '{}' under {}", report.kernel_release,
                             im.options.debug_root);
@@ -711,11 +803,12 @@ Symbolization Symbolizer::symbolize(const Report& report,
   }
 
   // Which files were used, and do they match the log?
-  if (vmlinux) out.debuginfo.push_back(vmlinux_debuginfo(*vmlinux, im.vmlinux_role, report));
-  for (auto& [key, obj] : module_objects) {
-    if (obj) out.debuginfo.push_back(module_debuginfo(*obj, key, module_printed_build_id[key], report));
+  if (vmlinux_file) out.debuginfo.push_back(std::move(*vmlinux_file));
+  for (auto& [key, file] : module_files) out.debuginfo.push_back(std::move(file));
+  for (auto& [key, error] : module_errors) {
+    auto file = module_files.find(key);
+    if (file == module_files.end() || !file->second.refused()) out.warnings.push_back(error);  // refused: said above
   }
-  for (auto& [key, error] : module_errors) out.warnings.push_back(error);
   if (vmlinux) vmlinux->save_cache();
   for (auto& [key, obj] : module_objects) {
     if (obj) obj->save_cache();

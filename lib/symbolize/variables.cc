@@ -22,86 +22,36 @@
 
 #include <fmt/format.h>
 
+#include "ktriage/kernel_facts.h"
 #include "symbolize/debug_object.h"
+#include "symbolize/dwarf_scopes.h"
 
 namespace ktriage {
 namespace {
 
 constexpr int kMaxTypeDepth = 32;
-constexpr int kMaxScopeDepth = 256;
 constexpr int kMaxChildren = 1'000'000;
 
-enum class Machine { unknown, x86_64, i386, arm64 };
-
-Machine machine_of(Dwfl_Module* module) {
+// The architecture of a module's ELF machine (DWARF register numbers and
+// register names follow it).
+Arch machine_of(Dwfl_Module* module) {
   GElf_Addr bias = 0;
   Elf* elf = module ? dwfl_module_getelf(module, &bias) : nullptr;
   GElf_Ehdr ehdr;
-  if (!elf || !gelf_getehdr(elf, &ehdr)) return Machine::unknown;
+  if (!elf || !gelf_getehdr(elf, &ehdr)) return Arch::unknown;
   switch (ehdr.e_machine) {
-    case EM_X86_64: return Machine::x86_64;
-    case EM_386: return Machine::i386;
-    case EM_AARCH64: return Machine::arm64;
-    default: return Machine::unknown;
+    case EM_X86_64: return Arch::x86_64;
+    case EM_386: return Arch::i386;
+    case EM_AARCH64: return Arch::arm64;
+    default: return Arch::unknown;
   }
 }
 
-// Every name a dump or a disassembler gives a general-purpose register, any
-// width, by DWARF register number.
-struct RegisterNames {
-  int number;
-  std::array<std::string_view, 5> names;
-};
-
-constexpr RegisterNames kX86_64[] = {
-    {0, {"rax", "eax", "ax", "al", "ah"}},      {1, {"rdx", "edx", "dx", "dl", "dh"}},
-    {2, {"rcx", "ecx", "cx", "cl", "ch"}},      {3, {"rbx", "ebx", "bx", "bl", "bh"}},
-    {4, {"rsi", "esi", "si", "sil", ""}},       {5, {"rdi", "edi", "di", "dil", ""}},
-    {6, {"rbp", "ebp", "bp", "bpl", ""}},       {7, {"rsp", "esp", "sp", "spl", ""}},
-    {8, {"r8", "r8d", "r8w", "r8b", "r8l"}},    {9, {"r9", "r9d", "r9w", "r9b", "r9l"}},
-    {10, {"r10", "r10d", "r10w", "r10b", "r10l"}}, {11, {"r11", "r11d", "r11w", "r11b", "r11l"}},
-    {12, {"r12", "r12d", "r12w", "r12b", "r12l"}}, {13, {"r13", "r13d", "r13w", "r13b", "r13l"}},
-    {14, {"r14", "r14d", "r14w", "r14b", "r14l"}}, {15, {"r15", "r15d", "r15w", "r15b", "r15l"}},
-    {16, {"rip", "eip", "", "", ""}},
-};
-
-constexpr RegisterNames kI386[] = {
-    {0, {"eax", "ax", "al", "ah", ""}}, {1, {"ecx", "cx", "cl", "ch", ""}},
-    {2, {"edx", "dx", "dl", "dh", ""}}, {3, {"ebx", "bx", "bl", "bh", ""}},
-    {4, {"esp", "sp", "", "", ""}},     {5, {"ebp", "bp", "", "", ""}},
-    {6, {"esi", "si", "", "", ""}},     {7, {"edi", "di", "", "", ""}},
-    {8, {"eip", "", "", "", ""}},
-};
-
-std::optional<int> dwarf_register(Machine machine, std::string_view name) {
-  if (name.empty()) return std::nullopt;
-  auto in = [&](const auto& table) -> std::optional<int> {
-    for (const RegisterNames& r : table) {
-      for (std::string_view n : r.names) {
-        if (!n.empty() && n == name) return r.number;
-      }
-    }
-    return std::nullopt;
-  };
-  switch (machine) {
-    case Machine::x86_64: return in(kX86_64);
-    case Machine::i386: return in(kI386);
-    case Machine::arm64: {
-      if (name == "sp" || name == "wsp") return 31;
-      if (name == "fp") return 29;
-      if (name == "lr") return 30;
-      if (name.size() < 2 || name.size() > 3 || (name[0] != 'x' && name[0] != 'w')) break;
-      int n = 0;
-      for (char c : name.substr(1)) {
-        if (c < '0' || c > '9') return std::nullopt;
-        n = n * 10 + (c - '0');
-      }
-      if (n <= 30) return n;
-      break;
-    }
-    case Machine::unknown: break;
-  }
-  return std::nullopt;
+// The DWARF number of a register, by any of its names (lib/kernel's table).
+std::optional<int> dwarf_register(Arch arch, std::string_view name) {
+  std::optional<RegisterInfo> r = register_info(name, arch);
+  if (!r || r->dwarf < 0) return std::nullopt;
+  return r->dwarf;
 }
 
 // ---- DIE helpers -----------------------------------------------------------
@@ -504,32 +454,6 @@ struct Variable {
   int level = 0;  // 0 = innermost scope
 };
 
-// The concrete scopes holding pc, innermost first (an inlined instance is
-// followed by its callers, not by its abstract definition).
-std::vector<Dwarf_Die> scopes_at(Dwarf_Die* cudie, Dwarf_Addr pc) {
-  std::vector<Dwarf_Die> path;
-  Dwarf_Die parent = *cudie;
-  for (int depth = 0; depth < kMaxScopeDepth; ++depth) {
-    Dwarf_Die child;
-    if (dwarf_child(&parent, &child) != 0) break;
-    bool descended = false;
-    int n = 0;
-    do {
-      const int tag = dwarf_tag(&child);
-      if ((tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
-           tag == DW_TAG_lexical_block) &&
-          dwarf_haspc(&child, pc) == 1) {
-        path.push_back(child);
-        parent = child;
-        descended = true;
-        break;
-      }
-    } while (++n < kMaxChildren && dwarf_siblingof(&child, &child) == 0);
-    if (!descended) break;
-  }
-  return {path.rbegin(), path.rend()};
-}
-
 // The frame base of the function containing pc as register + offset:
 // DW_AT_frame_base of the innermost concrete subprogram, through the CFI
 // when it is DW_OP_call_frame_cfa (what GCC emits).
@@ -573,7 +497,7 @@ std::optional<std::pair<int, int64_t>> frame_base(const std::vector<Dwarf_Die>& 
 
 std::vector<Variable> variables_at(Dwarf_Die* cudie, Dwarf_Addr pc) {
   std::vector<Variable> out;
-  std::vector<Dwarf_Die> scopes = scopes_at(cudie, pc);
+  std::vector<Dwarf_Die> scopes = symbolize::concrete_scopes(cudie, pc);
   int level = 0;
   for (Dwarf_Die& scope : scopes) {
     Dwarf_Die child;
@@ -745,7 +669,7 @@ std::optional<SourceExpression> DebugObject::source_expression(
     int64_t scale, int64_t displacement, uint32_t access_size, const SourceExpression* base_is,
     const SourceExpression* index_is) {
   if (kind_ != Kind::elf || !module_ || !has_dwarf()) return std::nullopt;
-  const Machine machine = machine_of(module_);
+  const Arch machine = machine_of(module_);
   std::optional<int> base_reg = dwarf_register(machine, base_register);
   std::optional<int> index_reg = dwarf_register(machine, index_register);
   if ((!base_register.empty() && !base_reg) || (!index_register.empty() && !index_reg)) {
@@ -814,7 +738,7 @@ std::optional<SourceExpression> DebugObject::source_expression(
     std::optional<std::pair<int, int64_t>> frame;
     if (std::any_of(vars.begin(), vars.end(),
                     [](const Variable& v) { return v.loc.where == Where::memory_cfa; })) {
-      frame = frame_base(scopes_at(&cudie, pc), pc, module_);
+      frame = frame_base(symbolize::concrete_scopes(&cudie, pc), pc, module_);
     }
     for (const Variable& v : vars) {
       const int reg = v.loc.where == Where::memory_cfa ? (frame ? frame->first : -1) : v.loc.reg;

@@ -35,29 +35,27 @@ void add_source_expressions(Symbolizer& sym, const FunctionCode& fc, uint64_t ip
     }
     return "";
   };
-  std::vector<std::optional<SourceExpression>> steps(e.chain.size());
   // What step `k` put in `reg`, for a later operand DWARF has no variable for.
   auto earlier = [&](size_t k, const std::string& reg) -> const SourceExpression* {
-    if (k >= e.chain.size() || !steps[k] || steps[k]->type_ref == 0 || reg.empty()) return nullptr;
-    return e.chain[k].register_name == reg ? &*steps[k] : nullptr;
+    if (k >= e.chain.size() || reg.empty()) return nullptr;
+    const ChainStep& step = e.chain[k];
+    if (!step.source_expression || step.source_expression->type_ref == 0) return nullptr;
+    return step.register_name == reg ? &*step.source_expression : nullptr;
   };
   for (size_t k = e.chain.size(); k-- > 0;) {
     ChainStep& step = e.chain[k];
     std::optional<MemoryOperand> m = operand(step.instruction.offset);
     if (!m) continue;
-    const bool load = step.expression.find("= *(") != std::string::npos;
-    steps[k] = sym.source_expression(fc.object, fc.link_address + step.instruction.offset, m->base, m->index,
-                                     m->scale, m->displacement, m->size, earlier(k + 1, m->base),
-                                     earlier(k + 1, m->index));
-    if (!steps[k] && m->base.empty() && m->index.empty()) {
+    step.source_expression = sym.source_expression(fc.object, fc.link_address + step.instruction.offset, m->base,
+                                                    m->index, m->scale, m->displacement, m->size,
+                                                    earlier(k + 1, m->base), earlier(k + 1, m->index));
+    if (!step.source_expression && m->base.empty() && m->index.empty()) {
       if (std::string target = listed_target(step.instruction.offset); !target.empty()) {
-        steps[k] = SourceExpression{};
-        steps[k]->text = target;
-        steps[k]->note = "named by symbol, not by DWARF";
+        step.source_expression = SourceExpression{};
+        step.source_expression->text = target;
+        step.source_expression->note = "named by symbol, not by DWARF";
       }
     }
-    if (!steps[k]) continue;
-    step.expression = fmt::format("{} = {}{}", step.register_name, load ? "" : "&", steps[k]->text);
   }
   if (!e.memory) return;
   std::optional<MemoryOperand> m = operand(ip_offset);
@@ -67,29 +65,13 @@ void add_source_expressions(Symbolizer& sym, const FunctionCode& fc, uint64_t ip
   std::optional<SourceExpression> access = sym.source_expression(
       fc.object, fc.link_address + ip_offset, m->base, m->index, m->scale, m->displacement, m->size, base_is, index_is);
   if (!access) return;
-  std::string sentence = fmt::format("In the source the faulting access is `{}`", access->text);
   const FrameSymbolization where = sym.describe(fc.object, fc.link_address + ip_offset);
-  if (where.source) {
-    e.source_location = fmt::format("{}:{}", where.source->file, where.source->line);
-    sentence += fmt::format(" ({})", e.source_location);
-  }
-  if (!access->inferred) e.source_expression = access->text;
-  if (access->inferred) sentence += " (likely: DWARF has no location for it here, inferred from the types in scope)";
-  for (size_t k = 0; k < e.chain.size(); ++k) {
-    if (!steps[k]) continue;
-    const ChainStep& step = e.chain[k];
-    std::string who = step.register_name;
-    if (k == 0 && !base_is && !index_is && !access->inferred && !access->variable.empty() && step.register_name == m->base) {
-      who = fmt::format("`{}` ({})", access->variable, step.register_name);
-    }
-    if (step.expression.find("= &") != std::string::npos) {
-      sentence += fmt::format("; {} was computed as `&{}`", who, steps[k]->text);
-    } else {
-      sentence += fmt::format("; {} was loaded from `{}`", who, steps[k]->text);
-    }
-    if (step.value) sentence += fmt::format(", which held {:#x}", *step.value);
-  }
-  e.sentences.push_back(sentence + ".");
+  if (where.source) e.source_location = where.source;
+  // The variable the first step's register holds, when DWARF names it.
+  if (!e.chain.empty() && !base_is && !index_is && !access->inferred && !access->variable.empty() &&
+      e.chain.front().register_name == m->base && e.chain.front().source_expression)
+    e.chain.front().variable = access->variable;
+  e.source_access = std::move(access);
 }
 
 // The whole function's bytes give the backward slice more room than the
@@ -99,7 +81,7 @@ void add_source_expressions(Symbolizer& sym, const FunctionCode& fc, uint64_t ip
 void explain_with_function(Symbolizer& sym, const Report& report, const FunctionCode& fc, uint64_t ip_offset,
                            Arch arch, const TriageOptions& options, const FunctionListing* listing, ReportDetails& d) {
   if (!d.fault || d.fault->access == AccessKind::execute) return;
-  if (d.code_match && d.code_match->verdict == "different_build") return;
+  if (d.code_match && d.code_match->verdict == CodeVerdict::different_build) return;
   std::vector<uint8_t> bytes = fc.bytes;
   if (d.code && d.code_match) {
     const int64_t shift = static_cast<int64_t>(ip_offset) - static_cast<int64_t>(d.code->faulting_offset);
@@ -133,7 +115,7 @@ void explain_with_function(Symbolizer& sym, const Report& report, const Function
   FaultExplanation& e = *faultOrErr;
   for (ChainStep& step : e.chain) {
     const FrameSymbolization where = sym.describe(fc.object, fc.link_address + step.instruction.offset);
-    if (where.source) step.source = fmt::format("{}:{}", where.source->file, where.source->line);
+    if (where.source) step.source = where.source;
   }
   add_source_expressions(sym, fc, ip_offset, arch, listing, e);
   d.fault = std::move(e);

@@ -1,5 +1,6 @@
 #include "ktriage/triage.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "ktriage/diagnose.h"
@@ -24,6 +25,7 @@ ReportDetails decode_and_explain(const Report& report, const TriageOptions& opti
   // An Error here means "nothing to explain" (not a memory fault), not a failure.
   Expected<FaultExplanation> faultOrErr = explain_report_fault(report, decode);
   if (faultOrErr) d.fault = std::move(*faultOrErr);
+  d.register_classes = classify_fault_registers(report);
   return d;
 }
 
@@ -54,13 +56,13 @@ Expected<Analysis> triage(std::string source, std::vector<Report> reports, const
 
   DiagnoseOptions diagnose_options;
   diagnose_options.kernel_version = options.kernel_version;
-  diagnose_options.log_text = options.log_text;
   diagnose_options.details = &analysis.details;
-  for (size_t i = 0; i < analysis.details.size(); ++i) {
-    if (std::optional<StackUsage>& usage = analysis.details[i].stack_usage) {
-      StackLimit limit = stack_limit(analysis.reports, i, diagnose_options);
-      usage->thread_size = limit.thread_size;
-      usage->thread_size_assumption = limit.assumption;
+  // The kernel facts are the log's: one limit for every report.
+  if (!analysis.reports.empty()) analysis.stack_limit = stack_limit(analysis.reports, 0, diagnose_options);
+  for (ReportDetails& d : analysis.details) {
+    if (d.stack_usage) {
+      d.stack_usage->thread_size = analysis.stack_limit.thread_size;
+      d.stack_usage->thread_size_assumption = analysis.stack_limit.assumption;
     }
   }
   analysis.findings = diagnose(analysis.reports, diagnose_options);
@@ -77,6 +79,19 @@ Expected<Analysis> triage(std::string source, std::vector<Report> reports, const
     analysis.kernel_version = verdicts.kernel.display();
   }
   return analysis;
+}
+
+std::vector<DebugInfoFile> Analysis::refused_debuginfo() const {
+  std::vector<DebugInfoFile> out;
+  for (const ReportDetails& d : details) {
+    if (!d.symbols) continue;
+    for (const DebugInfoFile& f : d.symbols->debuginfo) {
+      if (!f.refused()) continue;
+      if (std::none_of(out.begin(), out.end(), [&](const DebugInfoFile& o) { return o.path == f.path; }))
+        out.push_back(f);
+    }
+  }
+  return out;
 }
 
 }  // namespace ktriage

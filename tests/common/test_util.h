@@ -13,10 +13,20 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace ktriage::test {
+
+// The sanitizers this build runs under, as configured with
+// -DKTRIAGE_SANITIZE=address,undefined; "" in a plain build. The test
+// binaries and ktriage are built alike.
+#ifdef KTRIAGE_SANITIZE
+inline constexpr std::string_view kSanitizers = KTRIAGE_SANITIZE;
+#else
+inline constexpr std::string_view kSanitizers = "";
+#endif
 
 // The whole file, bytes as they are; "" when it cannot be read.
 inline std::string read_file(const std::filesystem::path& path) {

@@ -428,7 +428,7 @@ TEST(KernelLab, FaultAddressFromTheFaultingInstruction) {
     ktriage::Expected<FaultExplanation> e = explain_report_fault(*report);
     ASSERT_TRUE(e) << e.error().message;
     std::printf("  %s:\n", t.log.c_str());
-    for (const std::string& s : e->sentences) std::printf("    %s\n", s.c_str());
+    for (const std::string& s : ktriage::fault_sentences(*e)) std::printf("    %s\n", s.c_str());
     if (!report->code || !report->code->decodable) {
       // No code bytes: the explanation can only work from the fault address.
       if (e->access != AccessKind::execute) {

@@ -41,7 +41,6 @@ TEST(KernelLabFindings, TopCauseMatchesTruth) {
     std::vector<Report> reports = parse_log(text);
     for (const Report& r : reports) classified += r.kind != CrashKind::other;
     DiagnoseOptions options;
-    options.log_text = text;
     std::vector<Finding> findings = diagnose(reports, options);
     std::string got = findings.empty() ? "(none)" : findings[0].cause;
     std::string title = findings.empty() ? "" : findings[0].title;

@@ -3,7 +3,8 @@
 // and flags syzkaller's pkg/report expects. Prints the match rates and fails
 // below the floors of issue 2. Skips when the corpus is absent.
 //
-// KTRIAGE_CORPUS_VERBOSE=1 prints every mismatch.
+// KTRIAGE_CORPUS_VERBOSE=1 prints every mismatch; KTRIAGE_SYZKALLER_CORPUS=DIR reads
+// another copy (a syzkaller checkout's pkg/report/testdata holds the full corpus).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,83 +15,19 @@
 #include <vector>
 
 #include "ktriage/logparse.h"
-#include "common/test_util.h"
+#include "common/syzkaller_corpus.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-using ktriage::test::read_file;
-
-struct Case {
-  std::string file;
-  std::string title;
-  std::vector<std::string> alts;
-  std::string type;
-  bool corrupted = false, suppressed = false, panicked = false;
-  std::string frame;
-  std::string log;
-};
-
-// Case format (shared/corpus/README.md): "KEY: value" lines, an empty line,
-// the log; an optional "REPORT:" section after an empty line ends the log.
-Case parse_case(const fs::path& path, const std::string& rel) {
-  std::string data = read_file(path);
-  data.erase(std::remove(data.begin(), data.end(), '\r'), data.end());
-  Case c;
-  c.file = rel;
-  bool headers = true, prev_empty = false;
-  size_t pos = 0;
-  while (pos < data.size()) {
-    size_t nl = data.find('\n', pos);
-    std::string line = data.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-    pos = nl == std::string::npos ? data.size() : nl + 1;
-    if (headers) {
-      if (line.empty()) {
-        headers = false;
-      } else if (line.rfind("#", 0) != 0) {
-        auto val = [&](const char* key) -> const char* {
-          size_t n = std::strlen(key);
-          return line.compare(0, n, key) == 0 ? line.c_str() + n : nullptr;
-        };
-        if (auto v = val("TITLE: ")) c.title = v;
-        else if (auto v2 = val("ALT: ")) c.alts.push_back(v2);
-        else if (auto v3 = val("TYPE: ")) c.type = v3;
-        else if (auto v4 = val("FRAME: ")) c.frame = v4;
-        else if (auto v5 = val("CORRUPTED: ")) c.corrupted = std::string(v5) == "Y";
-        else if (auto v6 = val("SUPPRESSED: ")) c.suppressed = std::string(v6) == "Y";
-        else if (auto v7 = val("PANICKED: ")) c.panicked = std::string(v7) == "Y";
-      }
-    } else {
-      if (prev_empty && line == "REPORT:") break;
-      c.log += line;
-      c.log += '\n';
-    }
-    prev_empty = line.empty();
-  }
-  std::sort(c.alts.begin(), c.alts.end());
-  return c;
-}
-
-std::vector<Case> load_cases(const fs::path& root) {
-  std::vector<Case> out;
-  for (const char* sub : {"linux/report", "all/report", "linux/symbolize"}) {
-    fs::path dir = root / sub;
-    if (!fs::is_directory(dir)) continue;
-    std::vector<std::pair<long, fs::path>> files;
-    for (const auto& e : fs::directory_iterator(dir)) {
-      std::string name = e.path().filename().string();
-      if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-      files.emplace_back(std::stol(name), e.path());
-    }
-    std::sort(files.begin(), files.end());
-    for (const auto& [n, p] : files) out.push_back(parse_case(p, std::string(sub) + "/" + std::to_string(n)));
-  }
-  return out;
-}
+using ktriage::test::Case;
+using ktriage::test::load_cases;
 
 TEST(SyzkallerCorpus, FirstReportMatchesSyzkaller) {
-  fs::path root = fs::path(KTRIAGE_SHARED_DIR) / "corpus" / "syzkaller";
+  // KTRIAGE_SYZKALLER_CORPUS: another copy, e.g. the full pkg/report/testdata of a syzkaller checkout.
+  const char* other = std::getenv("KTRIAGE_SYZKALLER_CORPUS");
+  fs::path root = other && *other ? fs::path(other) : fs::path(KTRIAGE_SHARED_DIR) / "corpus" / "syzkaller";
   if (!fs::is_directory(root)) GTEST_SKIP() << "no corpus at " << root;
   std::vector<Case> cases = load_cases(root);
   ASSERT_FALSE(cases.empty());

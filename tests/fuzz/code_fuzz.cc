@@ -101,7 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (e) {
     CHECK(e->chain.size() <= 4);
     for (const ktriage::ChainStep& s : e->chain) CHECK(s.instruction.offset < d->faulting_offset);
-    CHECK(!e->sentences.empty());
+    CHECK(!ktriage::fault_sentences(*e).empty());
   }
   return 0;
 }

@@ -4,9 +4,11 @@
 #   tests/fuzz/fuzz-smoke.sh SOURCE_DIR BUILD_DIR [TOTAL_SECONDS]
 #
 # TOTAL_SECONDS (default 24) is shared between the targets; 0 only builds.
-# Seeds: examples/, tests/fuzz/corpus/<target>/ when present, and the shared
-# corpus beside the checkout when present. The working corpus and any crash
-# artifacts stay in BUILD_DIR/runs. Exit 77 (ctest: skipped) without clang.
+# Seeds: examples/, tests/fuzz/corpus/<target>/ when present (kept by
+# fuzz-run.sh -k: inputs that reach what the others do not), and the shared
+# corpus beside the checkout when present. Dictionary: tests/fuzz/dict/
+# <target>.dict when present. The working corpus and any crash artifacts stay
+# in BUILD_DIR/runs. Exit 77 (ctest: skipped) without clang.
 set -euo pipefail
 src=$(cd "$1" && pwd)
 build=$2
@@ -58,9 +60,11 @@ for t in "${targets[@]}"; do
   for d in "$shared/corpus/distro/logs" "$shared/corpus/syzkaller/linux/report"; do
     [ -d "$d" ] && seeds+=("$d")
   done
+  dict=()
+  [ -f "$src/tests/fuzz/dict/$t.dict" ] && dict=(-dict="$src/tests/fuzz/dict/$t.dict")
   echo "fuzz-smoke: $t for ${per}s"
   if ! "$build/tests/fuzz/$t" -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-        -print_final_stats=1 -artifact_prefix="$runs/" "$runs/corpus" "${seeds[@]}" >"$runs/log" 2>&1; then
+        "${dict[@]}" -print_final_stats=1 -artifact_prefix="$runs/" "$runs/corpus" "${seeds[@]}" >"$runs/log" 2>&1; then
     echo "fuzz-smoke: $t FAILED; artifacts and log in $runs"
     grep -E 'ERROR|SUMMARY|property failed|runtime error|Test unit written|deadly signal' "$runs/log" | head -n 20 || true
     status=1

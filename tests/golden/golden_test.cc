@@ -5,7 +5,17 @@
 //
 // Inputs: the founding case (examples/xfs-panic.log and, when shared/ is
 // present, the full article shared/seed/xfs-stack-overflow-article.zh.txt),
-// plus every tests/golden/data/<name>.log.
+// plus every tests/golden/data/<name>.log, plus crash quotes of CVE records
+// (tests/cve/data, MITRE's notice beside them) that show a form of real input:
+// decode_stacktrace.sh frames, elisions, pasted fragments, symbolized traces.
+//
+// tests/golden/data/prefix-*.log are the kernel lab's nullderef crash
+// (shared/kernel-lab/logs/nullderef.log, lines 1 and 359-420) as each tool
+// prints it: dmesg -x, dmesg -H, journalctl -o short-full and short-unix,
+// syslog without a host name, a bare "kernel: " tag with a byte order mark
+// and CR line ends, an e-mail quote of an indented paste. two-boots.log is
+// the founding case under its RHEL 6 banner, then a Debian 6.1 boot with the
+// same nullderef crash.
 //
 // KTRIAGE_UPDATE_GOLDEN=1 rewrites the expected files instead of comparing;
 // review the diff by eye before committing it.
@@ -56,6 +66,15 @@ std::vector<Case> cases() {
   }
   std::sort(local.begin(), local.end(), [](const Case& a, const Case& b) { return a.name < b.name; });
   out.insert(out.end(), local.begin(), local.end());
+  const fs::path cve = fs::path(KTRIAGE_SOURCE_DIR) / "tests" / "cve" / "data";
+  for (const auto& [name, record] : {
+           std::pair{"cve-decode-stacktrace-elided", "CVE-2023-53216"},  // "f (file.c:107)", "[...]", indented
+           std::pair{"cve-elisions-unindented", "CVE-2021-47273"},       // "..." between header, pc and frames
+           std::pair{"cve-fragment-rip", "CVE-2021-47014"},              // starts at KASAN's note and RIP:
+           std::pair{"cve-fragment-symbolized", "CVE-2021-47397"},       // starts at RIP:, file:line and [inline]
+           std::pair{"cve-fragment-call-trace", "CVE-2021-47479"},       // starts at Call Trace:
+       })
+    out.push_back({name, cve / (std::string(record) + ".txt")});
   return out;
 }
 
@@ -167,6 +186,48 @@ void expect_seed(const std::vector<Report>& reports) {
   }
   EXPECT_TRUE(digits);
   EXPECT_TRUE(doubled);
+}
+
+// Every console prefix reads to the same report as the plain console log.
+TEST(GoldenPrefixes, EveryPrefixReadsLikeThePlainLog) {
+  std::vector<Report> plain = parse(kData / "prefix-dmesg-x.log");
+  ASSERT_EQ(plain.size(), 2u);
+  const Report& want = plain[0];
+  EXPECT_EQ(want.kernel_release, "6.1.0-56-cloud-amd64");
+  ASSERT_EQ(want.frames.size(), 13u);
+  EXPECT_EQ(want.frames[0].function, "zoo_nullderef");
+  for (const char* name : {"prefix-dmesg-H", "prefix-journal-short-full", "prefix-journal-short-unix",
+                           "prefix-syslog-no-host", "prefix-kernel-tag-bom-cr", "prefix-mail-quote"}) {
+    SCOPED_TRACE(name);
+    std::vector<Report> got = parse(kData / (std::string(name) + ".log"));
+    ASSERT_EQ(got.size(), 2u);
+    const Report& r = got[0];
+    EXPECT_EQ(r.title, want.title);
+    EXPECT_EQ(r.kernel_release, want.kernel_release);
+    EXPECT_EQ(r.arch, want.arch);
+    EXPECT_EQ(r.registers.size(), want.registers.size());
+    ASSERT_TRUE(r.code);
+    EXPECT_EQ(r.code->bytes, want.code->bytes);
+    ASSERT_EQ(r.frames.size(), want.frames.size());
+    for (size_t i = 0; i < r.frames.size(); ++i) EXPECT_EQ(r.frames[i].function, want.frames[i].function);
+  }
+}
+
+// Two boots in one log: each report takes the release of its own boot, and
+// a boot's panic footer ("Kernel Offset:") is its own.
+TEST(GoldenBoots, EachReportTakesItsOwnBootsRelease) {
+  std::vector<Report> reports = parse(kData / "two-boots.log");
+  ASSERT_EQ(reports.size(), 4u);
+  for (size_t i : {0u, 1u}) {
+    EXPECT_EQ(reports[i].boot, 0u);
+    EXPECT_EQ(reports[i].kernel_release, "2.6.32-431.el6.x86_64");
+    EXPECT_FALSE(reports[i].kernel_offset);
+  }
+  for (size_t i : {2u, 3u}) {
+    EXPECT_EQ(reports[i].boot, 1u);
+    EXPECT_EQ(reports[i].kernel_release, "6.1.0-56-cloud-amd64");
+    EXPECT_EQ(reports[i].kernel_offset, 0);  // "Kernel Offset: disabled"
+  }
 }
 
 TEST(GoldenSeed, ExcerptShowsTheFoundingCase) {

@@ -177,7 +177,7 @@ TEST(KernelLabDisasm, FaultingInstructionFromDebugInfo) {
       ++with_code;
       EXPECT_EQ(d.code->faulting().text, mine.insn.text);
       ASSERT_TRUE(d.code_match);
-      EXPECT_NE(d.code_match->verdict, "different_build") << d.code_match->explanation;
+      EXPECT_NE(d.code_match->verdict, ktriage::CodeVerdict::different_build) << ktriage::code_comparison_text(*d.code_match);
     }
     // The explanation names the same instruction.
     ASSERT_TRUE(d.fault);

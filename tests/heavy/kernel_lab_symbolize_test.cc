@@ -191,7 +191,7 @@ TEST(KernelLabSymbolize, EveryLogMatchesGroundTruth) {
 
     // The files are the ones that crashed.
     for (const DebugInfoFile& d : s.debuginfo) {
-      EXPECT_NE(d.match, "mismatch") << d.path << ": " << (d.evidence.empty() ? "" : d.evidence[0]);
+      EXPECT_NE(d.match, DebugMatch::mismatch) << d.path << ": " << (d.evidence.empty() ? "" : d.evidence[0]);
       EXPECT_TRUE(d.has_dwarf) << d.path;
     }
   }
@@ -230,8 +230,8 @@ TEST(KernelLabSymbolize, EditedLogIsAMismatch) {
   ASSERT_FALSE(reports.empty());
   Symbolization s = symOrErr->symbolize(reports.front());
   ASSERT_FALSE(s.debuginfo.empty());
-  EXPECT_EQ(s.debuginfo[0].match, "mismatch");
-  EXPECT_EQ(s.debuginfo[0].confidence, "certain");
+  EXPECT_EQ(s.debuginfo[0].match, DebugMatch::mismatch);
+  EXPECT_EQ(s.debuginfo[0].confidence, MatchConfidence::certain);
   std::string all;
   for (const std::string& e : s.debuginfo[0].evidence) all += e + "\n";
   EXPECT_NE(all.find("6.1.0-57-cloud-amd64"), std::string::npos) << all;

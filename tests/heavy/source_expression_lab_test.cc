@@ -8,6 +8,7 @@
 // Needs the lab's download (KLAB_CACHE, default ~/.cache/kernel-lab):
 // ctest label `heavy`; skips without it.
 #include <gtest/gtest.h>
+#include <re2/re2.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -15,7 +16,6 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -41,18 +41,15 @@ struct ParsedOperand {
 
 // The memory operand of an AT&T operand list ("0x20(%rbx), %rax").
 std::optional<ParsedOperand> parse_att_operand(const std::string& operands) {
-  static const std::regex operand(R"((-?0x[0-9a-f]+)?\((%[a-z0-9]+)?(?:, ?(%[a-z0-9]+)(?:, ?([1248]))?)?\))");
-  std::smatch m;
-  if (!std::regex_search(operands, m, operand)) return std::nullopt;
+  static const RE2 operand(R"((-?0x[0-9a-f]+)?\((?:%([a-z0-9]+))?(?:, ?%([a-z0-9]+)(?:, ?([1248]))?)?\))");
   ParsedOperand out;
-  if (m[1].matched) {
-    const std::string d = m[1].str();
+  std::string d, scale;  // "" when the operand has none
+  if (!RE2::PartialMatch(operands, operand, &d, &out.base, &out.index, &scale)) return std::nullopt;
+  if (!d.empty()) {
     out.displacement = d[0] == '-' ? -static_cast<int64_t>(std::stoull(d.substr(1), nullptr, 16))
                                    : static_cast<int64_t>(std::stoull(d, nullptr, 16));
   }
-  if (m[2].matched) out.base = m[2].str().substr(1);
-  if (m[3].matched) out.index = m[3].str().substr(1);
-  if (m[4].matched) out.scale = std::stoll(m[4].str());
+  if (!scale.empty()) out.scale = std::stoll(scale);
   return out;
 }
 
@@ -67,7 +64,7 @@ TEST(SourceExpressionLab, FaultingLoadsNameTheFieldsOfTheNotes) {
   ASSERT_TRUE(symOrErr) << symOrErr.error().message;
 
   // "n->next", "s->ops": the field a note names.
-  static const std::regex field(R"(\b([a-z_][a-z0-9_]*->[a-z_][a-z0-9_]*)\b)");
+  static const RE2 field(R"(\b([a-z_][a-z0-9_]*->[a-z_][a-z0-9_]*)\b)");
   std::ifstream truth_in(lab.truth);
   std::string line;
   int checked = 0, explained = 0;
@@ -111,17 +108,16 @@ TEST(SourceExpressionLab, FaultingLoadsNameTheFieldsOfTheNotes) {
         s.ip->object, *s.ip->link_address, m.base, m.index, m.scale, m.displacement, m.size,
         base_is ? &*base_is : nullptr);
     const std::string notes = truth["notes"];
-    std::smatch named;
+    std::string want;  // the field the note names
     std::printf("%s: %s [%s] -> %s%s\n", log.c_str(), faultOrErr->instruction.text.c_str(),
                 m.describe().c_str(), e ? e->text.c_str() : "(none)",
                 e && e->inferred ? " (inferred)" : "");
     if (e) ++explained;
-    if (!std::regex_search(notes, named, field) || truth["ip"]["module"] != "crashzoo") continue;
+    if (!RE2::PartialMatch(notes, field, &want) || truth["ip"]["module"] != "crashzoo") continue;
     EXPECT_TRUE(e) << "no expression for " << faultOrErr->instruction.text;
     // The note names either the field read (n->next) or the field that
     // held the bad pointer (s->ops, for s->ops->get).
     if (e) {
-      const std::string want = named[1].str();
       EXPECT_TRUE(e->text == want || e->text.starts_with(want + "->") ||
                   e->text.starts_with(want + "."))
           << e->text << " vs " << want << " " << e->note;

@@ -38,9 +38,13 @@ TEST(FaultDetails, SourceExpressionLeadsTheActions) {
   FaultExplanation e;
   e.access = AccessKind::read;
   e.instruction.text = "movq 0x18(%rcx), %rcx";
-  e.sentences = {"In the source the faulting access is `n->next` (crashzoo.c:72)."};
-  e.source_expression = "n->next";
-  e.source_location = "crashzoo.c:72";
+  e.memory = MemoryOperand{};
+  e.memory->base = "rcx";
+  e.memory->displacement = 0x18;
+  e.memory->size = 8;
+  e.source_access = SourceExpression{};
+  e.source_access->text = "n->next";
+  e.source_location = SourceLocation{"crashzoo.c", 72, 0};
   details[0].fault = e;
 
   DiagnoseOptions options;
@@ -68,7 +72,8 @@ TEST(FaultDetails, EmptyExplanationIsIgnored) {
   std::vector<Report> reports{null_deref()};
   std::vector<ReportDetails> details(1);
   details[0].fault = FaultExplanation{};
-  details[0].fault->sentences = {"The faulting instruction is not in the log."};
+  details[0].fault->code_missing = "Unable to access opcode bytes";
+  details[0].fault->address = 0x18;
   DiagnoseOptions options;
   options.details = &details;
   std::vector<Finding> fs = diagnose(reports, options);

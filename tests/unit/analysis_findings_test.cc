@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "ktriage/diagnose.h"
+#include "ktriage/logparse.h"
 
 namespace ktriage {
 namespace {
@@ -29,6 +30,9 @@ Report report(CrashKind kind, std::string header) {
   r.span.last_line = 40;
   return r;
 }
+
+// A line the parser classified (Report::notes), by default just before the report.
+Note note(NoteKind kind, std::string text, uint32_t line = 9) { return Note{kind, std::move(text), line}; }
 
 const Finding* find(const std::vector<Finding>& fs, std::string_view id) {
   for (const Finding& f : fs)
@@ -217,6 +221,7 @@ TEST(AnalysisFindings, KernelVersionOptionOverridesLog) {
 
 TEST(AnalysisFindings, DoubleFreeFromSlubFreelistCheck) {
   Report r = report(CrashKind::bug_at, "kernel BUG at mm/slub.c:419!");
+  r.assertion = SourceSite{"mm/slub.c", 419};
   r.ip = Symbol{};
   r.ip->function = "__kmem_cache_free";
   r.frames = {frame("zoo_double_free", "crashzoo"), frame("zoo_trigger", "crashzoo")};
@@ -228,6 +233,7 @@ TEST(AnalysisFindings, DoubleFreeFromSlubFreelistCheck) {
 
 TEST(AnalysisFindings, SlabBugOutsideFreePathIsNotDoubleFree) {
   Report r = report(CrashKind::bug_at, "kernel BUG at mm/slub.c:1234!");
+  r.assertion = SourceSite{"mm/slub.c", 1234};
   r.ip = Symbol{};
   r.ip->function = "new_slab";
   auto fs = diagnose({r});
@@ -246,6 +252,7 @@ TEST(AnalysisFindings, KasanDoubleFreeAndUseAfterFree) {
 
 TEST(AnalysisFindings, ListDebugBugIsListCorruption) {
   Report r = report(CrashKind::bug_at, "kernel BUG at lib/list_debug.c:27!");
+  r.assertion = SourceSite{"lib/list_debug.c", 27};
   r.ip = Symbol{};
   r.ip->function = "__list_add_valid.cold";
   r.frames = {frame("zoo_list_corrupt", "crashzoo")};
@@ -255,16 +262,13 @@ TEST(AnalysisFindings, ListDebugBugIsListCorruption) {
   EXPECT_NE(fs[0].title.find("zoo_list_corrupt"), std::string::npos);
 }
 
-TEST(AnalysisFindings, ListCorruptionMessageInLogText) {
-  std::string text =
-      "list_add corruption. next->prev should be prev (ffffffffc04410a0), but was dead000000000122. (next=ffff8a2c5ff80fe0).\n"
-      "kernel BUG at lib/list_debug.c:27!\n";
+TEST(AnalysisFindings, ListCorruptionMessageBeforeTheReport) {
   Report r = report(CrashKind::bug_at, "kernel BUG at lib/list_debug.c:27!");
-  r.span.begin = text.find("kernel BUG");
-  r.span.end = text.size();
-  DiagnoseOptions o;
-  o.log_text = text;
-  auto fs = diagnose({r}, o);
+  r.assertion = SourceSite{"lib/list_debug.c", 27};
+  r.notes = {note(NoteKind::list_check,
+                  "list_add corruption. next->prev should be prev (ffffffffc04410a0), but was dead000000000122. "
+                  "(next=ffff8a2c5ff80fe0).")};
+  auto fs = diagnose({r});
   ASSERT_FALSE(fs.empty());
   EXPECT_EQ(fs[0].cause, "list_corruption");
   EXPECT_TRUE(mentions(fs[0], "LIST_POISON2"));
@@ -272,6 +276,7 @@ TEST(AnalysisFindings, ListCorruptionMessageInLogText) {
 
 TEST(AnalysisFindings, BugOnWithSourceLine) {
   Report r = report(CrashKind::bug_at, "kernel BUG at /kernel-lab/build/crashzoo/crashzoo.c:116!");
+  r.assertion = SourceSite{"/kernel-lab/build/crashzoo/crashzoo.c", 116};
   r.ip = Symbol{};
   r.ip->function = "zoo_put_session";
   r.ip->module = "crashzoo";
@@ -284,6 +289,7 @@ TEST(AnalysisFindings, BugOnWithSourceLine) {
 
 TEST(AnalysisFindings, WarningIsWarning) {
   Report r = report(CrashKind::warning, "WARNING: CPU: 0 PID: 96 at /kernel-lab/build/crashzoo/crashzoo.c:169 zoo_warn+0xf/0x16 [crashzoo]");
+  r.assertion = SourceSite{"/kernel-lab/build/crashzoo/crashzoo.c", 169};
   auto fs = diagnose({r});
   ASSERT_FALSE(fs.empty());
   EXPECT_EQ(fs[0].cause, "warning");
@@ -352,7 +358,8 @@ TEST(AnalysisFindings, DeliberatePanic) {
 TEST(AnalysisFindings, TaintNamesTheOutOfTreeModuleInTheTrace) {
   Report r = report(CrashKind::warning, "WARNING: CPU: 0 PID: 96 at drivers/foo.c:1 foo+0x1/0x2");
   r.taint.flags = "G           OE";
-  r.modules = {"mydrv(OE)", "crc_itu_t"};
+  r.modules = {"mydrv", "crc_itu_t"};
+  r.module_flags = {{"mydrv", "OE"}};
   r.frames = {frame("mydrv_probe", "mydrv")};
   auto fs = diagnose({r});
   const Finding* t = find(fs, "context.taint");
@@ -439,16 +446,10 @@ TEST(AnalysisFindings, BadPageAndLockdep) {
 }
 
 TEST(AnalysisFindings, RefcountUnderflowSaysUseAfterFree) {
-  std::string text =
-      "------------[ cut here ]------------\n"
-      "refcount_t: underflow; use-after-free.\n"
-      "WARNING: CPU: 1 PID: 97 at lib/refcount.c:28 refcount_warn_saturate+0xba/0x110\n";
   Report r = report(CrashKind::warning, "WARNING: CPU: 1 PID: 97 at lib/refcount.c:28 refcount_warn_saturate+0xba/0x110");
-  r.span.begin = text.find("WARNING");
-  r.span.end = text.size();
-  DiagnoseOptions o;
-  o.log_text = text;
-  auto fs = diagnose({r}, o);
+  Report with = r;
+  with.notes = {note(NoteKind::refcount_check, "refcount_t: underflow; use-after-free.", 8)};
+  auto fs = diagnose({with});
   ASSERT_FALSE(fs.empty());
   EXPECT_EQ(fs[0].cause, "use_after_free");
   EXPECT_TRUE(mentions(fs[0], "refcount_t: underflow"));
@@ -476,17 +477,12 @@ TEST(AnalysisFindings, PreemptCountAndTaskFromHeaderWhenFieldsMissing) {
 }
 
 TEST(AnalysisFindings, HardenedUsercopy) {
-  std::string text =
-      "usercopy: Kernel memory overwrite attempt detected to SLUB object 'kmalloc-16' (offset 0, size 64)!\n"
-      "------------[ cut here ]------------\n"
-      "kernel BUG at mm/usercopy.c:99!\n";
   Report r = report(CrashKind::bug_at, "kernel BUG at mm/usercopy.c:99!");
-  r.span.begin = text.find("kernel BUG");
-  r.span.end = text.size();
+  r.assertion = SourceSite{"mm/usercopy.c", 99};
+  r.notes = {note(NoteKind::usercopy_check,
+                  "usercopy: Kernel memory overwrite attempt detected to SLUB object 'kmalloc-16' (offset 0, size 64)!", 8)};
   r.frames = {frame("usercopy_abort"), frame("__check_heap_object"), frame("zoo_usercopy", "crashzoo")};
-  DiagnoseOptions o;
-  o.log_text = text;
-  auto fs = diagnose({r}, o);
+  auto fs = diagnose({r});
   ASSERT_FALSE(fs.empty());
   EXPECT_EQ(fs[0].id, "trap.usercopy");
   EXPECT_EQ(fs[0].cause, "bug_at");
@@ -517,19 +513,12 @@ TEST(AnalysisFindings, SlubDebugVerdicts) {
 }
 
 TEST(AnalysisFindings, BugLocationFromTheReportLines) {
-  std::string text =
-      "invalid opcode: 0000 [#1] PREEMPT SMP NOPTI\n"
-      "kernel BUG at mm/slub.c:419!\n"
-      "RIP: 0010:__kmem_cache_free+0x284/0x2a0\n";
   Report r = report(CrashKind::invalid_opcode, "invalid opcode: 0000 [#1] PREEMPT SMP NOPTI");
-  r.span.begin = 0;
-  r.span.end = text.size();
+  r.assertion = SourceSite{"mm/slub.c", 419};  // from the "kernel BUG at" line under the header
   r.ip = Symbol{};
   r.ip->function = "__kmem_cache_free";
   r.frames = {frame("zoo_double_free", "crashzoo")};
-  DiagnoseOptions o;
-  o.log_text = text;
-  auto fs = diagnose({r}, o);
+  auto fs = diagnose({r});
   ASSERT_FALSE(fs.empty());
   EXPECT_EQ(fs[0].cause, "double_free");
 }
@@ -600,35 +589,22 @@ TEST(AnalysisFindings, WatchdogsRecognisedByTheirWordsWhenKindIsOther) {
 }
 
 TEST(AnalysisFindings, HardLockupFromOldWarningMessage) {
-  std::string text =
-      "WARNING: at kernel/watchdog.c:245 watchdog_overflow_callback+0x9c/0xd0()\n"
-      "Watchdog detected hard LOCKUP on cpu 0\n";
   Report r = report(CrashKind::warning, "WARNING: at kernel/watchdog.c:245 watchdog_overflow_callback+0x9c/0xd0()");
-  r.span.begin = 0;
-  r.span.end = text.size();
-  DiagnoseOptions o;
-  o.log_text = text;
-  auto fs = diagnose({r}, o);
+  r.notes = {note(NoteKind::hard_lockup, "Watchdog detected hard LOCKUP on cpu 0", 11)};
+  auto fs = diagnose({r});
   ASSERT_FALSE(fs.empty());
   EXPECT_EQ(fs[0].cause, "hard_lockup");
 }
 
+// The parser reads the faulting function from the IP line; an EIP line
+// without a symbol names none.
 TEST(AnalysisFindings, IpFunctionFromOldRegisterLines) {
-  std::string text =
-      "BUG: unable to handle kernel paging request at 00000000dd7ed3a8\n"
-      "IP: [<ffffffff81058e5d>] task_rq_lock+0x4d/0xa8\n"
-      "EIP: 0060:[<c04d3ba6>] EFLAGS: 00010246 CPU: 0\n";
-  Report r = report(CrashKind::oops_paging, "BUG: unable to handle kernel paging request at 00000000dd7ed3a8");
-  r.fault_address = 0xdd7ed3a8;
-  r.span.begin = 0;
-  r.span.end = text.size();
-  DiagnoseOptions o;
-  o.log_text = text;
-  auto fs = diagnose({r}, o);
+  auto fs = diagnose(parse_log("BUG: unable to handle kernel paging request at 00000000dd7ed3a8\n"
+                               "IP: [<ffffffff81058e5d>] task_rq_lock+0x4d/0xa8\n"));
   ASSERT_FALSE(fs.empty());
   EXPECT_NE(fs[0].title.find("in task_rq_lock"), std::string::npos) << fs[0].title;
-  r.span.begin = text.find("EIP");
-  fs = diagnose({r}, o);
+  fs = diagnose(parse_log("BUG: unable to handle kernel paging request at 00000000dd7ed3a8\n"
+                          "EIP: 0060:[<c04d3ba6>] EFLAGS: 00010246 CPU: 0\n"));
   ASSERT_FALSE(fs.empty());
   EXPECT_EQ(fs[0].title.find("EFLAGS"), std::string::npos) << fs[0].title;
 }
@@ -647,19 +623,13 @@ TEST(AnalysisFindings, PanicRestatingTheReportIsAFollowOn) {
 }
 
 TEST(AnalysisFindings, TaintFlagsFromTheModulesLineAndLoadMessage) {
-  std::string text =
-      "crashzoo: loading out-of-tree module taints kernel.\n"
-      "kernel BUG at /kernel-lab/build/crashzoo/crashzoo.c:116!\n"
-      "Modules linked in: crashzoo(OE) crc_itu_t\n";
   Report r = report(CrashKind::bug_at, "kernel BUG at /kernel-lab/build/crashzoo/crashzoo.c:116!");
-  r.span.begin = text.find("kernel BUG");
-  r.span.end = text.size();
   r.taint.flags = "G           OE";
-  r.modules = {"crashzoo", "crc_itu_t"};  // flags dropped by the parser
+  r.modules = {"crashzoo", "crc_itu_t"};
+  r.module_flags = {{"crashzoo", "OE"}};
+  r.notes = {note(NoteKind::module_taint, "crashzoo: loading out-of-tree module taints kernel.", 3)};
   r.frames = {frame("zoo_trigger", "crashzoo")};
-  DiagnoseOptions o;
-  o.log_text = text;
-  auto fs = diagnose({r}, o);
+  auto fs = diagnose({r});
   const Finding* t = find(fs, "context.taint");
   ASSERT_TRUE(t);
   EXPECT_NE(t->title.find("crashzoo is in the call trace"), std::string::npos) << t->title;
@@ -670,7 +640,6 @@ TEST(AnalysisFindings, TaintFlagsFromTheModulesLineAndLoadMessage) {
 }
 
 TEST(AnalysisFindings, HostileSpansAndHeadersDoNotBreakIt) {
-  std::string text = "short\n";
   std::vector<Report> reports;
   for (const char* h : {"kernel BUG at :99999999999999999999!", "BUG: scheduling while atomic: /", "BUG: scheduling while atomic: x/1/0x",
                         "general protection fault, probably for non-canonical address 0x: 0000", "INFO: task ", "watchdog: BUG: soft lockup - CPU#",
@@ -685,9 +654,7 @@ TEST(AnalysisFindings, HostileSpansAndHeadersDoNotBreakIt) {
   reports[1].span = {0, 1u << 30, 1, 2};
   reports[2].code = CodeBytes{};
   reports[2].code->faulting_offset = 7;  // past the (empty) bytes
-  DiagnoseOptions o;
-  o.log_text = text;
-  auto fs = diagnose(reports, o);
+  auto fs = diagnose(reports);
   EXPECT_FALSE(fs.empty());
 }
 

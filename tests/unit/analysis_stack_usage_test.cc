@@ -168,6 +168,10 @@ TEST(AnalysisStackUsage, StackLimitFollowsTheKernel) {
   EXPECT_EQ(stack_limit({modern}, 0).thread_size, 16384u);
   EXPECT_FALSE(stack_limit({modern}, 0).assumption.empty());
   EXPECT_FALSE(stack_limit({modern}, 3).thread_size);
+  // thread_info at the stack bottom before THREAD_INFO_IN_TASK (x86: 4.9).
+  EXPECT_EQ(stack_limit({old}, 0).thread_info_on_stack, std::optional<bool>(true));
+  EXPECT_EQ(stack_limit({modern}, 0).thread_info_on_stack, std::optional<bool>(false));
+  EXPECT_FALSE(stack_limit({old}, 0).thread_info_reason.empty());
 }
 
 }  // namespace

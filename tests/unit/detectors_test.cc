@@ -208,7 +208,11 @@ TEST(Kinds, FromHeaders) {
       {"BUG: KASAN: use-after-free in f+0x1/0x2", CrashKind::kasan},
       {"BUG: spinlock lockup on CPU#0, swapper/0", CrashKind::other},
   };
-  for (const Case& c : cases) EXPECT_EQ(lp::kind_for_report(c.header, c.header), c.kind) << c.header;
+  for (const Case& c : cases) {
+    const lp::Detector* d = lp::match_header(c.header);
+    ASSERT_NE(d, nullptr) << c.header;
+    EXPECT_EQ(lp::kind_for_report(*d, c.header, c.header), c.kind) << c.header;
+  }
 }
 
 const char kTwoReports[] =

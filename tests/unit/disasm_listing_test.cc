@@ -7,6 +7,7 @@
 // Expected values come from objdump (-d, -dr), nm and the `// @marker`
 // comments in the source: nothing the compiler decides is hard-coded.
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -282,7 +283,7 @@ TEST_F(DisasmListing, CodeComparisonVerdicts) {
   // Identical bytes.
   Expected<CodeComparison> same = compare_code(code_line(bytes, static_cast<uint32_t>(ip)), *fc, ip);
   ASSERT_TRUE(same) << same.error().message;
-  EXPECT_EQ(same->verdict, "match") << same->explanation;
+  EXPECT_EQ(same->verdict, ktriage::CodeVerdict::match) << ktriage::code_comparison_text(*same);
   EXPECT_EQ(same->compared, bytes.size());
 
   // ftrace turned the entry call into a 5-byte NOP.
@@ -291,10 +292,10 @@ TEST_F(DisasmListing, CodeComparisonVerdicts) {
   std::copy(std::begin(nop5), std::end(nop5), patched.begin());
   Expected<CodeComparison> p = compare_code(code_line(patched, static_cast<uint32_t>(ip)), *fc, ip);
   ASSERT_TRUE(p) << p.error().message;
-  EXPECT_EQ(p->verdict, "runtime_patched") << p->explanation;
+  EXPECT_EQ(p->verdict, ktriage::CodeVerdict::runtime_patched) << ktriage::code_comparison_text(*p);
   ASSERT_FALSE(p->differing_offsets.empty());
   for (uint64_t o : p->differing_offsets) EXPECT_LT(o, 5u);
-  EXPECT_NE(p->explanation.find("ftrace"), std::string::npos) << p->explanation;
+  EXPECT_NE(ktriage::code_comparison_text(*p).find("ftrace"), std::string::npos) << ktriage::code_comparison_text(*p);
 
   // KASLR moved the absolute references to `table` by 2 MiB * 5.
   const std::vector<ObjInsn> insns = objdump_function(path("vmlinux"), "sum_ids");
@@ -314,7 +315,7 @@ TEST_F(DisasmListing, CodeComparisonVerdicts) {
   ASSERT_GE(fields, 1u);
   Expected<CodeComparison> k = compare_code(code_line(moved, static_cast<uint32_t>(ip)), *fc, ip);
   ASSERT_TRUE(k) << k.error().message;
-  EXPECT_EQ(k->verdict, "match") << k->explanation;
+  EXPECT_EQ(k->verdict, ktriage::CodeVerdict::match) << ktriage::code_comparison_text(*k);
   EXPECT_EQ(k->kaslr_offset, 5 * 0x200000);
   EXPECT_EQ(k->relocated, 4 * fields);
 
@@ -330,7 +331,7 @@ TEST_F(DisasmListing, CodeComparisonVerdicts) {
   ASSERT_GE(changed, 4u);
   Expected<CodeComparison> o = compare_code(code_line(other, static_cast<uint32_t>(ip)), *fc, ip);
   if (o) {  // the changed bytes may no longer decode at the marker; then there is no comparison to make
-    EXPECT_EQ(o->verdict, "different_build") << o->explanation;
+    EXPECT_EQ(o->verdict, ktriage::CodeVerdict::different_build) << ktriage::code_comparison_text(*o);
     EXPECT_GE(o->differing_offsets.size(), 4u);
   }
   CodeDecode raw;  // compared as bytes, whatever they decode to
@@ -339,12 +340,12 @@ TEST_F(DisasmListing, CodeComparisonVerdicts) {
   raw.faulting_offset = static_cast<uint32_t>(ip);
   Expected<CodeComparison> r = compare_code(raw, *fc, ip);
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(r->verdict, "different_build") << r->explanation;
+  EXPECT_EQ(r->verdict, ktriage::CodeVerdict::different_build) << ktriage::code_comparison_text(*r);
   CompareOptions no_kaslr;  // "Kernel Offset: disabled": nothing is explained away as KASLR
   no_kaslr.kaslr_offset = 0;
   r = compare_code(raw, *fc, ip, no_kaslr);
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(r->verdict, "different_build") << r->explanation;
+  EXPECT_EQ(r->verdict, ktriage::CodeVerdict::different_build) << ktriage::code_comparison_text(*r);
   EXPECT_EQ(r->differing_offsets.size(), changed);
 }
 
@@ -403,7 +404,7 @@ TEST_F(DisasmListing, ModuleRelocationsNameCallsAndData) {
   co.relocations = &*relocs;
   Expected<CodeComparison> c = compare_code(code_line(loaded, ip), *fc, ip, co);
   ASSERT_TRUE(c) << c.error().message;
-  EXPECT_EQ(c->verdict, "match") << c->explanation;
+  EXPECT_EQ(c->verdict, ktriage::CodeVerdict::match) << ktriage::code_comparison_text(*c);
   EXPECT_GT(c->relocated, 0u);
 }
 
@@ -460,10 +461,10 @@ TEST_F(DisasmListing, TriageExplainsOverTheWholeFunction) {
   ASSERT_TRUE(a) << a.error().message;
   const ReportDetails& d = a->details.at(0);
   ASSERT_TRUE(d.code_match);
-  EXPECT_EQ(d.code_match->verdict, "match") << d.code_match->explanation;
+  EXPECT_EQ(d.code_match->verdict, ktriage::CodeVerdict::match) << ktriage::code_comparison_text(*d.code_match);
   ASSERT_TRUE(d.fault);
   EXPECT_EQ(d.fault->bad_register, reg);
-  ASSERT_FALSE(d.fault->chain.empty()) << d.fault->chain_stop;
+  ASSERT_FALSE(d.fault->chain.empty()) << ktriage::chain_stop_text(d.fault->chain_stop);
   const ChainStep& step = d.fault->chain.front();
   EXPECT_EQ(step.register_name, reg);
   EXPECT_LT(step.instruction.address, load.address - 3) << "before the Code: window";
@@ -480,7 +481,8 @@ TEST_F(DisasmListing, TriageExplainsOverTheWholeFunction) {
   std::string where = run_command("addr2line -e " + vm + " " + hex + " 2>/dev/null");  // innermost: "/.../listing.c:23 (discriminator 3)"
   where = where.substr(0, where.find_first_of(" \n"));
   ASSERT_NE(where.find(':'), std::string::npos) << where;
-  EXPECT_EQ(step.source, "listing.c" + where.substr(where.rfind(':')));
+  ASSERT_TRUE(step.source);
+  EXPECT_EQ(fmt::format("{}:{}", step.source->file, step.source->line), "listing.c" + where.substr(where.rfind(':')));
 
   // JSON carries both.
   std::ostringstream out;
@@ -494,7 +496,7 @@ TEST_F(DisasmListing, TriageExplainsOverTheWholeFunction) {
   size_t faulting = 0;
   for (const nlohmann::json& i : rep["disassembly"][0]["instructions"]) faulting += i["faulting"].get<bool>();
   EXPECT_EQ(faulting, 1u);
-  EXPECT_EQ(rep["fault"]["chain"][0]["source"], step.source);
+  EXPECT_EQ(rep["fault"]["chain"][0]["source"], fmt::format("{}:{}", step.source->file, step.source->line));
 
   // The text report: one line for the comparison, the compact listing after the explanation.
   std::ostringstream text;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/test_util.h"
 #include "logparse/code.h"
 
 namespace ktriage {
@@ -89,7 +90,7 @@ TEST(Decode, X86Ud1TakesItsModrm) {
   Expected<FaultExplanation> e = explain_fault(*d, FaultContext{});
   ASSERT_TRUE(e);
   EXPECT_EQ(e->access, AccessKind::none);
-  EXPECT_NE(e->sentences.at(0).find("deliberate trap"), std::string::npos);
+  EXPECT_NE(ktriage::fault_sentences(*e).at(0).find("deliberate trap"), std::string::npos);
 }
 
 TEST(Decode, Arm64Words) {
@@ -178,16 +179,16 @@ TEST(Explain, X86NullPlusOffsetRead) {
   ASSERT_EQ(e->chain.size(), 2u);
   EXPECT_EQ(e->chain[0].instruction.text, "movq 0x10(%rbx), %rax");
   EXPECT_EQ(e->chain[0].register_name, "rax");
-  EXPECT_EQ(e->chain[0].expression, "rax = *(u64 *)(rbx + 0x10)");
+  EXPECT_EQ(ktriage::step_expression(e->chain[0]), "rax = *(u64 *)(rbx + 0x10)");
   EXPECT_EQ(e->chain[0].value, 0u);
   EXPECT_EQ(e->chain[1].instruction.text, "movq %rdi, %rbx");
-  EXPECT_EQ(e->chain[1].expression, "rbx = rdi");
+  EXPECT_EQ(ktriage::step_expression(e->chain[1]), "rbx = rdi");
   EXPECT_EQ(e->chain[1].value, 0xffff888003a1b000u);
-  EXPECT_EQ(e->chain_stop, "the start of the Code: bytes (rdi has no writer after it)");
-  ASSERT_EQ(e->sentences.size(), 3u);
-  EXPECT_EQ(e->sentences[0],
+  EXPECT_EQ(ktriage::chain_stop_text(e->chain_stop), "the start of the Code: bytes (rdi has no writer after it)");
+  ASSERT_EQ(ktriage::fault_sentences(*e).size(), 3u);
+  EXPECT_EQ(ktriage::fault_sentences(*e)[0],
             "The faulting instruction `movl 0x18(%rax), %eax` at Code:+0x7 reads rax + 0x18 = 0x18, the fault address.");
-  EXPECT_EQ(e->sentences[1], "rax held 0x0: NULL (the access went to NULL + 0x18).");
+  EXPECT_EQ(ktriage::fault_sentences(*e)[1], "rax held 0x0: NULL (the access went to NULL + 0x18).");
 }
 
 TEST(Explain, I386NullPlusOffsetWrite) {
@@ -203,7 +204,7 @@ TEST(Explain, I386NullPlusOffsetWrite) {
   EXPECT_EQ(e->address_matches, true);
   EXPECT_EQ(e->bad_register, "eax");
   ASSERT_EQ(e->chain.size(), 1u);
-  EXPECT_EQ(e->chain[0].expression, "eax = *(u32 *)(ebx + 0x4)");
+  EXPECT_EQ(ktriage::step_expression(e->chain[0]), "eax = *(u32 *)(ebx + 0x4)");
 }
 
 TEST(Explain, IntelSyntaxTextsSameAnalysis) {
@@ -218,7 +219,7 @@ TEST(Explain, IntelSyntaxTextsSameAnalysis) {
   EXPECT_EQ(e->memory->describe(), "rax + 0x18");
   ASSERT_EQ(e->chain.size(), 2u);
   EXPECT_EQ(e->chain[0].instruction.text, "mov rax, qword ptr [rbx + 0x10]");
-  EXPECT_EQ(e->chain[0].expression, "rax = *(u64 *)(rbx + 0x10)");
+  EXPECT_EQ(ktriage::step_expression(e->chain[0]), "rax = *(u64 *)(rbx + 0x10)");
 }
 
 TEST(Explain, X86WriteThroughListPoison) {
@@ -237,9 +238,9 @@ TEST(Explain, X86WriteThroughListPoison) {
   EXPECT_EQ(e->bad_verdict.kind, PointerClass::poison);
   EXPECT_NE(e->bad_verdict.description.find("LIST_POISON1"), std::string::npos) << e->bad_verdict.description;
   ASSERT_EQ(e->chain.size(), 1u);
-  EXPECT_EQ(e->chain[0].expression, "rdx = *(u64 *)(rdi)");
+  EXPECT_EQ(ktriage::step_expression(e->chain[0]), "rdx = *(u64 *)(rdi)");
   EXPECT_EQ(e->chain[0].value, 0xdead000000000100u);
-  EXPECT_EQ(e->chain_stop, "the start of the Code: bytes (rdi has no writer after it)");
+  EXPECT_EQ(ktriage::chain_stop_text(e->chain_stop), "the start of the Code: bytes (rdi has no writer after it)");
 }
 
 TEST(Explain, X86SlabPoisonPointer) {
@@ -272,9 +273,9 @@ TEST(Explain, X86IndexedByGarbageCpuNumber) {
   EXPECT_EQ(e->bad_register, "rax");
   EXPECT_EQ(e->bad_verdict.kind, PointerClass::user_space);
   ASSERT_EQ(e->chain.size(), 2u);
-  EXPECT_EQ(e->chain[0].expression, "rax = *(u32 *)(rax + 0x18)");
+  EXPECT_EQ(ktriage::step_expression(e->chain[0]), "rax = *(u32 *)(rax + 0x18)");
   EXPECT_EQ(e->chain[0].value, 0x1bb4fdf5u);
-  EXPECT_EQ(e->chain[1].expression, "rax = *(u64 *)(rbx + 0x8)");
+  EXPECT_EQ(ktriage::step_expression(e->chain[1]), "rax = *(u64 *)(rbx + 0x8)");
   EXPECT_FALSE(e->chain[1].value);  // overwritten by the next load
 }
 
@@ -288,7 +289,7 @@ TEST(Explain, X86StopsAtCallThatClobbers) {
   ASSERT_TRUE(e);
   EXPECT_EQ(e->bad_register, "rsi");
   EXPECT_TRUE(e->chain.empty());
-  EXPECT_EQ(e->chain_stop, "the call at Code:+0x4, which may change rsi");
+  EXPECT_EQ(ktriage::chain_stop_text(e->chain_stop), "the call at Code:+0x4, which may change rsi");
 }
 
 TEST(Explain, X86CallReturnValueAndCalleeSavedRegister) {
@@ -301,7 +302,7 @@ TEST(Explain, X86CallReturnValueAndCalleeSavedRegister) {
   ASSERT_TRUE(e);
   EXPECT_EQ(e->bad_verdict.kind, PointerClass::near_null);
   ASSERT_EQ(e->chain.size(), 1u);
-  EXPECT_EQ(e->chain[0].expression, "rbx = *(u64 *)(rdi + 0x8)");
+  EXPECT_EQ(ktriage::step_expression(e->chain[0]), "rbx = *(u64 *)(rdi + 0x8)");
   EXPECT_EQ(e->chain[0].value, 0x10u);
 }
 
@@ -320,7 +321,7 @@ TEST(Explain, X86StackPushAndTrap) {
   Expected<FaultExplanation> t = explain_fault(*ud2, FaultContext{});
   ASSERT_TRUE(t);
   EXPECT_EQ(t->access, AccessKind::none);
-  EXPECT_NE(t->sentences.at(0).find("deliberate trap"), std::string::npos);
+  EXPECT_NE(ktriage::fault_sentences(*t).at(0).find("deliberate trap"), std::string::npos);
 }
 
 TEST(Explain, X86JoinStopsTheSlice) {
@@ -333,7 +334,7 @@ TEST(Explain, X86JoinStopsTheSlice) {
   Expected<FaultExplanation> e = explain_fault(*d, FaultContext{&r, 0x10, std::nullopt});
   ASSERT_TRUE(e);
   EXPECT_TRUE(e->chain.empty());
-  EXPECT_EQ(e->chain_stop, "a join at Code:+0xc: a branch jumps there, so rax may come from another path");
+  EXPECT_EQ(ktriage::chain_stop_text(e->chain_stop), "a join at Code:+0xc: a branch jumps there, so rax may come from another path");
 }
 
 TEST(Explain, Arm64LdrNullPlusOffset) {
@@ -357,10 +358,10 @@ TEST(Explain, Arm64LdrNullPlusOffset) {
   ASSERT_EQ(e->chain.size(), 1u);
   EXPECT_EQ(e->chain[0].instruction.text, "ldr x1, [x0, #0x18]");
   EXPECT_EQ(e->chain[0].instruction.address, 0xffff800010a1c0c8ULL);
-  EXPECT_EQ(e->chain[0].expression, "x1 = *(u64 *)(x0 + 0x18)");
+  EXPECT_EQ(ktriage::step_expression(e->chain[0]), "x1 = *(u64 *)(x0 + 0x18)");
   EXPECT_EQ(e->chain[0].value, 0u);
-  EXPECT_EQ(e->chain_stop, "the start of the Code: bytes (x0 has no writer after it)");
-  EXPECT_EQ(e->sentences.at(0),
+  EXPECT_EQ(ktriage::chain_stop_text(e->chain_stop), "the start of the Code: bytes (x0 has no writer after it)");
+  EXPECT_EQ(ktriage::fault_sentences(*e).at(0),
             "The faulting instruction `ldr w0, [x1, #0x30]` at 0xffff800010a1c0cc reads x1 + 0x30 = 0x30, the fault address.");
 }
 
@@ -378,7 +379,7 @@ TEST(Explain, Arm64StoreThroughComputedAddress) {
   EXPECT_EQ(e->bad_register, "x19");
   ASSERT_GE(e->chain.size(), 1u);
   EXPECT_EQ(e->chain[0].instruction.text, "add x19, x19, x1");
-  EXPECT_EQ(e->chain[0].expression, "x19 = x19 + x1");
+  EXPECT_EQ(ktriage::step_expression(e->chain[0]), "x19 = x19 + x1");
   EXPECT_EQ(e->chain[0].value, 0xfffffbfffe800001u);
 }
 
@@ -395,9 +396,9 @@ TEST(Explain, ArmStoreMatchesFar) {
   EXPECT_EQ(e->address_matches, true);
   EXPECT_EQ(e->bad_register, "r3");
   ASSERT_EQ(e->chain.size(), 1u);
-  EXPECT_EQ(e->chain[0].expression, "r3 = r5 + 0x20");
+  EXPECT_EQ(ktriage::step_expression(e->chain[0]), "r3 = r5 + 0x20");
   // bls is conditional: the straight-line path runs through it.
-  EXPECT_EQ(e->chain_stop, "the start of the Code: bytes (r5 has no writer after it)");
+  EXPECT_EQ(ktriage::chain_stop_text(e->chain_stop), "the start of the Code: bytes (r5 has no writer after it)");
 }
 
 TEST(Explain, ReportConvenience) {
@@ -432,9 +433,9 @@ TEST(Explain, InstructionFetchWithoutCode) {
   EXPECT_EQ(e->address, 0u);
   EXPECT_EQ(e->bad_verdict.kind, PointerClass::null);
   EXPECT_EQ(e->bad_register, "rbx");
-  ASSERT_EQ(e->sentences.size(), 2u);
-  EXPECT_EQ(e->sentences[0].rfind("The CPU faulted fetching an instruction at 0x0 (NULL)", 0), 0u) << e->sentences[0];
-  EXPECT_EQ(e->sentences[1], "rbx holds 0x0, likely the function pointer.");
+  ASSERT_EQ(ktriage::fault_sentences(*e).size(), 2u);
+  EXPECT_EQ(ktriage::fault_sentences(*e)[0].rfind("The CPU faulted fetching an instruction at 0x0 (NULL)", 0), 0u) << ktriage::fault_sentences(*e)[0];
+  EXPECT_EQ(ktriage::fault_sentences(*e)[1], "rbx holds 0x0, likely the function pointer.");
 
   // No fault address: the decode error stands.
   report.fault_address.reset();
@@ -458,8 +459,8 @@ TEST(Explain, DataFaultWithoutCodeNamesTheNearestRegister) {
   EXPECT_EQ(e->access, AccessKind::unknown);
   EXPECT_EQ(e->bad_register, "rsi");
   EXPECT_EQ(e->bad_verdict.kind, PointerClass::poison);
-  ASSERT_EQ(e->sentences.size(), 2u);
-  EXPECT_EQ(e->sentences[1], "rsi held 0xdead000000000101, 0x1 above it, likely the bad pointer.");
+  ASSERT_EQ(ktriage::fault_sentences(*e).size(), 2u);
+  EXPECT_EQ(ktriage::fault_sentences(*e)[1], "rsi held 0xdead000000000101, 0x1 above it, likely the bad pointer.");
 }
 
 TEST(Explain, NotForWarningsAndStalls) {
@@ -488,7 +489,7 @@ TEST(Explain, DivideErrorNamesTheDivisor) {
   EXPECT_EQ(e->bad_verdict.description, "the divisor is zero");
   ASSERT_EQ(e->chain.size(), 1u);
   EXPECT_EQ(e->chain[0].instruction.text, "movl %ebp, %ebp");
-  EXPECT_EQ(e->sentences.at(1), "rbp held 0x0: the divisor is zero.");
+  EXPECT_EQ(ktriage::fault_sentences(*e).at(1), "rbp held 0x0: the divisor is zero.");
 }
 
 TEST(Explain, NotForUserSpaceCode) {
@@ -517,6 +518,42 @@ TEST(PointerClass, Values) {
   EXPECT_EQ(classify_pointer(0x0012ffff12345678, Arch::arm64).kind, PointerClass::non_canonical);
   EXPECT_EQ(classify_pointer(0x00400000, Arch::arm).kind, PointerClass::user_space);
   EXPECT_EQ(classify_pointer(0xc0100000, Arch::i386).kind, PointerClass::plausible);
+}
+
+// The fault's dump, general-purpose registers only: flags, segments and
+// control registers are not addresses; later (user-space) dumps are not read.
+TEST(PointerClass, FaultRegisters) {
+  Report r;
+  r.arch = Arch::x86_64;
+  RegisterSet task, user;
+  task.regs = {{"rip", 0xffffffff81058e5d}, {"rsp", 0xffffc90000013e38}, {"eflags", 0x10246}, {"rax", 0},
+               {"rcx", 0x18},           {"r9", 0xdead000000000100},    {"cs", 0x10},          {"cr2", 0x18},
+               {"cr3", 0x1c0a000}};
+  user.regs = {{"rax", 0x7ffd5e8c1a20}};
+  r.registers = {RegisterSet{{{"fs", 0}}, 3}, task, user};
+  std::optional<RegisterClasses> c = classify_fault_registers(r);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->set, 1u);
+  std::vector<std::string> names;
+  for (const ClassifiedRegister& x : c->registers) names.push_back(x.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"rip", "rsp", "rax", "rcx", "r9"}));
+  EXPECT_EQ(c->registers[2].verdict.kind, PointerClass::null);
+  EXPECT_EQ(c->registers[3].verdict.description, "NULL + 0x18");
+  EXPECT_EQ(c->registers[4].verdict.kind, PointerClass::poison);
+  EXPECT_EQ(c->registers[1].verdict.kind, PointerClass::plausible);
+
+  Report arm;
+  arm.arch = Arch::arm64;
+  RegisterSet a;
+  a.regs = {{"pc", 0xffff800008123456}, {"lr", 0xffff800008123400}, {"sp", 0xffff80000a003d40}, {"pstate", 0x60400005},
+            {"x29", 0xffff80000a003d40}, {"x0", 0x0000ffff12345678}};
+  arm.registers = {a};
+  c = classify_fault_registers(arm);
+  ASSERT_TRUE(c);
+  ASSERT_EQ(c->registers.size(), 5u);  // not pstate
+  EXPECT_EQ(c->registers.back().verdict.kind, PointerClass::user_space);
+
+  EXPECT_FALSE(classify_fault_registers(Report{}));
 }
 
 }  // namespace
@@ -612,6 +649,12 @@ TEST(DecodeQuality, StartSearchRecoversRealInstructionBoundaries) {
               samples, 100.0 * previous_right / samples, 100.0 * five_right / samples,
               100.0 * all_right_after_first_two / samples);
   ASSERT_GT(samples, 500);
+  if (!test::kSanitizers.empty()) {
+    // The windows are this binary's own code: in a sanitizer build that is
+    // instrumented code (shadow checks, report calls), not the gcc -O2 code
+    // the bars below were set on. They decoded above; the bars do not apply.
+    return;
+  }
   // Measured 100% / 99.7% / 96.3% on this binary when written.
   EXPECT_GE(previous_right, samples * 99 / 100);
   EXPECT_GE(five_right, samples * 98 / 100);

@@ -8,6 +8,8 @@
 
 #include "logparse/fields.h"
 #include "logparse/lines.h"
+#include "logparse/notes.h"
+#include "ktriage/logparse.h"
 
 namespace ktriage::logparse {
 namespace {
@@ -172,8 +174,10 @@ const TraceCase kTraces[] = {
      "       [<ffffffff810a7d59>] lock_acquire+0x1/0x2\nstack backtrace:\nPid: 1, comm: sh Not tainted 3.1.0 #1\n"
      "Call Trace:\n [<ffffffff81000001>] dump_stack+0x1/0x2\n",
      "dump_stack", CrashKind::lockdep},
-    {"lockdep_without_backtrace_has_none", "[ INFO: possible circular locking dependency detected ]\n       [<c01b89c8>] __lock_acquire+0x940/0x9f8\n",
-     "", CrashKind::lockdep},
+    // No "stack backtrace:" (a quote cut short, "trying to register non-static
+    // key"): the last chain's frames stand in, with an anomaly that says so.
+    {"lockdep_without_backtrace_takes_the_chain", "[ INFO: possible circular locking dependency detected ]\n       [<c01b89c8>] __lock_acquire+0x940/0x9f8\n",
+     "__lock_acquire", CrashKind::lockdep},
     {"bare_hex_function", "BUG: x\n [<f7a39000>] ? 0xf7a38fff\n", "?0xf7a38fff"},
     {"klogd_decimal_copy", "WARNING: at a.c:1 f+0x1/0x2\n [warn_on_slowpath+71/115] warn_on_slowpath+0x47/0x73\n",
      "warn_on_slowpath"},
@@ -369,6 +373,24 @@ const TaskCase kTasks[] = {
 
 INSTANTIATE_TEST_SUITE_P(All, Task, testing::ValuesIn(kTasks),
                          [](const testing::TestParamInfo<TaskCase>& i) { return std::string(i.param.name); });
+
+// CONFIG_STACKTRACE_BUILD_ID: vmlinux's build-id after the version's "#N"
+// (lib/dump_stack.c prints " %20phN"); not part of the version string.
+TEST(Task, VmlinuxBuildIdAfterTheVersion) {
+  const std::string id = "3b43fad5034874490492495d552c0af6a5fab235";
+  Report r = extract("BUG: x\nCPU: 0 PID: 1 Comm: swapper/0 Not tainted 6.1.0-rc4 #1 " + id + "\n");
+  EXPECT_EQ(r.kernel_release, "6.1.0-rc4");
+  EXPECT_EQ(r.kernel_version, "#1");
+  EXPECT_EQ(r.kernel_build_id, id);
+  // Debian appends its version after the build-id.
+  r = extract("BUG: x\nCPU: 2 PID: 9 Comm: sh Tainted: G  OE  6.1.0-56-cloud-amd64 #1 " + id + " Debian 6.1.192-2\n");
+  EXPECT_EQ(r.kernel_version, "#1 Debian 6.1.192-2");
+  EXPECT_EQ(r.kernel_build_id, id);
+  // Not 40 hex digits: part of the version.
+  r = extract("BUG: x\nCPU: 0 PID: 1 Comm: sh Not tainted 6.1.0 #1 3b43fad50348\n");
+  EXPECT_EQ(r.kernel_version, "#1 3b43fad50348");
+  EXPECT_EQ(r.kernel_build_id, "");
+}
 
 TEST(Task, SchedulingWhileAtomicPreemptCount) {
   Report r = extract("BUG: scheduling while atomic:qemu-system-x86/27122/0xffff8811\n");
@@ -627,6 +649,75 @@ TEST(Symbol, ParseSymbol) {
   EXPECT_FALSE(parse_symbol("", none));
   EXPECT_FALSE(parse_symbol("+0x1/0x2", none));
   EXPECT_FALSE(parse_symbol("(foo)", none));
+}
+
+TEST(AssertionSite, FromBugAndWarningLines) {
+  auto a = assertion_site("kernel BUG at mm/slub.c:419!");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->file, "mm/slub.c");
+  EXPECT_EQ(a->line, 419u);
+  auto b = assertion_site("WARNING: CPU: 0 PID: 96 at /kernel-lab/build/crashzoo/crashzoo.c:169 zoo_warn+0xf/0x16 [crashzoo]");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->file, "/kernel-lab/build/crashzoo/crashzoo.c");
+  EXPECT_EQ(b->line, 169u);
+  EXPECT_FALSE(assertion_site("BUG: unable to handle kernel paging request at 00000000dd7ed3a8"));
+  EXPECT_FALSE(assertion_site("kernel BUG at :!"));
+}
+
+TEST(Notes, ClassifiesLines) {
+  struct Case {
+    const char* line;
+    std::optional<NoteKind> kind;
+    const char* text;  // the note's text
+  } cases[] = {
+      {"list_add corruption. next->prev should be prev (ffff8880), but was 0000.", NoteKind::list_check, nullptr},
+      {"refcount_t: underflow; use-after-free.", NoteKind::refcount_check, nullptr},
+      {"usercopy: Kernel memory exposure attempt detected from SLUB object 'kmalloc-64' (offset 0, size 128)!",
+       NoteKind::usercopy_check, nullptr},
+      {"crashzoo: loading out-of-tree module taints kernel.", NoteKind::module_taint, nullptr},
+      {"in_atomic(): 1, irqs_disabled(): 0, non_block: 0, pid: 96, name: sh", NoteKind::atomic_context, nullptr},
+      {"2 locks held by kworker/0:1/31:", NoteKind::locks_held, nullptr},
+      {" #0: ffff88800e8d0d48 ((wq_completion)events){+.+.}-{0:0}, at: process_one_work+0x1c4/0x3c0",
+       NoteKind::lock, nullptr},
+      {"NMI watchdog: Watchdog detected hard LOCKUP on cpu 1", NoteKind::hard_lockup, nullptr},
+      {"mm: held by nobody", std::nullopt, nullptr},
+      {"usb 1-1: new device", std::nullopt, nullptr},
+  };
+  for (const Case& c : cases) {
+    std::optional<Note> n = note_for_line(c.line, ByteSet(c.line), 7);
+    ASSERT_EQ(n.has_value(), c.kind.has_value()) << c.line;
+    if (!n) continue;
+    EXPECT_EQ(n->kind, *c.kind) << c.line;
+    EXPECT_EQ(n->line, 7u);
+  }
+}
+
+// A check's verdict printed just before the report, and a module's taint
+// earlier in the boot, reach the report as notes; a verdict farther away or
+// a module of the previous boot does not.
+TEST(Notes, LinesAroundTheReport) {
+  const char* log =
+      "[    1.0] Linux version 6.1.0 (gcc) #1 SMP\n"
+      "[    2.0] old: loading out-of-tree module taints kernel.\n"
+      "[    3.0] Linux version 6.1.0 (gcc) #1 SMP\n"
+      "[    4.0] crashzoo: loading out-of-tree module taints kernel.\n"
+      "[    5.0] list_del corruption. far away\n"
+      "[    5.1] filler\n"
+      "[    5.2] filler\n"
+      "[    5.3] filler\n"
+      "[    6.0] list_add corruption. next->prev should be prev\n"
+      "[    6.1] ------------[ cut here ]------------\n"
+      "[    6.2] kernel BUG at lib/list_debug.c:30!\n"
+      "[    6.3] invalid opcode: 0000 [#1] PREEMPT SMP NOPTI\n";
+  std::vector<Report> reports = parse_log(log);
+  ASSERT_EQ(reports.size(), 1u);
+  const Report& r = reports[0];
+  std::vector<std::string> texts;
+  for (const Note& n : r.notes) texts.push_back(std::string(to_string(n.kind)) + ":" + n.text);
+  EXPECT_EQ(texts, (std::vector<std::string>{"module_taint:crashzoo: loading out-of-tree module taints kernel.",
+                                             "list_check:list_add corruption. next->prev should be prev"}));
+  ASSERT_TRUE(r.assertion);
+  EXPECT_EQ(r.assertion->file, "lib/list_debug.c");
 }
 
 }  // namespace

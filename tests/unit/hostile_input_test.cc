@@ -183,6 +183,26 @@ TEST(HostileInput, BinaryGarbageDoesNotCrashAndStaysBounded) {
   EXPECT_LT(clock.seconds(), 10.0);
 }
 
+// Random bytes are not a crash, even where they hold a header's words: a
+// header is a printable console line (issue 13).
+TEST(HostileInput, RandomBytesAroundAHeaderAreNoReport) {
+  std::mt19937_64 rng(20261203);
+  auto junk = [&](size_t n) {
+    std::string s(n, '\0');
+    for (char& c : s) {
+      c = static_cast<char>(rng());
+      if (c == '\n') c = 'x';
+    }
+    return s;
+  };
+  std::string garbage;
+  for (int i = 0; i < 2000; ++i)
+    garbage += junk(60) + (i % 2 ? "BUG: unable to handle kernel paging request at " : "Call Trace:") + junk(60) + "\n";
+  EXPECT_TRUE(parse_log(garbage).empty());
+  // The same header as text is one.
+  EXPECT_EQ(parse_log("BUG: unable to handle kernel paging request at 0000000000000008\n").size(), 1u);
+}
+
 TEST(HostileInput, TwoHundredMegabyteLineWithoutNewlineKeepsMemoryBounded) {
   const std::string chunk(1 << 20, 'A');
   ParseOptions o;

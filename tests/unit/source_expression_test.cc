@@ -8,6 +8,7 @@
 // fixes (offsetof, element size), never an address or a register the
 // compiler chose.
 #include <gtest/gtest.h>
+#include <re2/re2.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -16,7 +17,6 @@
 #include <iterator>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -45,7 +45,7 @@ struct Load {
 // Every instruction of `func` with a memory operand, in order.
 std::vector<Load> loads(const std::string& elf, const std::string& func) {
   std::istringstream in(run_command("objdump -d --no-show-raw-insn " + elf));
-  static const std::regex operand(R"((-?0x[0-9a-f]+)?\((%[a-z0-9]+)?(?:,(%[a-z0-9]+)(?:,([1248]))?)?\))");
+  static const RE2 operand(R"((-?0x[0-9a-f]+)?\((?:%([a-z0-9]+))?(?:,%([a-z0-9]+)(?:,([1248]))?)?\))");
   std::vector<Load> out;
   std::string line;
   bool inside = false;
@@ -63,17 +63,13 @@ std::vector<Load> loads(const std::string& elf, const std::string& func) {
     l.offset = std::stoull(line, nullptr, 16) - start;
     insn >> l.mnemonic;
     if (l.mnemonic.starts_with("nop") || l.mnemonic == "data16" || l.mnemonic == "lea") continue;
-    std::smatch m;
-    const std::string rest = line.substr(colon + 2);
-    if (!std::regex_search(rest, m, operand)) continue;
-    if (m[1].matched) {
-      const std::string d = m[1].str();
+    std::string d, scale;  // "" when the operand has none
+    if (!RE2::PartialMatch(line.substr(colon + 2), operand, &d, &l.base, &l.index, &scale)) continue;
+    if (!d.empty()) {
       l.displacement = d[0] == '-' ? -static_cast<int64_t>(std::stoull(d.substr(1), nullptr, 16))
                                    : static_cast<int64_t>(std::stoull(d, nullptr, 16));
     }
-    if (m[2].matched) l.base = m[2].str().substr(1);
-    if (m[3].matched) l.index = m[3].str().substr(1);
-    if (m[4].matched) l.scale = std::stoll(m[4].str());
+    if (!scale.empty()) l.scale = std::stoll(scale);
     out.push_back(l);
   }
   return out;
@@ -403,7 +399,7 @@ class SourceExpressionArm64 : public ::testing::TestWithParam<bool> {
   };
   static std::vector<ArmLoad> arm_loads(const std::string& elf, const std::string& func) {
     std::istringstream in(run_command("llvm-objdump -d --no-show-raw-insn '" + elf + "'"));
-    static const std::regex mem(R"(\[(x[0-9]+|sp)(?:, #(-?[0-9]+)|, (x[0-9]+)(?:, lsl #([0-3]))?)?\])");
+    static const RE2 mem(R"(\[(x[0-9]+|sp)(?:, #(-?[0-9]+)|, (x[0-9]+)(?:, lsl #([0-3]))?)?\])");
     std::vector<ArmLoad> out;
     std::string line;
     bool inside = false;
@@ -414,14 +410,15 @@ class SourceExpressionArm64 : public ::testing::TestWithParam<bool> {
         if (inside) start = std::stoull(line, nullptr, 16);
         continue;
       }
-      std::smatch m;
-      if (!inside || line.find("ldr") == std::string::npos || !std::regex_search(line, m, mem)) continue;
       ArmLoad l;
+      std::string displacement, shift;  // "" when the operand has none
+      if (!inside || line.find("ldr") == std::string::npos ||
+          !RE2::PartialMatch(line, mem, &l.base, &displacement, &l.index, &shift)) {
+        continue;
+      }
       l.offset = std::stoull(line, nullptr, 16) - start;
-      l.base = m[1].str();
-      if (m[2].matched) l.displacement = std::stoll(m[2].str());
-      if (m[3].matched) l.index = m[3].str();
-      if (m[4].matched) l.scale = int64_t{1} << std::stoi(m[4].str());
+      if (!displacement.empty()) l.displacement = std::stoll(displacement);
+      if (!shift.empty()) l.scale = int64_t{1} << std::stoi(shift);
       out.push_back(l);
     }
     return out;
@@ -510,12 +507,10 @@ TEST(SourceExpressionHostile, DamagedDwarfNeverCrashes) {
   std::vector<std::pair<size_t, size_t>> sections;
   std::istringstream sh(run_command("readelf -SW '" + exe + "'"));
   std::string line;
-  static const std::regex row(R"(\]\s+(\.debug_(?:info|abbrev|loclists|frame))\s+\S+\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+))");
+  static const RE2 row(R"(\]\s+\.debug_(?:info|abbrev|loclists|frame)\s+\S+\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+))");
   while (std::getline(sh, line)) {
-    std::smatch m;
-    if (std::regex_search(line, m, row)) {
-      sections.emplace_back(std::stoull(m[2].str(), nullptr, 16), std::stoull(m[3].str(), nullptr, 16));
-    }
+    size_t offset = 0, size = 0;
+    if (RE2::PartialMatch(line, row, RE2::Hex(&offset), RE2::Hex(&size))) sections.emplace_back(offset, size);
   }
   ASSERT_GE(sections.size(), 3u);
   uint64_t seed = 12345;

@@ -4,13 +4,13 @@
 // expected frame sizes come from objdump's listing of the same binary:
 // nothing here is a number the compiler decides.
 #include <gtest/gtest.h>
+#include <re2/re2.h>
 
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -171,28 +171,29 @@ Listed objdump_frame(const std::string& listing, const std::string& function, co
   Listed out;
   std::istringstream in(listing);
   std::string line;
-  const std::regex head("^([0-9a-f]+) <" + function + ">:$");
-  const std::regex insn("^ *([0-9a-f]+):\\s+(\\S+)\\s*(.*)$");
-  const std::regex sub_rsp("\\$0x([0-9a-f]+),%rsp");
-  std::smatch m;
+  const RE2 head("([0-9a-f]+) <" + RE2::QuoteMeta(function) + ">:");
+  const RE2 insn(R"( *([0-9a-f]+):\s+(\S+)\s*(.*))");
+  const RE2 sub_rsp(R"(\$0x([0-9a-f]+),%rsp)");
   std::optional<uint64_t> start;
   bool after_call = false;
   while (std::getline(in, line)) {
     if (!start) {
-      if (std::regex_match(line, m, head)) start = std::stoull(m[1], nullptr, 16);
+      uint64_t at = 0;
+      if (RE2::FullMatch(line, head, RE2::Hex(&at))) start = at;
       continue;
     }
     if (line.empty()) break;
-    if (!std::regex_match(line, m, insn)) continue;
-    uint64_t at = std::stoull(m[1], nullptr, 16);
-    std::string mnemonic = m[2], operands = m[3];
+    uint64_t at = 0;
+    std::string mnemonic, operands;
+    if (!RE2::FullMatch(line, insn, RE2::Hex(&at), &mnemonic, &operands)) continue;
     if (after_call) {
       out.return_offset = at - *start;
       out.found = true;
       return out;
     }
     if (mnemonic.rfind("push", 0) == 0) out.frame += 8;
-    if (mnemonic.rfind("sub", 0) == 0 && std::regex_search(operands, m, sub_rsp)) out.frame += std::stoull(m[1], nullptr, 16);
+    uint64_t sub = 0;
+    if (mnemonic.rfind("sub", 0) == 0 && RE2::PartialMatch(operands, sub_rsp, RE2::Hex(&sub))) out.frame += sub;
     if (mnemonic.rfind("call", 0) == 0 && operands.find("<" + callee + ">") != std::string::npos) after_call = true;
   }
   return out;

@@ -367,11 +367,11 @@ TEST_F(SymbolizeElf, SymbolizerFindsModulesAndComputesKaslr) {
   ASSERT_EQ(s.debuginfo.size(), 2u);
   EXPECT_EQ(s.debuginfo[0].role, "vmlinux");
   EXPECT_TRUE(s.debuginfo[0].has_dwarf);
-  EXPECT_EQ(s.debuginfo[0].match, "match");
+  EXPECT_EQ(s.debuginfo[0].match, DebugMatch::match);
   EXPECT_EQ(s.debuginfo[1].role, "module");
   EXPECT_EQ(s.debuginfo[1].name, "test_mod");
   EXPECT_NE(s.debuginfo[1].path.find("test-mod.ko"), std::string::npos);
-  EXPECT_EQ(s.debuginfo[1].match, "match");
+  EXPECT_EQ(s.debuginfo[1].match, DebugMatch::match);
 }
 
 TEST_F(SymbolizeElf, FunctionCodeIsTheStoredBytes) {
@@ -561,8 +561,8 @@ TEST_F(SymbolizeElf, MismatchedVmlinuxIsFlagged) {
   other_release.ip = sym("outer", 4, outer[0].size);
   Symbolization s = symOrErr->symbolize(other_release);
   ASSERT_EQ(s.debuginfo.size(), 1u);
-  EXPECT_EQ(s.debuginfo[0].match, "mismatch");
-  EXPECT_EQ(s.debuginfo[0].confidence, "certain");
+  EXPECT_EQ(s.debuginfo[0].match, DebugMatch::mismatch);
+  EXPECT_EQ(s.debuginfo[0].confidence, MatchConfidence::certain);
   EXPECT_NE(s.debuginfo[0].evidence[0].find("linux_banner says 9.9.9-ktriage"), std::string::npos);
 
   // Same release string, but the printed sizes are another build's.
@@ -573,11 +573,15 @@ TEST_F(SymbolizeElf, MismatchedVmlinuxIsFlagged) {
   static_cast<Symbol&>(b) = sym("caller", 4, caller[0].gap + 0x80);
   other_build.frames = {a, b};
   s = symOrErr->symbolize(other_build);
-  EXPECT_EQ(s.debuginfo[0].match, "mismatch");
-  EXPECT_EQ(s.debuginfo[0].confidence, "likely");
-  // Each frame still resolves (the only candidate), with a warning.
+  EXPECT_EQ(s.debuginfo[0].match, DebugMatch::mismatch);
+  EXPECT_EQ(s.debuginfo[0].confidence, MatchConfidence::likely);
+  // A likely mismatch is not used: no frame resolves through it, each says why.
   ASSERT_EQ(s.frames.size(), 2u);
-  EXPECT_FALSE(s.frames[0].warnings.empty());
+  EXPECT_NE(s.warnings.at(0).find("does not match this log (likely"), std::string::npos);
+  for (const FrameSymbolization& f : s.frames) {
+    EXPECT_FALSE(f.ok());
+    EXPECT_EQ(f.symbolize_error, "vmlinux does not match this log: not used");
+  }
 }
 
 TEST_F(SymbolizeElf, SystemMapIsASymbolOnlySource) {
@@ -772,6 +776,37 @@ TEST_F(SymbolizeElf, PersistedIndexGivesIdenticalResults) {
   for (size_t i = 0; i < plain.frames.size(); ++i) same(plain.frames[i], third.frames[i]);
 }
 
+// The kernel prints vmlinux's build-id too (CONFIG_STACKTRACE_BUILD_ID, on
+// the CPU: line): it decides whether vmlinux is the log's.
+TEST_F(SymbolizeElf, VmlinuxBuildIdFromTheLogDecides) {
+  const std::string exe = path("vmlinux-printed-id");
+  ASSERT_EQ(std::system(("cd '" + kSrc + "' && gcc -g -O2 -no-pie -Wl,--build-id -o '" + exe +
+                         "' main.c dup_a.c dup_b.c").c_str()), 0);
+  std::string notes = run_command("readelf -n '" + exe + "'");
+  const size_t at = notes.find("Build ID: ");
+  ASSERT_NE(at, std::string::npos);
+  const std::string id = notes.substr(at + 10, 40);
+  DebugInfoOptions opts;
+  opts.vmlinux = exe;
+  auto symOrErr = Symbolizer::open(opts);
+  ASSERT_TRUE(symOrErr);
+  for (const std::string& printed : {id, std::string(40, 'b')}) {
+    SCOPED_TRACE(printed);
+    Report r;
+    r.kernel_build_id = printed;
+    Symbolization s = symOrErr->symbolize(r);
+    ASSERT_EQ(s.debuginfo.size(), 1u);
+    EXPECT_EQ(s.debuginfo[0].build_id, id);
+    if (printed == id) {
+      EXPECT_EQ(s.debuginfo[0].match, DebugMatch::match);
+    } else {
+      EXPECT_EQ(s.debuginfo[0].match, DebugMatch::mismatch);
+      EXPECT_EQ(s.debuginfo[0].confidence, MatchConfidence::certain);
+      EXPECT_NE(s.debuginfo[0].evidence.front().find("log prints build-id bbbb"), std::string::npos);
+    }
+  }
+}
+
 // Modules print their build-id with CONFIG_STACKTRACE_BUILD_ID: it picks
 // the file and decides whether it matches.
 TEST_F(SymbolizeElf, ModuleBuildIdFromTheLogDecides) {
@@ -799,12 +834,16 @@ TEST_F(SymbolizeElf, ModuleBuildIdFromTheLogDecides) {
     Symbolization s = symOrErr->symbolize(r);
     ASSERT_EQ(s.debuginfo.size(), 1u);
     EXPECT_EQ(s.debuginfo[0].build_id, id);
-    EXPECT_TRUE(s.frames[0].ok()) << s.frames[0].symbolize_error;  // still resolved, flagged
     if (printed == id) {
-      EXPECT_EQ(s.debuginfo[0].match, "match");
+      EXPECT_TRUE(s.frames[0].ok()) << s.frames[0].symbolize_error;
+      EXPECT_EQ(s.debuginfo[0].match, DebugMatch::match);
     } else {
-      EXPECT_EQ(s.debuginfo[0].match, "mismatch");
-      EXPECT_EQ(s.debuginfo[0].confidence, "certain");
+      // Another build of the module: not used.
+      EXPECT_FALSE(s.frames[0].ok());
+      EXPECT_NE(s.frames[0].symbolize_error.find("not used"), std::string::npos);
+      EXPECT_TRUE(s.debuginfo[0].refused());
+      EXPECT_EQ(s.debuginfo[0].match, DebugMatch::mismatch);
+      EXPECT_EQ(s.debuginfo[0].confidence, MatchConfidence::certain);
       EXPECT_NE(s.debuginfo[0].evidence.back().find("log prints build-id aaaa"), std::string::npos);
     }
   }

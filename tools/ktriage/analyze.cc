@@ -1,10 +1,16 @@
 // `ktriage analyze`: parse a console log and report every crash in it.
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <filesystem>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,18 +21,25 @@
 #include "ktriage/render.h"
 #include "ktriage/triage.h"
 #include "support/io.h"
+#include "support/log_input.h"
 
 namespace ktriage::cli {
 namespace {
 
+namespace fs = std::filesystem;
+
 struct AnalyzeOptions {
-  std::string input = "-";
+  std::vector<std::string> inputs;
+  bool recursive = false;
   bool json = false;
+  std::string format = "text";
+  std::string output;  // -o FILE; "" for standard output
   std::string color = "auto";
   std::string syntax = "att";
   bool no_shipped_kb = false;
   std::vector<std::string> kb_dirs;
   TriageOptions triage;
+  FetchCli fetch;
 };
 
 bool use_color(const std::string& mode) {
@@ -57,51 +70,112 @@ class Progress {
   uint64_t next_ = 0;
 };
 
-// Logs up to this size are also kept whole for the analyses that read lines
-// outside the reports; bigger ones are only streamed, so memory stays bounded.
-constexpr size_t kKeepTextLimit = 16u << 20;
+// The files to read: each input as given, a directory's files (with -r)
+// in name order. A directory without -r is an error: it is not a log.
+Expected<std::vector<std::string>> expand_inputs(const AnalyzeOptions& o) {
+  std::vector<std::string> out;
+  for (const std::string& in : o.inputs) {
+    std::error_code ec;
+    if (in == "-" || !fs::is_directory(in, ec)) {
+      out.push_back(in);
+      continue;
+    }
+    if (!o.recursive) return Error{fmt::format("{}: is a directory (-r reads the files under it)", in)};
+    std::vector<std::string> found;
+    for (auto it = fs::recursive_directory_iterator(in, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      std::error_code type_ec;
+      if (it->is_regular_file(type_ec)) found.push_back(it->path().string());
+    }
+    if (ec) return Error{fmt::format("{}: {}", in, ec.message())};
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  if (std::count(out.begin(), out.end(), "-") > 1) return Error{"standard input (-) given more than once"};
+  return out;
+}
+
+// Parses one input; its reports name it as their source.
+bool parse_input(const std::string& path, std::vector<Report>& reports) {
+  LogParser parser({}, [&](Report&& r) {
+    r.source = path;
+    reports.push_back(std::move(r));
+  });
+  Progress progress;
+  Expected<support::LogStreamResult> readOrErr = support::stream_log(
+      path, 1 << 20, [&](std::string_view chunk, const support::StreamProgress& p) {
+        parser.feed(chunk);
+        progress.update(p);
+      });
+  if (!readOrErr) {
+    std::fprintf(stderr, "ktriage: %s\n", readOrErr.error().message.c_str());
+    return false;
+  }
+  if (!readOrErr->problem.empty()) std::fprintf(stderr, "ktriage: %s: %s\n", path.c_str(), readOrErr->problem.c_str());
+  parser.finish();
+  return true;
+}
 
 int run_analyze(AnalyzeOptions& o) {
+  if (o.inputs.empty()) o.inputs.push_back("-");
+  Expected<std::vector<std::string>> inputsOrErr = expand_inputs(o);
+  if (!inputsOrErr) {
+    std::fprintf(stderr, "ktriage: %s\n", inputsOrErr.error().message.c_str());
+    return kError;
+  }
   std::vector<Report> reports;
-  std::string text;
-  bool keep_text = true;
-  {
-    LogParser parser;
-    Progress progress;
-    Expected<uint64_t> sizeOrErr = support::stream_file(
-        o.input, 1 << 20, [&](std::string_view chunk, const support::StreamProgress& p) {
-          parser.feed(chunk);
-          progress.update(p);
-          if (keep_text && text.size() + chunk.size() <= kKeepTextLimit) {
-            text.append(chunk);
-          } else if (keep_text) {
-            keep_text = false;
-            std::string().swap(text);
-          }
-        });
-    if (!sizeOrErr) {
-      std::fprintf(stderr, "ktriage: %s\n", sizeOrErr.error().message.c_str());
-      return kError;
-    }
-    parser.finish();
-    reports = parser.take_reports();
+  bool failed = false;
+  for (const std::string& path : *inputsOrErr) failed |= !parse_input(path, reports);
+  // One input: a broken one is the answer. Several: the others still count,
+  // and the exit status says something went wrong.
+  if (failed && inputsOrErr->size() == 1) return kError;
+  // Debug info fetched before symbolization; what the user gave wins.
+  std::optional<FetchReport> fetched;
+  if ((o.fetch.enabled || !o.fetch.debuginfod_urls.empty() || !o.fetch.rpm_urls.empty()) && !reports.empty()) {
+    FetchResult got = fetch_debuginfo(reports, fetch_options(o.fetch));
+    for (const std::string& p : got.report.problems) std::fprintf(stderr, "ktriage: debug info: %s\n", p.c_str());
+    if (o.triage.debug.vmlinux.empty()) o.triage.debug.vmlinux = got.debug.vmlinux;
+    o.triage.debug.module_dirs.insert(o.triage.debug.module_dirs.end(), got.debug.module_dirs.begin(),
+                                      got.debug.module_dirs.end());
+    fetched = std::move(got.report);
   }
   o.triage.syntax = o.syntax == "intel" ? AsmSyntax::intel : AsmSyntax::att;
   o.triage.shipped_kb = !o.no_shipped_kb;
   o.triage.kb_dirs.assign(o.kb_dirs.begin(), o.kb_dirs.end());
-  o.triage.log_text = text;
-  Expected<Analysis> analysisOrErr = triage(o.input, std::move(reports), o.triage);
+  std::string source = inputsOrErr->size() == 1 ? inputsOrErr->front() : o.inputs.front();
+  Expected<Analysis> analysisOrErr = triage(source, std::move(reports), o.triage);
   if (!analysisOrErr) {
     std::fprintf(stderr, "ktriage: %s\n", analysisOrErr.error().message.c_str());
     return kError;
   }
-  const Analysis& analysis = *analysisOrErr;
-  if (o.json) {
-    render_json(analysis, std::cout);
-  } else {
-    render_text(analysis, RenderOptions{.color = use_color(o.color)}, std::cout);
+  Analysis& analysis = *analysisOrErr;
+  analysis.debuginfo_fetch = std::move(fetched);
+  analysis.sources = *inputsOrErr;
+  for (const DebugInfoFile& f : analysis.refused_debuginfo())
+    std::fprintf(stderr, "ktriage: %s\n", mismatch_text(f).c_str());
+
+  const ReportFormat format = o.json ? ReportFormat::json : *report_format_from_string(o.format);
+  std::ofstream file;
+  if (!o.output.empty()) {
+    file.open(o.output, std::ios::binary | std::ios::trunc);
+    if (!file) return fail(fmt::format("cannot write {}: {}", o.output, std::strerror(errno)));
   }
-  std::cout.flush();
+  std::ostream& out = o.output.empty() ? std::cout : file;
+  switch (format) {
+    case ReportFormat::json: render_json(analysis, out); break;
+    case ReportFormat::markdown: render_markdown(analysis, out); break;
+    case ReportFormat::html: render_html(analysis, HtmlOptions{}, out); break;
+    case ReportFormat::text:
+      // Colour only on a terminal, never into a file.
+      render_text(analysis, RenderOptions{.color = o.output.empty() && use_color(o.color)}, out);
+      break;
+  }
+  // A full disk or a closed pipe is an error, not a truncated report and success.
+  if (!o.output.empty()) {
+    file.close();
+    if (!file) return fail(fmt::format("writing {} failed (disk full?)", o.output));
+  }
+  if (failed) return kError;
   return analysis.reports.empty() ? kNothingFound : kFound;
 }
 
@@ -113,13 +187,25 @@ Run add_analyze(CLI::App& app) {
       "analyze",
       "Find and parse every kernel crash report in a console log (dmesg, journalctl, serial,\n"
       "netconsole, pstore, vmcore-dmesg.txt, or a bug report's text).");
-  cmd->add_option("input", o->input, "log file, or - for standard input")->capture_default_str();
-  cmd->add_flag("--json", o->json, "print one JSON document (schema in docs/json.md)");
+  cmd->add_option("input", o->inputs,
+                  "log files (plain, or compressed with gzip, xz or zstd; UTF-8 or UTF-16), - for\n"
+                  "standard input (the default), or directories with -r; every report names its input")
+      ->type_name("FILE...");
+  cmd->add_flag("-r,--recursive", o->recursive, "read every file under the directories given");
+  cmd->add_option("--format", o->format,
+                  "text (default), json (one document, schema in docs/json.md), markdown (GitHub-flavoured,\n"
+                  "for bug trackers) or html (one self-contained page with the stack picture and listing)")
+      ->check(CLI::IsMember({"text", "json", "markdown", "html"}))
+      ->capture_default_str();
+  cmd->add_flag("--json", o->json, "short for --format json");
+  cmd->add_option("-o,--output", o->output, "write the report to FILE instead of standard output")
+      ->option_text("FILE");
   cmd->add_option("--kernel-version", o->triage.kernel_version,
                   "kernel release to judge known-bug fixes against (e.g. 2.6.32-431.el6.x86_64);\n"
                   "default: the release printed in the log")
       ->group("Diagnosis");
   cmd->add_option("--kb", o->kb_dirs, "extra knowledge-base directory of *.toml entries (docs/kb.md); repeatable")
+      ->allow_extra_args(false)
       ->check(CLI::ExistingDirectory)
       ->group("Diagnosis");
   cmd->add_flag("--no-shipped-kb", o->no_shipped_kb, "do not load the knowledge base shipped in data/kb")
@@ -131,6 +217,7 @@ Run add_analyze(CLI::App& app) {
       ->group("Debug info");
   cmd->add_option("--modules", o->triage.debug.module_dirs,
                   "directory searched recursively for <module>.ko[.debug|.xz|.zst]; repeatable")
+      ->allow_extra_args(false)
       ->check(CLI::ExistingDirectory)
       ->group("Debug info");
   cmd->add_option("--debug-root", o->triage.debug.debug_root,
@@ -159,6 +246,7 @@ Run add_analyze(CLI::App& app) {
           },
           "ip|all|N"))
       ->group("Debug info");
+  add_fetch_options(cmd, o->fetch, true);
   cmd->add_option("--syntax", o->syntax, "x86 disassembly syntax: att or intel")
       ->check(CLI::IsMember({"att", "intel"}))
       ->capture_default_str();
