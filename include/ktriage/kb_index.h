@@ -96,6 +96,7 @@ struct KbIndexStats {
   int64_t with_frames3 = 0;                              // signatures with >= 3 frames
 };
 
+// One open index may be shared between threads: its queries take turns.
 class KbIndex {
  public:
   ~KbIndex();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <set>
 #include <unordered_map>
 
@@ -52,6 +53,10 @@ KbSignature signature_from(const Stmt& q, int first) {
 struct KbIndex::Impl {
   Db db;
   KbIndexInfo info;
+  // Ingest's scan workers and serve's request threads share one index; the
+  // prepared statements are state, so queries take turns. Each is a few
+  // B-tree lookups, far cheaper than the analysis around it.
+  std::mutex mu;
   Stmt by_title, by_sig_frame, df, row, by_id, carriers, releases;
 };
 
@@ -116,6 +121,7 @@ std::vector<KbCandidate> KbIndex::candidates(const KbSignature& report, size_t l
   std::vector<KbCandidate> out;
   if (report.empty() || impl_->info.signatures == 0) return out;
   Impl& x = *impl_;
+  std::lock_guard lock(x.mu);
   std::unordered_map<std::string, int64_t> df_cache;
   auto df = [&](std::string_view frame) -> int64_t {
     auto [it, fresh] = df_cache.try_emplace(std::string(frame), 0);
@@ -199,6 +205,7 @@ KbEntry entry_from(const Stmt& q, const std::filesystem::path& file) {
 }  // namespace
 
 std::optional<KbEntry> KbIndex::entry(std::string_view id) const {
+  std::lock_guard lock(impl_->mu);
   Stmt& q = impl_->by_id;
   q.reset();
   q.bind(1, id);
@@ -217,6 +224,7 @@ std::vector<KbEntry> KbIndex::search(std::string_view text, size_t limit) const 
         "{} (id || ' ' || subject || ' ' || coalesce(title, '') || ' ' || coalesce(frames, '')) LIKE ?{} ESCAPE '\\'",
         i ? " AND" : " WHERE", i + 1);
   sql += fmt::format(" ORDER BY row DESC LIMIT {}", limit);
+  std::lock_guard lock(impl_->mu);
   Stmt q = impl_->db.prepare(sql);
   for (size_t i = 0; i < terms.size(); ++i) {
     std::string like = "%";
@@ -235,6 +243,7 @@ std::vector<KbEntry> KbIndex::search(std::string_view text, size_t limit) const 
 KbIndexStats KbIndex::stats() const {
   KbIndexStats s;
   s.info = impl_->info;
+  std::lock_guard lock(impl_->mu);
   auto pairs = [&](const char* sql, std::vector<std::pair<std::string, int64_t>>& out) {
     Stmt q = impl_->db.prepare(sql);
     while (q.step()) out.emplace_back(q.text(0), q.integer(1));
@@ -252,6 +261,7 @@ KbIndexStats KbIndex::stats() const {
 std::vector<KbCarrier> KbIndex::distro_carriers(const std::vector<std::string>& keys, std::string_view line,
                                                 std::string_view branch) const {
   std::vector<KbCarrier> out;
+  std::lock_guard lock(impl_->mu);
   Stmt& q = impl_->carriers;
   for (const std::string& key : keys) {
     q.reset();
@@ -264,6 +274,7 @@ std::vector<KbCarrier> KbIndex::distro_carriers(const std::vector<std::string>& 
 
 std::vector<std::string> KbIndex::distro_releases(std::string_view line, std::string_view branch) const {
   std::vector<std::string> out;
+  std::lock_guard lock(impl_->mu);
   Stmt& q = impl_->releases;
   q.reset();
   q.bind(1, line).bind(2, branch);

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "common/test_util.h"
 #include "kb/score.h"
@@ -235,6 +236,30 @@ TEST(KbIndex, SearchAndStats) {
   EXPECT_EQ(s.with_frames3, 1);
   EXPECT_THAT(s.by_year, ElementsAre(std::pair<std::string, int64_t>("2099", 2)));
   EXPECT_THAT(s.by_kind, ElementsAre(std::pair<std::string, int64_t>("kasan", 1)));
+}
+
+// Ingest's scan workers share one index (a race here was a use-after-free
+// that only the sanitizer build saw): every thread gets the single answer.
+TEST(KbIndex, ThreadsSharingOneIndexGetTheSameAnswers) {
+  KbIndex index = open_index(imported().index);
+  std::vector<Report> reports = parse_log(kDrainCrash);
+  ASSERT_EQ(reports.size(), 1u);
+  const KbSignature sig = signature_of(reports[0]);
+  constexpr int kThreads = 4, kRounds = 200;
+  std::vector<int> found(kThreads, 0);
+  {
+    std::vector<std::jthread> pool;
+    for (int t = 0; t < kThreads; ++t)
+      pool.emplace_back([&, t] {
+        for (int i = 0; i < kRounds; ++i) {
+          std::vector<KbCandidate> c = index.candidates(sig);
+          if (c.size() == 1 && c[0].id == "CVE-2099-10001" && c[0].signature.frames.size() >= 3 &&
+              index.entry("CVE-2099-10001"))
+            ++found[t];
+        }
+      });
+  }
+  EXPECT_THAT(found, ::testing::Each(kRounds));
 }
 
 TEST(KbIndex, DamagedOrForeignFilesAreErrorsNamingThem) {
