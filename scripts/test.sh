@@ -14,8 +14,4 @@ ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -LE heavy
 asan=${KTRIAGE_ASAN_BUILD:-build-asan}
 [[ -f $asan/build.ninja ]] || cmake --preset asan -B "$asan" >/dev/null
 cmake --build "$asan" -- -j"$(nproc)"
-# Left to the plain run: tests bound by time or memory that ASan's 3-10x
-# slowdown and shadow memory break (serve's concurrent-upload, connection-
-# limit and kill -9 tests; the bounded-RSS streaming test).
-UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir "$asan" --output-on-failure -j"$(nproc)" -LE heavy \
-  -E "serve_test|StreamsLargeInputInBoundedMemory"
+UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir "$asan" --output-on-failure -j"$(nproc)" -LE heavy
