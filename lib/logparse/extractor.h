@@ -135,6 +135,9 @@ class Extractor {
   bool ip_strong_ = false;
   std::optional<Symbol> weak_ip_;
   bool warning_next_line_ip_ = false;
+  // Index of a user-mode RIP:/EIP: line or a user segfault line: the Code:
+  // line after it is user code.
+  std::optional<size_t> user_ip_index_;
 
   bool modules_open_ = false;
   size_t modules_line_len_ = 0;
@@ -146,6 +149,9 @@ class Extractor {
   ArchVotes votes_;
 
   std::vector<Anomaly>* anomalies() { return &r_.anomalies; }
+  // The kernel prints the registers of the user-mode entry frame with their
+  // own Code: line (show_ip): the task's code at its syscall, not the fault.
+  bool after_user_ip() const { return user_ip_index_ && index_ == *user_ip_index_ + 1; }
 
 };
 

@@ -40,6 +40,10 @@ bool code_token(std::string_view t) {
 
 }  // namespace
 
+// A user task's fault ("sh[96]: segfault at 427700 ip ... in busybox[...]"),
+// printed with the task's Code: line after it.
+constexpr Needle kUserSegfault{"]: segfault at "};
+
 void Extractor::line(std::string_view raw) {
   std::string_view t = trim(raw);
   bool continued = continuation(raw, t);
@@ -98,7 +102,9 @@ void Extractor::line(std::string_view raw) {
     module_tokens(t.substr(18));
   } else if (starts(t, "Hardware name:")) {
     if (r_.hardware.empty()) r_.hardware.assign(trim(t.substr(14)));
-  } else if (starts(t, "Code:") && !r_.code && code_text_.empty()) {
+  } else if (holds(t, kUserSegfault)) {
+    user_ip_index_ = index_;  // show_signal_msg: its Code: is the task's
+  } else if (starts(t, "Code:") && !r_.code && code_text_.empty() && !after_user_ip()) {
     code_text_.assign(trim(t.substr(5)));
     code_open_ = true;
   }

@@ -70,7 +70,10 @@ bool Extractor::ip_line(std::string_view t) {
     (t[0] == 'R' ? votes_.x86_64 : votes_.i386) = true;
     std::string_view rest = ltrim(t.substr(4));
     if (rest.size() > 5 && rest[4] == ':' && hex_run(rest) == 4) {
-      if (user_segment(rest.substr(0, 4))) return true;
+      if (user_segment(rest.substr(0, 4))) {
+        user_ip_index_ = index_;
+        return true;
+      }
       strong_ip(ip_text(rest.substr(5)));
       return true;
     }

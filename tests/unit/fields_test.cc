@@ -572,6 +572,34 @@ TEST(Code, WrappedBytesAreJoined) {
   EXPECT_EQ(r.code->faulting_offset, 24u + 19u);
 }
 
+// The registers of the user-mode entry frame come with the task's own Code:
+// (kernel-lab atomicsleep.log): user code at the syscall is not the fault.
+TEST(Code, UserModeCodeIsNotTheFaultingCode) {
+  const std::string user =
+      "BUG: scheduling while atomic: init/1/0x00000002\nCall Trace:\n <TASK>\n dump_stack_lvl+0x44/0x5c\n"
+      " </TASK>\nRIP: 0033:0x47b7a0\n"
+      "Code: 40 00 48 c7 c2 e0 ff ff ff f7 d8 64 89 02 0f 05 <48> 3d 00 f0 ff ff 77 58 c3\n"
+      "RSP: 002b:00007ffd5d4b0a58 EFLAGS: 00000246 ORIG_RAX: 0000000000000023\n";
+  EXPECT_FALSE(extract(user).code);
+  // A kernel Code: before the user registers stays the report's.
+  Report both = extract(
+      "BUG: unable to handle page fault for address: 0000000000000008\nRIP: 0010:f+0x1/0x2\n"
+      "Code: 0f 1f 44 00 00 <48> 8b 47 08 c3\nRSP: 0018:ffffc90000003e48 EFLAGS: 00010246\n" +
+      user.substr(user.find("RIP:")));
+  ASSERT_TRUE(both.code);
+  EXPECT_EQ(both.code->bytes.size(), 10u);
+  // A user task's segfault message carries its Code: too.
+  EXPECT_FALSE(extract("BUG: x\nsh[96]: segfault at 427700 ip 0000000000427700 sp 00007fff8056dc68 error 14 in "
+                       "busybox[401000+184000] likely on CPU 0 (core 0, socket 0)\n"
+                       "Code: Unable to access opcode bytes at 0x4276d6.\n")
+                   .code);
+  // The Code: of a kernel RIP after a user one is read.
+  Report later = extract("BUG: x\nRIP: 0033:0x47b7a0\nRSP: 002b:00007ffd5d4b0a58 EFLAGS: 00000246\n"
+                         "RIP: 0010:f+0x1/0x2\nCode: 0f 1f 44 00 00 <48> 8b 47 08 c3\n");
+  ASSERT_TRUE(later.code);
+  EXPECT_EQ(later.code->faulting_offset, 5u);
+}
+
 // --- damaged and hostile input -------------------------------------------------------------------
 
 TEST(Damaged, SeedTyposAreReadAndRecorded) {
