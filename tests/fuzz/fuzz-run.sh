@@ -20,7 +20,7 @@
 # checkout (when present), and per target: Code: lines (code_fuzz), small
 # gcc-built ELF files and the lab's crashzoo.ko (elf_fuzz), the embedded
 # module's sections (dwarf_fuzz); a new target gets the text seeds.
-# Dictionaries: tests/fuzz/dict/TARGET.dict.
+# Dictionaries: tests/fuzz/dict/TARGET.dict (dwarf_fuzz: elf_fuzz.dict).
 #
 # Time is CPU time of the fuzzer process: on a busy machine a target runs
 # again with the rest of its budget until it has had it. After a finding
@@ -139,8 +139,9 @@ run_target() {
   make_seeds "$t" "$run/seeds" "$bin"
   local dirs=("$run/corpus" "$run/seeds")
   [ -d "$src/tests/fuzz/corpus/$t" ] && dirs+=("$src/tests/fuzz/corpus/$t")
-  local dict=()
-  [ -f "$src/tests/fuzz/dict/$t.dict" ] && dict=(-dict="$src/tests/fuzz/dict/$t.dict")
+  local dict=() dict_name=$t
+  [ "$t" = dwarf_fuzz ] && dict_name=elf_fuzz  # it mutates an ELF's sections: elf_fuzz's names
+  [ -f "$src/tests/fuzz/dict/$dict_name.dict" ] && dict=(-dict="$src/tests/fuzz/dict/$dict_name.dict")
   local len
   len=$(max_len "$t")
 

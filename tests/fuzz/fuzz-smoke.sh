@@ -61,7 +61,9 @@ for t in "${targets[@]}"; do
     [ -d "$d" ] && seeds+=("$d")
   done
   dict=()
-  [ -f "$src/tests/fuzz/dict/$t.dict" ] && dict=(-dict="$src/tests/fuzz/dict/$t.dict")
+  dict_name=$t
+  [ "$t" = dwarf_fuzz ] && dict_name=elf_fuzz  # it mutates an ELF's sections: elf_fuzz's names
+  [ -f "$src/tests/fuzz/dict/$dict_name.dict" ] && dict=(-dict="$src/tests/fuzz/dict/$dict_name.dict")
   echo "fuzz-smoke: $t for ${per}s"
   if ! "$build/tests/fuzz/$t" -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
         "${dict[@]}" -print_final_stats=1 -artifact_prefix="$runs/" "$runs/corpus" "${seeds[@]}" >"$runs/log" 2>&1; then
