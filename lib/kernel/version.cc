@@ -60,7 +60,8 @@ UpstreamParts parse_upstream(std::string_view s) {
   return parts;
 }
 
-// Epoch, version and release of an RPM EVR; epoch "" when absent.
+// "epoch:version-release", the shape of an RPM EVR and of a Debian version
+// (epoch:upstream-revision): epoch "" when absent, release "" without a dash.
 struct Evr {
   std::string_view epoch, version, release;
 };
@@ -132,26 +133,6 @@ int dpkg_verrevcmp(std::string_view a, std::string_view b) {
     if (int c = compare_digits(a.substr(ai, i - ai), b.substr(bj, j - bj))) return c;
   }
   return 0;
-}
-
-struct DebVersion {
-  std::string_view epoch, upstream, revision;
-};
-
-DebVersion split_deb(std::string_view s) {
-  DebVersion v;
-  if (size_t colon = s.find(':'); colon != std::string_view::npos &&
-      std::all_of(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(colon), is_digit)) {
-    v.epoch = s.substr(0, colon);
-    s.remove_prefix(colon + 1);
-  }
-  if (size_t dash = s.rfind('-'); dash != std::string_view::npos) {
-    v.upstream = s.substr(0, dash);
-    v.revision = s.substr(dash + 1);
-  } else {
-    v.upstream = s;
-  }
-  return v;
 }
 
 // Debian kernel flavours (the last words of `uname -r` on Debian); any
@@ -307,10 +288,10 @@ int compare_rpm_versions(std::string_view a, std::string_view b) {
 }
 
 int compare_dpkg_versions(std::string_view a, std::string_view b) {
-  DebVersion x = split_deb(trim(a)), y = split_deb(trim(b));
+  Evr x = split_evr(trim(a)), y = split_evr(trim(b));
   if (int c = compare_digits(x.epoch, y.epoch)) return c;
-  if (int c = dpkg_verrevcmp(x.upstream, y.upstream)) return c;
-  return dpkg_verrevcmp(x.revision, y.revision);
+  if (int c = dpkg_verrevcmp(x.version, y.version)) return c;
+  return dpkg_verrevcmp(x.release, y.release);
 }
 
 int compare_versions(VersionScheme scheme, std::string_view a, std::string_view b) {

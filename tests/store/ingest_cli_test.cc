@@ -14,16 +14,15 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cstdio>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "ktriage/store.h"
 #include "common/cli_run.h"
+#include "common/fleet_logs.h"
 #include "store/backend.h"
 
 namespace ktriage::test {
@@ -48,36 +47,15 @@ void expect_one_error_line(const Result& r, const std::string& mentions) {
   EXPECT_THAT(r.err, HasSubstr(mentions));
 }
 
-// Logs with real crash reports from the repository, each copy made unique by
-// its console timestamps (so every copy's reports are new to the store while
-// their signatures stay the same): 6 reports per copy.
+// make_logs' logs as files in `dir`: 6 reports per copy.
 std::vector<std::string> make_logs(const fs::path& dir, int copies) {
-  const std::string bases[] = {read_file(KTRIAGE_SOURCE_DIR "/examples/xfs-panic.log"),
-                               read_file(KTRIAGE_SOURCE_DIR "/tests/golden/data/arm-ppc-s390-mixed.log"),
-                               read_file(KTRIAGE_SOURCE_DIR "/tests/golden/data/arm64-paging-callerid.log")};
-  const std::regex stamp(R"(\[ *(\d+)\.(\d{6})\])");
   std::vector<std::string> files;
   fs::create_directories(dir);
-  for (int k = 0; k < copies; ++k) {
-    for (size_t b = 0; b < std::size(bases); ++b) {
-      std::string out;
-      std::istringstream in(bases[b]);
-      for (std::string line; std::getline(in, line);) {
-        std::smatch m;
-        char buf[32];
-        if (std::regex_search(line, m, stamp)) {
-          std::snprintf(buf, sizeof buf, "[%5ld.%s]", std::stol(m[1]) + 1000L * (k + 1), m[2].str().c_str());
-          line = m.prefix().str() + buf + m.suffix().str();
-        } else {
-          std::snprintf(buf, sizeof buf, "[%5d.%06d] ", 1000 * (k + 1), static_cast<int>(b));
-          line = buf + line;
-        }
-        out += line + '\n';
-      }
-      fs::path p = dir / ("log-" + std::to_string(k) + "-" + std::to_string(b) + ".txt");
-      std::ofstream(p) << out;
-      files.push_back(p.string());
-    }
+  const std::vector<std::string> logs = ktriage::test::make_logs(copies);
+  for (size_t i = 0; i < logs.size(); ++i) {
+    fs::path p = dir / ("log-" + std::to_string(i / 3) + "-" + std::to_string(i % 3) + ".txt");
+    std::ofstream(p) << logs[i];
+    files.push_back(p.string());
   }
   return files;
 }
