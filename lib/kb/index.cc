@@ -58,6 +58,19 @@ struct KbIndex::Impl {
   // B-tree lookups, far cheaper than the analysis around it.
   std::mutex mu;
   Stmt by_title, by_sig_frame, df, row, by_id, carriers, releases;
+
+  // The index never changes while open, and a fleet's reports repeat the
+  // same titles and frames: lookups are remembered (an ingest spent more
+  // time in these queries than in parsing). Bounded: emptied when full.
+  static constexpr size_t kMemoEntries = 1 << 16;
+  std::unordered_map<std::string, int64_t> df_memo;
+  std::unordered_map<std::string, std::vector<int64_t>> title_rows, frame_rows;
+  std::unordered_map<int64_t, std::pair<std::string, KbSignature>> row_memo;
+
+  template <typename Map>
+  static void bound(Map& m) {
+    if (m.size() >= kMemoEntries) m.clear();
+  }
 };
 
 KbIndex::KbIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -122,28 +135,36 @@ std::vector<KbCandidate> KbIndex::candidates(const KbSignature& report, size_t l
   if (report.empty() || impl_->info.signatures == 0) return out;
   Impl& x = *impl_;
   std::lock_guard lock(x.mu);
-  std::unordered_map<std::string, int64_t> df_cache;
   auto df = [&](std::string_view frame) -> int64_t {
-    auto [it, fresh] = df_cache.try_emplace(std::string(frame), 0);
-    if (fresh) {
-      x.df.reset();
-      x.df.bind(1, frame);
-      if (x.df.step()) it->second = x.df.integer(0);
-      x.df.reset();
-    }
-    return it->second;
+    std::string key(frame);
+    if (auto it = x.df_memo.find(key); it != x.df_memo.end()) return it->second;
+    int64_t n = 0;
+    x.df.reset();
+    x.df.bind(1, frame);
+    if (x.df.step()) n = x.df.integer(0);
+    x.df.reset();
+    Impl::bound(x.df_memo);
+    x.df_memo.emplace(std::move(key), n);
+    return n;
   };
   kb::FrameStats stats{df, x.info.signatures};
 
   std::set<int64_t> rows;
-  auto collect = [&](Stmt& q, std::string_view key) {
-    q.reset();
-    q.bind(1, key);
-    while (q.step()) rows.insert(q.integer(0));
-    q.reset();
+  auto collect = [&](Stmt& q, std::unordered_map<std::string, std::vector<int64_t>>& memo, const std::string& key) {
+    auto it = memo.find(key);
+    if (it == memo.end()) {
+      std::vector<int64_t> found;
+      q.reset();
+      q.bind(1, key);
+      while (q.step()) found.push_back(q.integer(0));
+      q.reset();
+      Impl::bound(memo);
+      it = memo.emplace(key, std::move(found)).first;
+    }
+    rows.insert(it->second.begin(), it->second.end());
   };
   if (!report.title.empty()) {
-    collect(x.by_title, report.title);
+    collect(x.by_title, x.title_rows, report.title);
     stats.title_count = static_cast<int64_t>(rows.size());
   }
   // A candidate must share an anchor (score.cc): the guilty frame or a crash
@@ -151,23 +172,31 @@ std::vector<KbCandidate> KbIndex::candidates(const KbSignature& report, size_t l
   auto useful = [&](const std::string& f) {
     return !f.empty() && !is_plumbing_frame(f) && kb::frame_weight(df(f), stats.signatures) > 0;
   };
-  if (useful(report.frame)) collect(x.by_sig_frame, report.frame);
+  if (useful(report.frame)) collect(x.by_sig_frame, x.frame_rows, report.frame);
   size_t sites = 0;
   for (const std::string& f : report.frames) {
     if (is_plumbing_frame(f)) continue;
-    if (useful(f)) collect(x.by_sig_frame, f);
+    if (useful(f)) collect(x.by_sig_frame, x.frame_rows, f);
     if (++sites == 3) break;
   }
 
   for (int64_t row : rows) {
-    x.row.reset();
-    x.row.bind(1, row);
-    if (!x.row.step()) continue;
+    auto it = x.row_memo.find(row);
+    if (it == x.row_memo.end()) {
+      x.row.reset();
+      x.row.bind(1, row);
+      const bool found = x.row.step();
+      std::pair<std::string, KbSignature> entry;
+      if (found) entry = {x.row.text(0), signature_from(x.row, 1)};
+      x.row.reset();
+      if (!found) continue;
+      Impl::bound(x.row_memo);
+      it = x.row_memo.emplace(row, std::move(entry)).first;
+    }
     KbCandidate c;
     c.row = row;
-    c.id = x.row.text(0);
-    c.signature = signature_from(x.row, 1);
-    x.row.reset();
+    c.id = it->second.first;
+    c.signature = it->second.second;
     if (kb::score_candidate(report, c, stats)) out.push_back(std::move(c));
   }
   std::sort(out.begin(), out.end(), [](const KbCandidate& a, const KbCandidate& b) {
