@@ -32,6 +32,9 @@ struct RenderOptions {
 inline constexpr int kJsonSchemaVersion = 1;
 
 void render_json(const Analysis& analysis, std::ostream& out);
+// One report as parsed, before any analysis: the fields of an element of
+// render_json's "reports" up to "anomalies", on one line (what ingest stores).
+std::string render_parsed_json(const Report& report);
 void render_text(const Analysis& analysis, const RenderOptions& options, std::ostream& out);
 
 // The output formats of `analyze --format`.

@@ -8,6 +8,7 @@
 
 #include "ktriage/render.h"
 #include "render/stack_usage_json.h"
+#include "support/json_writer.h"
 
 namespace ktriage {
 namespace {
@@ -24,40 +25,6 @@ Json opt(const std::optional<T>& v) {
 }
 
 Json str_or_null(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
-
-Json symbol_json(const Symbol& s) {
-  return Json{{"address", hex(s.address)},       {"function", s.function},
-              {"offset", hex(s.offset)},         {"size", hex(s.size)},
-              {"module", s.module},              {"module_build_id", str_or_null(s.module_build_id)}};
-}
-
-Json frame_json(const Frame& f) {
-  Json j = symbol_json(f);
-  j["reliable"] = f.reliable;
-  j["context"] = f.context;
-  j["line"] = f.line;
-  j["printed_source"] =
-      f.printed_source ? Json{{"file", f.printed_source->file}, {"line", f.printed_source->line}} : Json(nullptr);
-  j["printed_inline"] = f.printed_inline;
-  return j;
-}
-
-Json registers_json(const RegisterSet& set) {
-  Json regs = Json::object();
-  for (const Register& r : set.regs) regs[r.name] = fmt::format("{:#x}", r.value);
-  return Json{{"line", set.line}, {"values", regs}};
-}
-
-Json code_json(const CodeBytes& c) {
-  std::string bytes;
-  for (uint8_t b : c.bytes) bytes += fmt::format("{:02x}", b);
-  return Json{{"text", c.text},
-              {"bytes", bytes},
-              {"faulting_offset", opt(c.faulting_offset)},
-              {"unit", c.unit},
-              {"decodable", c.decodable},
-              {"problem", str_or_null(c.problem)}};
-}
 
 Json location_json(const std::optional<SourceLocation>& l) {
   if (!l) return nullptr;
@@ -224,62 +191,139 @@ void add_details(Json& j, const Report& r, const ReportDetails& d) {
   }
 }
 
-Json report_json(const Report& r) {
-  Json j;
-  j["kind"] = to_string(r.kind);
-  j["type"] = r.type;
-  j["header"] = r.header;
-  j["title"] = r.title;
-  j["alt_titles"] = r.alt_titles;
-  j["frame"] = r.frame;
-  j["corrupted"] = r.corrupted;
-  j["corrupted_reason"] = r.corrupted_reason;
-  j["suppressed"] = r.suppressed;
-  j["panicked"] = r.panicked;
-  j["arch"] = to_string(r.arch);
-  j["kernel_release"] = r.kernel_release;
-  j["kernel_version"] = r.kernel_version;
-  j["kernel_build_id"] = str_or_null(r.kernel_build_id);
-  j["hardware"] = r.hardware;
-  j["taint"] = r.taint.flags;
-  j["taint_flags"] = r.taint.meanings;
-  j["cpu"] = opt(r.cpu);
-  j["pid"] = opt(r.pid);
-  j["comm"] = r.comm;
-  j["preempt_count"] = hex(r.preempt_count);
-  j["oops_code"] = r.oops_code;
-  j["oops_number"] = opt(r.oops_number);
-  j["fault_address"] = hex(r.fault_address);
+// The report as parsed. Written directly (support/json_writer.h): ingest
+// stores this for every report, and an nlohmann document cost as much as
+// parsing the log. analyze --json reads it back and adds the analysis.
+void write_report(support::JsonWriter& w, const Report& r) {
+  auto hex = [&](std::string_view key, const std::optional<uint64_t>& v) {
+    w.key(key);
+    v ? w.value(fmt::format("{:#x}", *v)) : w.null();
+  };
+  auto str_or_null = [&](std::string_view key, const std::string& v) {
+    w.key(key);
+    v.empty() ? w.null() : w.value(v);
+  };
+  auto symbol = [&](const Symbol& s) {
+    hex("address", s.address);
+    w.field("function", s.function);
+    hex("offset", s.offset);
+    hex("size", s.size);
+    w.field("module", s.module);
+    str_or_null("module_build_id", s.module_build_id);
+  };
+  auto bytes = [](const std::vector<uint8_t>& v) {
+    std::string out;
+    out.reserve(v.size() * 2);
+    for (uint8_t b : v) fmt::format_to(std::back_inserter(out), "{:02x}", b);
+    return out;
+  };
+
+  w.begin_object();
+  w.field("kind", to_string(r.kind));
+  w.field("type", r.type);
+  w.field("header", r.header);
+  w.field("title", r.title);
+  w.key("alt_titles").strings(r.alt_titles);
+  w.field("frame", r.frame);
+  w.field("corrupted", r.corrupted);
+  w.field("corrupted_reason", r.corrupted_reason);
+  w.field("suppressed", r.suppressed);
+  w.field("panicked", r.panicked);
+  w.field("arch", to_string(r.arch));
+  w.field("kernel_release", r.kernel_release);
+  w.field("kernel_version", r.kernel_version);
+  str_or_null("kernel_build_id", r.kernel_build_id);
+  w.field("hardware", r.hardware);
+  w.field("taint", r.taint.flags);
+  w.key("taint_flags").strings(r.taint.meanings);
+  w.field("cpu", r.cpu);
+  w.field("pid", r.pid);
+  w.field("comm", r.comm);
+  hex("preempt_count", r.preempt_count);
+  w.field("oops_code", r.oops_code);
+  w.field("oops_number", r.oops_number);
+  hex("fault_address", r.fault_address);
+  w.key("error_code");
   if (r.error_code) {
-    j["error_code"] = Json{{"value", fmt::format("{:#x}", r.error_code->code)},
-                           {"description", r.error_code->describe()}};
+    w.begin_object()
+        .field("value", fmt::format("{:#x}", r.error_code->code))
+        .field("description", r.error_code->describe())
+        .end_object();
   } else {
-    j["error_code"] = nullptr;
+    w.null();
   }
-  j["ip"] = r.ip ? symbol_json(*r.ip) : Json(nullptr);
-  Json regs = Json::array();
-  for (const RegisterSet& s : r.registers) regs.push_back(registers_json(s));
-  j["registers"] = regs;
-  Json frames = Json::array();
-  for (const Frame& f : r.frames) frames.push_back(frame_json(f));
-  j["frames"] = frames;
-  j["modules"] = r.modules;
-  Json module_flags = Json::array();  // as printed: "crashzoo(OE)"
-  for (const ModuleFlags& m : r.module_flags) module_flags.push_back(fmt::format("{}({})", m.name, m.flags));
-  j["module_flags"] = std::move(module_flags);
-  j["code"] = r.code ? code_json(*r.code) : Json(nullptr);
-  j["timestamp"] = opt(r.timestamp);
-  j["source"] = r.source;
-  j["boot"] = r.boot;
-  j["span"] = Json{{"begin", r.span.begin},
-                   {"end", r.span.end},
-                   {"first_line", r.span.first_line},
-                   {"last_line", r.span.last_line}};
-  Json anomalies = Json::array();
-  for (const Anomaly& a : r.anomalies) anomalies.push_back(Json{{"line", a.line}, {"message", a.message}});
-  j["anomalies"] = anomalies;
-  return j;
+  w.key("ip");
+  if (r.ip) {
+    w.begin_object();
+    symbol(*r.ip);
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.key("registers").begin_array();
+  for (const RegisterSet& set : r.registers) {
+    w.begin_object().field("line", set.line).key("values").begin_object();
+    // A name printed twice keeps its first place and its last value, as
+    // an object built key by key would.
+    for (size_t i = 0; i < set.regs.size(); ++i) {
+      const std::string& name = set.regs[i].name;
+      bool seen = false;
+      for (size_t k = 0; k < i && !seen; ++k) seen = set.regs[k].name == name;
+      if (seen) continue;
+      uint64_t value = set.regs[i].value;
+      for (size_t k = i + 1; k < set.regs.size(); ++k)
+        if (set.regs[k].name == name) value = set.regs[k].value;
+      w.field(name, fmt::format("{:#x}", value));
+    }
+    w.end_object().end_object();
+  }
+  w.end_array();
+  w.key("frames").begin_array();
+  for (const Frame& f : r.frames) {
+    w.begin_object();
+    symbol(f);
+    w.field("reliable", f.reliable).field("context", f.context).field("line", f.line);
+    w.key("printed_source");
+    if (f.printed_source) {
+      w.begin_object().field("file", f.printed_source->file).field("line", f.printed_source->line).end_object();
+    } else {
+      w.null();
+    }
+    w.field("printed_inline", f.printed_inline);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("modules").strings(r.modules);
+  w.key("module_flags").begin_array();  // as printed: "crashzoo(OE)"
+  for (const ModuleFlags& m : r.module_flags) w.value(fmt::format("{}({})", m.name, m.flags));
+  w.end_array();
+  w.key("code");
+  if (r.code) {
+    const CodeBytes& c = *r.code;
+    w.begin_object().field("text", c.text).field("bytes", bytes(c.bytes)).field("faulting_offset", c.faulting_offset);
+    w.field("unit", c.unit).field("decodable", c.decodable);
+    str_or_null("problem", c.problem);
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.field("timestamp", r.timestamp);
+  w.field("source", r.source);
+  w.field("boot", r.boot);
+  w.key("span")
+      .begin_object()
+      .field("begin", r.span.begin)
+      .field("end", r.span.end)
+      .field("first_line", r.span.first_line)
+      .field("last_line", r.span.last_line)
+      .end_object();
+  w.key("anomalies").begin_array();
+  for (const Anomaly& a : r.anomalies) w.begin_object().field("line", a.line).field("message", a.message).end_object();
+  w.end_array();
+  w.end_object();
 }
+
+Json report_json(const Report& r) { return Json::parse(render_parsed_json(r)); }
 
 Json finding_json(const Finding& f) {
   Json evidence = Json::array();
@@ -327,6 +371,12 @@ Json fetch_json(const FetchReport& f) {
 }
 
 }  // namespace
+
+std::string render_parsed_json(const Report& report) {
+  support::JsonWriter w;
+  write_report(w, report);
+  return w.take();
+}
 
 void render_json(const Analysis& analysis, std::ostream& out) {
   // Invalid UTF-8 from the log is replaced, never a throw.
