@@ -2,16 +2,16 @@
 // syzkaller corpus uploaded R times (default 100) by R different hosts, so
 // every upload is new to the store.
 //
-//   ingest_bench [--replicas R] [--corpus DIR] [--only parse,prepare,sqlite,postgresql]
+//   ingest_bench [--replicas R] [--corpus DIR] [--only parse,prepare,read,sqlite,postgresql]
 //
 // Modes, each on a fresh database:
 //   parse         scan_logs: LogParser over every log, reports counted
 //   prepare       ingest's per-report work without a database: signature,
-//                 triage and known bugs of the report, its analyze JSON,
+//                 diagnosis and known bugs of the report, its parsed JSON,
 //                 raw bytes and content hash
-//   index only    what-if: what ingest would cost without decoding Code:
-//                 bytes and storing the analyze JSON (signature, diagnosis,
-//                 known bugs, content hash); not something ingest does
+//   read          not ingest's: what reading a report back costs, its
+//                 analysis and analyze --json (analyze_report, render_json);
+//                 until schema 3 ingest did this for every report
 //   sqlite x1/x2  ingest_logs into SQLite (WAL, synchronous=FULL), one
 //                 ingester, then two at once (each half the uploads, own
 //                 connection)
@@ -29,15 +29,16 @@
 #include <fstream>
 #include <functional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/postgres_server.h"
 #include "common/syzkaller_corpus.h"
-#include "ktriage/diagnose.h"
 #include "ktriage/ingest.h"
 #include "ktriage/kb.h"
+#include "ktriage/render.h"
 #include "ktriage/store.h"
 #include "support/io.h"
 
@@ -129,13 +130,13 @@ Run ingest(const std::string& mode, const std::string& url, int ingesters, int r
 int main(int argc, char** argv) {
   int replicas = 100;
   fs::path corpus = fs::path(KTRIAGE_SHARED_DIR) / "corpus" / "syzkaller";
-  std::string only = "parse,prepare,index,sqlite,postgresql";
+  std::string only = "parse,prepare,read,sqlite,postgresql";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--replicas" && i + 1 < argc) replicas = std::max(1, std::atoi(argv[++i]));
     else if (a == "--corpus" && i + 1 < argc) corpus = argv[++i];
     else if (a == "--only" && i + 1 < argc) only = argv[++i];
-    else die("usage: ingest_bench [--replicas R] [--corpus DIR] [--only parse,prepare,index,sqlite,postgresql]");
+    else die("usage: ingest_bench [--replicas R] [--corpus DIR] [--only parse,prepare,read,sqlite,postgresql]");
   }
   auto wanted = [&](const char* m) { return ("," + only + ",").find(std::string(",") + m + ",") != std::string::npos; };
 
@@ -193,26 +194,21 @@ int main(int argc, char** argv) {
     }
     runs.push_back({"prepare (no database)", n, since(t0), self_cpu() - cpu0});
   }
-  if (wanted("index")) {
+  if (wanted("read")) {
     std::atomic<size_t> n{0};
-    ScanOptions scan;
-    scan.raw = true;
     auto t0 = std::chrono::steady_clock::now();
     const double cpu0 = self_cpu();
     for (int r = 0; r < replicas; ++r) {
-      const std::string host = "bench-host-" + std::to_string(r);
-      Expected<ScanStats> s = scan_logs(logs, scan, [&](ScannedReport&& sr) {
-        std::string id = sign(sr.report, *rules).id();
-        Analysis a;
-        a.reports.push_back(std::move(sr.report));
-        a.findings = diagnose(a.reports);
-        KbVerdicts v = kb->match(a);
-        std::string hash = sha256_hex(host + '\0' + sr.raw);
-        if (!id.empty() && !hash.empty() && v.matches.size() < 1000) ++n;
+      Expected<ScanStats> s = scan_logs(logs, {}, [&](ScannedReport&& sr) {
+        Expected<Analysis> a = analyze_report(std::move(sr.report), logs[sr.source], &*kb);
+        if (!a) die(a.error().message);
+        std::ostringstream json;
+        render_json(*a, json);
+        if (json.tellp() > 0) ++n;
       });
       if (!s) die(s.error().message);
     }
-    runs.push_back({"index only (what-if)", n, since(t0), self_cpu() - cpu0});
+    runs.push_back({"analysis (on read)", n, since(t0), self_cpu() - cpu0});
   }
   if (wanted("sqlite")) {
     for (int ingesters : {1, 2}) {

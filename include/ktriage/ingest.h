@@ -118,10 +118,16 @@ struct IngestSummary {
 // info, matched against `kb` (optional).
 Expected<Analysis> analyze_report(Report&& report, const std::string& source, const KnowledgeBase* kb);
 
-// The report as ingest stores it: signature, bucket, known bugs, the
-// analyze --json of this report alone, content hash of host and raw bytes.
+// The report as ingest stores it: signature, bucket, known bugs, the report
+// as parsed (render_parsed_json), content hash of host and raw bytes. Not
+// its analysis: that is computed when the report is read (analyze_stored).
 store::NewReport prepare_report(ScannedReport&& scanned, const std::string& source, const IngestOptions& options,
                                 int64_t received_at);
+
+// The analysis of a stored report: its raw text parsed again and analysed as
+// analyze_report does, with the kernel release stored beside it when the
+// text alone does not name one. Nullopt when the text holds no report.
+std::optional<Analysis> analyze_stored(const store::ReportRecord& record, const KnowledgeBase* kb);
 
 // Every report of one log already in memory (an upload), prepared as
 // ingest stores them, in input order; `source` names the log. Raw bytes are

@@ -33,7 +33,8 @@ void render_stored_buckets_text(const std::vector<store::BucketSummary>& buckets
                                 std::ostream& out);
 void render_bucket_detail_json(const store::BucketDetail& bucket, std::ostream& out);
 void render_bucket_detail_text(const store::BucketDetail& bucket, const RenderOptions& options, std::ostream& out);
-void render_report_record_json(const store::ReportRecord& report, std::ostream& out);
+// `analysis`: the report's, computed on read (analyze_stored); null if none.
+void render_report_record_json(const store::ReportRecord& report, const Analysis* analysis, std::ostream& out);
 void render_report_record_text(const store::ReportRecord& report, const RenderOptions& options, std::ostream& out);
 void render_hosts_json(const std::vector<store::HostSummary>& hosts, std::ostream& out);
 void render_hosts_text(const std::vector<store::HostSummary>& hosts, const RenderOptions& options, std::ostream& out);

@@ -31,7 +31,7 @@
 
 namespace ktriage::store {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // The database a command uses when none is given: $KTRIAGE_DB, else
 // sqlite:$XDG_DATA_HOME/ktriage/ktriage.db (~/.local/share when unset).
@@ -65,7 +65,7 @@ struct NewReport {
   int64_t received_at = 0;       // unix seconds, when ingested
   std::string raw;               // the report's bytes as they were in the input
   bool raw_cut = false;          // raw was cut at the ingest limit
-  std::string analysis;          // `ktriage analyze --json` of this report alone
+  std::string parsed;            // the report as parsed, JSON (render_parsed_json): valid UTF-8
   std::vector<KnownBug> known_bugs;
 };
 
@@ -148,7 +148,7 @@ struct ReportRecord {
   std::string content_hash;
   std::string raw;
   bool raw_cut = false;
-  std::string analysis;
+  std::string parsed;  // JSON; from schema 2 and before: the whole analyze --json document
   std::vector<KnownBug> known_bugs;
 };
 

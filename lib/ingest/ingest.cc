@@ -8,9 +8,9 @@
 #include <deque>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <thread>
 
+#include "ktriage/diagnose.h"
 #include "ktriage/ingest.h"
 #include "ktriage/render.h"
 #include "ktriage/triage.h"
@@ -108,25 +108,35 @@ store::NewReport prepare_report(ScannedReport&& scanned, const std::string& sour
   row.content_hash = sha256_hex(keyed);
   row.raw = std::move(scanned.raw);
 
-  Expected<Analysis> analysisOrErr = analyze_report(std::move(scanned.report), source, options.kb);
-  if (!analysisOrErr) {
-    // Only unusable options fail triage; none are given here.
-    row.analysis = "{}";
-    return row;
-  }
-  Analysis& a = *analysisOrErr;
-  for (const KbMatch& m : a.kb_matches) row.known_bugs.push_back({m.id, std::string(to_string(m.verdict))});
-  const Report& r = a.reports.front();
+  const Report& r = scanned.report;
   row.kernel = r.kernel_release;
   row.title = r.title;
   row.kind = std::string(to_string(r.kind));
   row.corrupted = r.corrupted;
   row.corrupted_reason = r.corrupted_reason;
   row.uptime = r.timestamp;
-  std::ostringstream json;
-  render_json(a, json);
-  row.analysis = std::move(json).str();
+  row.parsed = render_parsed_json(r);
+  if (options.kb) {
+    // Known bugs match on titles, frames and the diagnosis (a hand-written
+    // entry may name a cause); the rest of the analysis waits for a read.
+    Analysis a;
+    a.reports.push_back(std::move(scanned.report));
+    a.findings = diagnose(a.reports);
+    for (const KbMatch& m : options.kb->match(a).matches)
+      row.known_bugs.push_back({m.id, std::string(to_string(m.verdict))});
+  }
   return row;
+}
+
+std::optional<Analysis> analyze_stored(const store::ReportRecord& record, const KnowledgeBase* kb) {
+  std::vector<Report> reports = parse_log(record.raw);
+  if (reports.empty()) return std::nullopt;
+  Report& r = reports.front();
+  // The release came from elsewhere in the uploaded log (its boot banner).
+  if (r.kernel_release.empty()) r.kernel_release = record.summary.kernel;
+  Expected<Analysis> a = analyze_report(std::move(r), record.summary.source, kb);
+  if (!a) return std::nullopt;
+  return std::move(*a);
 }
 
 Expected<std::vector<store::NewReport>> prepare_log(std::string_view text, const std::string& source,

@@ -1,5 +1,6 @@
 // Text and JSON for `bucket`, `ingest` and `query` (docs/json.md).
 #include <ctime>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -226,7 +227,7 @@ void render_bucket_detail_text(const store::BucketDetail& d, const RenderOptions
   t.print(out);
 }
 
-void render_report_record_json(const store::ReportRecord& r, std::ostream& out) {
+void render_report_record_json(const store::ReportRecord& r, const Analysis* analysis, std::ostream& out) {
   Json j = report_summary_json(r.summary);
   j["signature"] = r.signature;
   j["kind"] = r.kind;
@@ -238,9 +239,15 @@ void render_report_record_json(const store::ReportRecord& r, std::ostream& out) 
   j["known_bugs"] = bugs;
   j["raw"] = r.raw;
   j["raw_cut"] = r.raw_cut;
-  // The analysis is stored as analyze --json printed it; embed it as JSON.
-  Json analysis = Json::parse(r.analysis, nullptr, false);
-  j["analysis"] = analysis.is_discarded() ? Json(nullptr) : analysis;
+  Json parsed = Json::parse(r.parsed, nullptr, false);
+  j["parsed"] = parsed.is_discarded() ? Json(nullptr) : std::move(parsed);
+  if (analysis) {
+    std::ostringstream doc;
+    render_json(*analysis, doc);
+    j["analysis"] = Json::parse(std::move(doc).str(), nullptr, false);
+  } else {
+    j["analysis"] = nullptr;
+  }
   out << dump({{"schema_version", kJsonSchemaVersion}, {"report", j}}) << '\n';
 }
 

@@ -248,7 +248,8 @@ void handle_api_report(Service& s, const httplib::Request& req, httplib::Respons
   }
   if (!*r) return json_error(res, 404, fmt::format("no report {}", *id));
   std::ostringstream out;
-  render_report_record_json(**r, out);
+  const std::optional<Analysis> analysis = analyze_stored(**r, s.options.kb);
+  render_report_record_json(**r, analysis ? &*analysis : nullptr, out);
   json_body(res, 200, std::move(out).str());
 }
 

@@ -154,16 +154,6 @@ std::string sort_header(const httplib::Request& req, std::string_view label, std
                      escape(label), active ? " &darr;" : "");
 }
 
-// The analysis of a stored report, computed again from its text as ingest
-// did (the store keeps it as JSON; the renderer reads the model).
-std::optional<Analysis> analysis_of(const Service& s, const store::ReportRecord& r) {
-  std::vector<Report> reports = parse_log(r.raw);
-  if (reports.empty()) return std::nullopt;
-  Expected<Analysis> a = analyze_report(std::move(reports.front()), r.summary.source, s.options.kb);
-  if (!a) return std::nullopt;
-  return std::move(*a);
-}
-
 // The report as the HTML renderer's fragment (render/html.cc, the page of
 // `analyze --format html` without its <html>); its stylesheet goes in the
 // page's <head> once (html::page's report_style).
@@ -343,7 +333,7 @@ void handle_page_bucket(Service& s, const httplib::Request& req, httplib::Respon
       body += fmt::format(
           R"(<h2>Representative report: the newest, <a href="/reports/{0}">#{0}</a> from {1}</h2><div class="card" id="representative">)",
           newest, escape((*rep)->summary.host));
-      std::optional<Analysis> a = analysis_of(s, **rep);
+      std::optional<Analysis> a = analyze_stored(**rep, s.options.kb);
       if (a) {
         body += report_fragment(*a, "rep-");
       } else {
@@ -406,7 +396,7 @@ void handle_page_report(Service& s, const httplib::Request& req, httplib::Respon
     body += fmt::format(R"(<dt>flagged</dt><dd class="flag">parsed only in part: {}</dd>)", escape(r.corrupted_reason));
   body += fmt::format(R"(<dt>content hash</dt><dd class="mono muted">{}</dd></dl></div>)", escape(r.content_hash));
 
-  if (std::optional<Analysis> a = analysis_of(s, r)) {
+  if (std::optional<Analysis> a = analyze_stored(r, s.options.kb)) {
     body += R"(<h2>Analysis</h2><div class="card" id="analysis">)";
     body += report_fragment(*a, "") + "</div>";
   }

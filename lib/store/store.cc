@@ -185,7 +185,7 @@ std::string values_list(size_t rows, size_t columns) {
 
 constexpr std::string_view kReportColumns =
     "content_hash, bucket_id, host, source, source_index, kernel, title, kind, corrupted, corrupted_reason, uptime, "
-    "received_at, raw, raw_cut, analysis";
+    "received_at, raw, raw_cut, parsed";
 constexpr size_t kReportColumnCount = 15;
 
 }  // namespace
@@ -234,7 +234,7 @@ Expected<std::vector<PutResult>> Store::put(const std::vector<NewReport>& batch)
       p.insert(p.end(), {Text{r.content_hash}, Text{r.bucket_id}, clean(r.host), clean(r.source), r.source_index,
                          clean(r.kernel), clean(r.title), clean(r.kind), int64_t{r.corrupted},
                          clean(r.corrupted_reason), r.uptime ? Param{*r.uptime} : Param{nullptr}, r.received_at,
-                         Blob{r.raw}, int64_t{r.raw_cut}, clean(r.analysis)});
+                         Blob{r.raw}, int64_t{r.raw_cut}, Text{r.parsed}});  // parsed: UTF-8 already
     }
     Expected<Rows> rows = db_->query(fmt::format("INSERT INTO reports ({}) VALUES {} ON CONFLICT (content_hash) DO "
                                                  "NOTHING RETURNING id, content_hash",
@@ -445,7 +445,7 @@ Expected<std::optional<ReportRecord>> Store::report(int64_t id) {
   const Param p[] = {id};
   Expected<Rows> rows = db_->query(
       fmt::format("SELECT {}, b.signature, r.kind, r.corrupted_reason, r.uptime, r.content_hash, r.raw, r.raw_cut, "
-                  "r.analysis FROM reports r JOIN buckets b ON b.id = r.bucket_id WHERE r.id = $1",
+                  "r.parsed FROM reports r JOIN buckets b ON b.id = r.bucket_id WHERE r.id = $1",
                   kReportSummaryColumns),
       p);
   if (!rows) return rows.error();
@@ -459,7 +459,7 @@ Expected<std::optional<ReportRecord>> Store::report(int64_t id) {
   r.content_hash = rows->text(0, 13);
   r.raw = rows->text(0, 14);
   r.raw_cut = rows->integer(0, 15) != 0;
-  r.analysis = rows->text(0, 16);
+  r.parsed = rows->text(0, 16);
   Expected<Rows> bugs =
       db_->query("SELECT bug_id, verdict FROM report_known_bugs WHERE report_id = $1 ORDER BY bug_id", p);
   if (!bugs) return bugs.error();

@@ -223,7 +223,9 @@ TEST_P(ServeTest, ReadApiHasTheShapesOfQueryJson) {
   ASSERT_EQ(rep.status, 200);
   EXPECT_EQ(rep.body["report"]["bucket"], id);
   EXPECT_EQ(rep.body["report"]["host"], "web1");
-  // The analysis is analyze --json's document of this report alone.
+  // Stored as parsed; the analysis is analyze --json's document of this
+  // report alone, made on read.
+  EXPECT_EQ(rep.body["report"]["parsed"]["title"], rep.body["report"]["title"]);
   EXPECT_EQ(rep.body["report"]["analysis"]["schema_version"], 1);
   EXPECT_EQ(rep.body["report"]["analysis"]["reports"].size(), 1u);
 

@@ -33,7 +33,7 @@ NewReport make_report(int n, const std::string& bucket, const std::string& host 
   r.kind = "oops_paging";
   r.received_at = received;
   r.uptime = 12.5;
-  r.analysis = R"({"schema_version":1,"reports":[]})";
+  r.parsed = R"({"kind":"oops","title":"x"})";
   return r;
 }
 
@@ -141,7 +141,7 @@ TEST_P(StoreTest, KeepsRawBytesAndTextExactly) {
   EXPECT_TRUE(got.summary.corrupted);
   EXPECT_EQ(got.corrupted_reason, "trace cut off mid-frame");
   EXPECT_TRUE(got.raw_cut);
-  EXPECT_EQ(got.analysis, r.analysis);
+  EXPECT_EQ(got.parsed, r.parsed);
   EXPECT_EQ(got.content_hash, r.content_hash);
   EXPECT_EQ(got.signature, r.signature);
   ASSERT_EQ(got.known_bugs.size(), 1u);

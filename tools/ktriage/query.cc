@@ -23,6 +23,7 @@ struct QueryOptions {
   std::string host;
   size_t limit = 0;
   std::string id;
+  KbOptions kb;  // report --json: its analysis, computed now, names known bugs
 };
 
 enum class What { buckets, bucket, report, hosts };
@@ -70,7 +71,15 @@ int run_query(const QueryOptions& o, What what) {
       Expected<std::optional<store::ReportRecord>> rep = s.report(report_id);
       if (!rep) return fail(rep.error().message);
       if (!*rep) return std::fprintf(stderr, "ktriage: no report %s\n", o.id.c_str()), kNothingFound;
-      o.json ? render_report_record_json(**rep, std::cout) : render_report_record_text(**rep, r, std::cout);
+      if (o.json) {
+        // Ingest stores the report as parsed; its analysis is made here.
+        Expected<KnowledgeBase> kb = load_kb(o.kb);
+        if (!kb) return fail(kb.error().message);
+        const std::optional<Analysis> analysis = analyze_stored(**rep, &*kb);
+        render_report_record_json(**rep, analysis ? &*analysis : nullptr, std::cout);
+      } else {
+        render_report_record_text(**rep, r, std::cout);
+      }
       found = true;
       break;
     }
@@ -96,7 +105,7 @@ Run add_query(CLI::App& app) {
       "Read back what `ktriage ingest` stored.\n\n"
       "  ktriage query buckets --since 7d            top buckets of the last week\n"
       "  ktriage query bucket 3f9c0a51               one bucket: kernels, hosts, known bugs, latest reports\n"
-      "  ktriage query report 42                     one report: its raw text (--json: with its analysis)\n"
+      "  ktriage query report 42                     one report: its raw text (--json: as parsed, and analysed now)\n"
       "  ktriage query hosts --kernel 6.1.0-13-amd64 which machines crashed on that kernel");
   cmd->require_subcommand(1);
   cmd->fallthrough();  // the options below may follow the query's name
@@ -116,6 +125,7 @@ Run add_query(CLI::App& app) {
   bucket->callback([what] { *what = What::bucket; });
   CLI::App* report = cmd->add_subcommand("report", "one report: where it came from, its bucket, its raw text");
   report->add_option("id", o->id, "report id")->required();
+  add_kb_options(*report, o->kb);
   report->callback([what] { *what = What::report; });
   cmd->add_subcommand("hosts", "hosts, most reports first")->callback([what] { *what = What::hosts; });
   return [o, what] { return run_query(*o, *what); };
