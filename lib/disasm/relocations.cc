@@ -21,6 +21,7 @@
 #include <optional>
 
 #include "ktriage/disasm.h"
+#include "support/elf_path.h"
 #include "support/errors.h"
 
 namespace ktriage {
@@ -97,10 +98,12 @@ struct NamedSymbol {
 
 Expected<std::vector<CodeRelocation>> read_function_relocations(const std::string& path, const std::string& function) {
   if (elf_version(EV_CURRENT) == EV_NONE) return Error{"libelf: version mismatch"};
-  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  Expected<support::ElfPath> file = support::ElfPath::open(path);  // .ko.xz, .ko.zst
+  if (!file) return file.error();
+  Fd fd(open(file->path().c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return Error{fmt::format("cannot open {}", path)};
   ElfPtr elf(elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr));
-  if (!elf || elf_kind(elf.get()) != ELF_K_ELF) return support::libelf_error(fmt::format("libelf: {}: not an ELF file (compressed module?)", path));
+  if (!elf || elf_kind(elf.get()) != ELF_K_ELF) return support::libelf_error(fmt::format("libelf: {}: not an ELF file", path));
   GElf_Ehdr ehdr;
   if (!gelf_getehdr(elf.get(), &ehdr)) return support::libelf_error(fmt::format("libelf: {}: gelf_getehdr", path));
   if (ehdr.e_type != ET_REL) return Error{fmt::format("{} is not relocatable", path)};

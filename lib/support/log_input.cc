@@ -5,7 +5,9 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -112,21 +114,18 @@ class Zstd final : public Decoder {
   std::string feed(std::string_view in, const Sink& out) override {
     if (!d_) return "libzstd could not start";
     ZSTD_inBuffer input{in.data(), in.size(), 0};
-    while (input.pos < input.size) {
+    // Until the input is used up and the decoder holds no more output (the
+    // last call did not fill the buffer).
+    for (bool full = true; input.pos < input.size || full;) {
       ZSTD_outBuffer output{buf_, kOut, 0};
+      const size_t before = input.pos;
       size_t rc = ZSTD_decompressStream(d_.get(), &output, &input);
       if (ZSTD_isError(rc)) return fmt::format("corrupt zstd data ({})", ZSTD_getErrorName(rc));
       if (output.pos) out(std::string_view(buf_, output.pos));
-      frame_done_ = rc == 0;
-    }
-    // Flush what the decoder still holds for this input.
-    for (;;) {
-      ZSTD_outBuffer output{buf_, kOut, 0};
-      size_t rc = ZSTD_decompressStream(d_.get(), &output, &input);
-      if (ZSTD_isError(rc)) return fmt::format("corrupt zstd data ({})", ZSTD_getErrorName(rc));
-      if (output.pos) out(std::string_view(buf_, output.pos));
-      frame_done_ = rc == 0;
-      if (output.pos < kOut) break;
+      full = output.pos == kOut;
+      // A call that did nothing (after a finished frame: it would begin the
+      // next one) says nothing about where the data ended.
+      if (output.pos || input.pos != before) frame_done_ = rc == 0;
     }
     return {};
   }
@@ -319,6 +318,37 @@ Expected<LogStreamResult> stream_log(const std::string& path, size_t chunk_size,
   if (!failure.empty()) return Error{fmt::format("{}: {}", path, failure)};
   if (decoder && !decoder->complete()) result.problem = result.encoding + " data ends early; read what was there";
   return result;
+}
+
+Expected<std::optional<std::string>> read_decompressed(const std::string& path, size_t limit) {
+  char head[6] = {};
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Error{fmt::format("{}: {}", path, std::strerror(errno))};
+    in.read(head, sizeof head);
+  }
+  std::string name;
+  std::unique_ptr<Decoder> decoder = decoder_for(std::string_view(head, sizeof head), name);
+  if (!decoder) return std::optional<std::string>();
+  std::string out;
+  bool too_big = false;
+  Sink keep = [&](std::string_view s) {
+    if (too_big || out.size() + s.size() > limit) {
+      too_big = true;
+      return;
+    }
+    out.append(s);
+  };
+  std::string failure;
+  Expected<uint64_t> readOrErr = stream_file(path, 1 << 16, [&](std::string_view raw, const StreamProgress&) {
+    if (failure.empty() && !too_big) failure = decoder->feed(raw, keep);
+  });
+  if (!readOrErr) return readOrErr.error();
+  if (auto* xz = dynamic_cast<Xz*>(decoder.get()); xz && failure.empty()) failure = xz->finish(keep);
+  if (too_big) return Error{fmt::format("{}: decompresses to more than {} MiB", path, limit >> 20)};
+  if (!failure.empty()) return Error{fmt::format("{}: {}", path, failure)};
+  if (!decoder->complete()) return Error{fmt::format("{}: {} data ends early", path, name)};
+  return std::optional<std::string>(std::move(out));
 }
 
 Expected<std::string> read_log(const std::string& path) {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,5 +33,11 @@ Expected<LogStreamResult> stream_log(const std::string& path, size_t chunk_size,
 
 // The whole text of a log file, decoded as stream_log() does.
 Expected<std::string> read_log(const std::string& path);
+
+// The bytes of a file compressed with gzip, xz or zstd (known by its magic
+// bytes; no text decoding), at most `limit` of them; nullopt when the file
+// is not compressed, read no further than its first bytes. Kernel modules
+// ship as .ko.xz and .ko.zst.
+Expected<std::optional<std::string>> read_decompressed(const std::string& path, size_t limit);
 
 }  // namespace ktriage::support

@@ -148,16 +148,25 @@ DebugObject::~DebugObject() {
 
 Expected<std::shared_ptr<DebugObject>> DebugObject::open_elf(const std::string& path,
                                                              const std::string& name) {
-  Expected<bool> checked = check_elf_file(path);
-  if (!checked) return checked.error();
+  Expected<support::ElfPath> elfOrErr = support::ElfPath::open(path);
+  if (!elfOrErr) return elfOrErr.error();
+  Expected<bool> checked = check_elf_file(elfOrErr->path());
+  if (!checked) {
+    // Named as the user gave it, not as /proc/self/fd/N.
+    std::string message = checked.error().message;
+    if (size_t at = message.find(elfOrErr->path()); elfOrErr->decompressed() && at != std::string::npos)
+      message.replace(at, elfOrErr->path().size(), path + " (decompressed)");
+    return Error{message};
+  }
   std::shared_ptr<DebugObject> obj(new DebugObject());
   obj->kind_ = Kind::elf;
   obj->name_ = name;
   obj->path_ = path;
+  if (elfOrErr->decompressed()) obj->elf_ = std::move(*elfOrErr);
   obj->dwfl_.reset(dwfl_begin(&kOfflineCallbacks));
   if (!obj->dwfl_) return support::libdwfl_error(path);
   dwfl_report_begin(obj->dwfl_.get());
-  obj->module_ = dwfl_report_offline(obj->dwfl_.get(), name.c_str(), path.c_str(), -1);
+  obj->module_ = dwfl_report_offline(obj->dwfl_.get(), name.c_str(), obj->open_path().c_str(), -1);
   if (!obj->module_) return support::libdwfl_error(path);
   if (dwfl_report_end(obj->dwfl_.get(), nullptr, nullptr) != 0) return support::libdwfl_error(path);
   GElf_Addr bias = 0;

@@ -17,6 +17,7 @@
 
 #include "ktriage/error.h"
 #include "ktriage/symbolize.h"
+#include "support/elf_path.h"
 #include "symbolize/line_table.h"
 
 
@@ -113,9 +114,14 @@ class DebugObject {
   void add_source_context(FrameSymbolization& out, const DebugInfoOptions& options);
   Dwarf* unit_dwarf(uint64_t cu_offset, std::string* error);
 
+  // What libelf/libdwfl and the unit views read: path_, or its
+  // decompressed copy when the file is compressed (.ko.xz).
+  const std::string& open_path() const { return elf_ ? elf_->path() : path_; }
+
   Kind kind_ = Kind::elf;
   std::string name_;
   std::string path_;
+  std::optional<support::ElfPath> elf_;
   bool relocatable_ = false;
   uint16_t machine_ = 0;
   bool program_ = false;

@@ -113,7 +113,7 @@ Dwarf* DebugObject::unit_dwarf(uint64_t cu_offset, std::string* error) {
   // .debug_info section header is rewritten before each dwarf_begin_elf(),
   // which reads the section headers once and keeps its own Elf_Data.
   if (!image_) {
-    int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    int fd = ::open(open_path().c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       *error = fmt::format("{}: {}", path_, std::strerror(errno));
       return nullptr;

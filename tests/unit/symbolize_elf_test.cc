@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "ktriage/disasm.h"
 #include "ktriage/symbolize.h"
 #include "common/test_util.h"
 
@@ -303,6 +304,59 @@ TEST_F(SymbolizeElf, ModuleFunctionsResolveInTheirOwnSections) {
   EXPECT_EQ(r.inlined[0].function, "mod_inner");
   EXPECT_EQ(r.inlined[1].function, "mod_cold");
   EXPECT_EQ(r.inlined[1].location.line, marker_line("module.c", "mod_call_inner"));
+}
+
+// Distributions ship modules compressed: Debian and Fedora .ko.xz, Arch and
+// newer Ubuntu .ko.zst, old ones .ko.gz. Each is read as the .ko it holds.
+TEST_F(SymbolizeElf, CompressedModulesAreRead) {
+  std::vector<NmSymbol> cold = nm_symbols(path("mod.o"), "mod_cold");
+  ASSERT_EQ(cold.size(), 1u);
+  std::vector<uint64_t> rets = return_offsets(path("mod.o"), "mod_cold");
+  Expected<std::vector<CodeRelocation>> plain = read_function_relocations(path("mods/deep/test-mod.ko"), "mod_cold");
+  ASSERT_TRUE(plain) << plain.error().message;
+  for (const char* tool : {"xz", "zstd -q --rm", "gzip"}) {
+    SCOPED_TRACE(tool);
+    const std::string ext = std::string(tool) == "zstd -q --rm" ? ".zst" : std::string(tool) == "xz" ? ".xz" : ".gz";
+    const fs::path dir = dir_ / ("compressed" + ext);
+    fs::create_directories(dir);
+    const std::string ko = (dir / "test-mod.ko").string();
+    fs::copy_file(path("mods/deep/test-mod.ko"), ko, fs::copy_options::overwrite_existing);
+    ASSERT_EQ(std::system((std::string(tool) + " -f '" + ko + "'").c_str()), 0);
+    ASSERT_TRUE(fs::exists(ko + ext)) << ko + ext;
+
+    DebugInfoOptions opts;
+    opts.module_dirs = {dir.string()};
+    auto symOrErr = Symbolizer::open(opts);
+    ASSERT_TRUE(symOrErr) << symOrErr.error().message;
+    Report report;
+    Frame f;
+    static_cast<Symbol&>(f) = sym("mod_cold", rets.empty() ? 2 : rets.back(), cold[0].size, "test_mod");
+    report.frames = {f};
+    Symbolization s = symOrErr->symbolize(report);
+    ASSERT_EQ(s.frames.size(), 1u);
+    ASSERT_TRUE(s.frames[0].ok()) << s.frames[0].symbolize_error;
+    ASSERT_TRUE(s.frames[0].source);
+    EXPECT_EQ(s.frames[0].source->file, "module.c");
+    ASSERT_EQ(s.debuginfo.size(), 1u);
+    EXPECT_EQ(s.debuginfo[0].path, ko + ext);  // named as found, not as its decompressed copy
+    EXPECT_TRUE(s.debuginfo[0].has_dwarf);
+
+    // The Code: check reads the module's relocations from the same file.
+    Expected<std::vector<CodeRelocation>> relocs = read_function_relocations(ko + ext, "mod_cold");
+    ASSERT_TRUE(relocs) << relocs.error().message;
+    EXPECT_EQ(relocs->size(), plain->size());
+  }
+  // A compressed file that is cut short is an error that says so.
+  const std::string cut = (dir_ / "compressed.xz" / "cut.ko.xz").string();
+  {
+    std::ifstream in((dir_ / "compressed.xz" / "test-mod.ko.xz").string(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  }
+  auto objOrErr = open_debug_object(cut, "cut");
+  ASSERT_FALSE(objOrErr);
+  EXPECT_NE(objOrErr.error().message.find("cut.ko.xz"), std::string::npos) << objOrErr.error().message;
+  EXPECT_NE(objOrErr.error().message.find("ends early"), std::string::npos) << objOrErr.error().message;
 }
 
 TEST_F(SymbolizeElf, SymbolizerFindsModulesAndComputesKaslr) {
