@@ -147,6 +147,7 @@ struct PageFaultError {
 struct Taint {
   std::string flags;                 // as printed, e.g. "G        W  OE"; "" when not tainted/not printed
   std::vector<std::string> meanings; // one per set flag: "O: out-of-tree module loaded"
+  uint32_t line = 0;                 // input line that printed the flags, 0 when none
 };
 
 // A module printed with taint flags in "Modules linked in:" ("crashzoo(OE)").
@@ -227,6 +228,7 @@ struct Report {
   std::vector<RegisterSet> registers;
   std::vector<Frame> frames;
   std::vector<std::string> modules;          // "Modules linked in:"
+  uint32_t modules_line = 0;                 // the input line of "Modules linked in:", 0 when none
   std::vector<ModuleFlags> module_flags;     // those printed with taint flags
   std::optional<CodeBytes> code;
   std::optional<SourceSite> assertion;       // BUG()/WARN() source line

@@ -48,9 +48,10 @@ void tainted_modules(const Context& c, std::vector<Finding>& out) {
       title = "kernel tainted W: an earlier warning was printed";
     Finding f = make_finding("context.taint", "other", title, in_trace.empty() ? 0.2 : 0.3,
                      "context for the headline, not a cause by itself", i);
-    f.evidence.push_back(log_line(i, r, fmt::format("Tainted: {}", r.taint.flags)));
+    f.evidence.push_back(line_at(i, r.taint.line, fmt::format("Tainted: {}", r.taint.flags)));
     for (const std::string& m : r.taint.meanings) f.evidence.push_back(Evidence{"kernel", m, i, std::nullopt});
-    if (!flagged.empty()) f.evidence.push_back(log_line(i, r, fmt::format("flagged in Modules linked in: {}", fmt::join(flagged, " "))));
+    if (!flagged.empty())
+      f.evidence.push_back(line_at(i, r.modules_line, fmt::format("flagged in Modules linked in: {}", fmt::join(flagged, " "))));
     // "crashzoo: loading out-of-tree module taints kernel." printed at load time.
     for (const Note* n : notes_of(r, NoteKind::module_taint)) f.evidence.push_back(note_line(i, *n));
     if (warned) f.evidence.push_back(log_line(i, r, "taint W: a WARNING was printed before this report; it may be the first sign of the problem"));

@@ -8,6 +8,7 @@
 
 #include "analysis/analyses.h"
 #include "analysis/context.h"
+#include "analysis/helpers.h"
 
 namespace ktriage {
 
@@ -62,10 +63,10 @@ std::vector<Finding> diagnose(const std::vector<Report>& reports, const Diagnose
                                 m, reports[m].span.first_line ? std::optional<uint32_t>(reports[m].span.first_line) : std::nullopt});
         }
         if (!panics.empty())
-          f.evidence.push_back({"log_line",
-                                fmt::format("then the kernel panicked (report {}: \"{}\"), only because of this failure",
-                                            fmt::join(panics, ", "), reports[*first_panic].header),
-                                std::nullopt, std::nullopt});
+          f.evidence.push_back(analysis::line_at(
+              *first_panic, reports[*first_panic].span.first_line,
+              fmt::format("then the kernel panicked (report {}: \"{}\"), only because of this failure",
+                          fmt::join(panics, ", "), reports[*first_panic].header)));
         std::sort(f.reports.begin(), f.reports.end());
       }
       // Findings about the first incident lead: later reports are often its aftermath.

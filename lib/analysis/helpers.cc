@@ -21,6 +21,10 @@ Evidence log_line(size_t report, const Report& r, std::string text) {
   return Evidence{"log_line", std::move(text), report, header_line(r)};
 }
 
+Evidence line_at(size_t report, uint32_t line, std::string text) {
+  return Evidence{"log_line", std::move(text), report, line ? std::optional<uint32_t>(line) : std::nullopt};
+}
+
 Evidence figure(size_t report, std::string text) {
   return Evidence{"figure", std::move(text), report, std::nullopt};
 }
@@ -216,8 +220,6 @@ bool has_note(const Report& r, NoteKind kind) {
   return std::any_of(r.notes.begin(), r.notes.end(), [kind](const Note& n) { return n.kind == kind; });
 }
 
-Evidence note_line(size_t report, const Note& n) {
-  return Evidence{"log_line", n.text, report, n.line ? std::optional<uint32_t>(n.line) : std::nullopt};
-}
+Evidence note_line(size_t report, const Note& n) { return line_at(report, n.line, n.text); }
 
 }  // namespace ktriage::analysis

@@ -15,6 +15,7 @@ namespace ktriage::analysis {
 // Evidence builders.
 std::optional<uint32_t> header_line(const Report& r);
 Evidence log_line(size_t report, const Report& r, std::string text);  // points at the report's header line
+Evidence line_at(size_t report, uint32_t line, std::string text);      // a given input line; 0: none
 Evidence figure(size_t report, std::string text);
 Evidence kernel_fact(std::string text);
 Finding make_finding(std::string id, std::string cause, std::string title, double confidence,

@@ -103,11 +103,13 @@ void list_corruption(const Context& c, std::vector<Finding>& out) {
     bool by_msg = icontains(r.header, "list_add corruption") || icontains(r.header, "list_del corruption") ||
                   icontains(r.header, "list corruption");
     std::string message;
+    uint32_t message_line = 0;
     // CONFIG_DEBUG_LIST prints its verdict on the line just before "kernel BUG at".
     if (!by_msg) {
       for (const Note* n : notes_of(r, NoteKind::list_check)) {
         if (n->line < r.span.first_line) {
           message = n->text;
+          message_line = n->line;
           break;
         }
       }
@@ -118,7 +120,7 @@ void list_corruption(const Context& c, std::vector<Finding>& out) {
                      "linked-list corruption detected by CONFIG_DEBUG_LIST" + (caller ? " in " + caller->function : std::string()),
                      0.9, "the kernel's list debugging checks caught an inconsistent list", i);
     if (by_msg || r.kind == CrashKind::list_corruption) f.evidence.push_back(log_line(i, r, fmt::format("\"{}\"", r.header)));
-    if (!message.empty()) f.evidence.push_back(Evidence{"log_line", fmt::format("\"{}\"", message), i, std::nullopt});
+    if (!message.empty()) f.evidence.push_back(line_at(i, message_line, fmt::format("\"{}\"", message)));
     if (by_loc) f.evidence.push_back(log_line(i, r, fmt::format("kernel BUG at {}:{}: the list-debugging check (BUG_ON_DATA_CORRUPTION)", loc->file, loc->line)));
     std::string text = r.header + " " + message;
     if (icontains(text, "dead000000000122") || icontains(text, "00200200"))

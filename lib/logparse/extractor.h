@@ -44,6 +44,9 @@ class Extractor {
       index_ = i;
       bytes_ = lines[i].bytes;
       line(lines[i].text);
+      // Where evidence cites them: the first line that gave each.
+      if (r_.taint.line == 0 && !r_.taint.flags.empty()) r_.taint.line = line_;
+      if (r_.modules_line == 0 && !r_.modules.empty()) r_.modules_line = line_;
     }
     finish();
   }

@@ -55,5 +55,40 @@ TEST(KernelLabFindings, TopCauseMatchesTruth) {
   for (const std::string& f : failures) ADD_FAILURE() << f;
 }
 
+// Evidence that cites a log line cites the line that says it (issue 12.8:
+// "Tainted:" was cited at the BUG line, a quoted message at no line).
+TEST(KernelLabFindings, EvidenceCitesTheLineThatSaysIt) {
+  const std::string dir = std::string(KTRIAGE_SHARED_DIR) + "/kernel-lab/logs";
+  std::ifstream truth(dir + "/truth.jsonl");
+  if (!truth) GTEST_SKIP() << "shared/kernel-lab/logs/truth.jsonl not found";
+  size_t checked = 0;
+  for (std::string entry; std::getline(truth, entry);) {
+    if (entry.empty()) continue;
+    const std::string log = nlohmann::json::parse(entry).at("log").get<std::string>();
+    const std::string text = read(dir + "/../" + log);
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    for (const Finding& f : diagnose(parse_log(text), {})) {
+      for (const Evidence& e : f.evidence) {
+        if (e.what != "log_line") continue;
+        SCOPED_TRACE(log + ": " + f.id + ": " + e.text);
+        ASSERT_TRUE(e.line.has_value());
+        ASSERT_TRUE(*e.line >= 1 && *e.line <= lines.size());
+        const std::string& cited = lines[*e.line - 1];
+        std::string want;
+        if (e.text.starts_with("Tainted: ")) want = "Tainted: ";
+        else if (e.text.starts_with("flagged in Modules linked in")) want = "Modules linked in";
+        else if (e.text.starts_with("then the kernel panicked")) want = "Kernel panic - not syncing";
+        else if (e.text.starts_with("\"")) want = e.text.substr(1, std::min<size_t>(40, e.text.size() - 2));
+        if (want.empty()) continue;
+        EXPECT_NE(cited.find(want), std::string::npos) << "line " << *e.line << ": " << cited;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 20u);
+}
+
 }  // namespace
 }  // namespace ktriage
