@@ -131,6 +131,8 @@ bool panic_restates(const Report& a, const Report& b) {
 
 bool follows_as_panic(const Report& a, const Report& b) { return is_follow_on_panic(b) || panic_restates(a, b); }
 
+constexpr double kSameTaskSeconds = 5;
+
 std::string link_reason(const Report& a, const Report& b) {
   // Another input or another boot: never the same incident, whatever the
   // line numbers and timestamps (both start again) say.
@@ -142,7 +144,9 @@ std::string link_reason(const Report& a, const Report& b) {
   if (follows_as_panic(a, b) && (!gap || (*gap >= -1 && *gap < 30)))
     return "the panic that follows only reports the earlier failure as fatal";
   if (pid_differs || cpu_differs) return "";
-  if (a.pid && b.pid && (!gap || (*gap >= -1 && *gap < 60)))
+  // The same task seconds apart: one incident. A WARNING long before an oops
+  // of the same task is not tied to it by anything the log says.
+  if (a.pid && b.pid && (!gap || (*gap >= -1 && *gap < kSameTaskSeconds)))
     return fmt::format("same task {}/{}{}", b.comm.empty() ? a.comm : b.comm, *b.pid,
                        gap ? fmt::format(", {:.3f} s apart", *gap) : "");
   if (gap && *gap >= -0.01 && *gap < 1.0) return fmt::format("printed {:.3f} s apart with no conflicting task or CPU", *gap);

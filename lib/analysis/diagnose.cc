@@ -50,10 +50,17 @@ std::vector<Finding> diagnose(const std::vector<Report>& reports, const Diagnose
         std::vector<size_t> members = context.incident_of(f.reports.front());
         std::vector<std::string> panics;
         std::optional<size_t> first_panic;
+        const size_t own = f.reports.front();
         for (size_t m : members) {
           if (std::find(f.reports.begin(), f.reports.end(), m) == f.reports.end()) f.reports.push_back(m);
           if (context.link_reason[m].empty() || members.size() < 2) continue;
           if (context.consequence[m] && reports[m].kind == CrashKind::panic) {
+            // The panic is the failure's it follows (the last report before
+            // it that is no consequence itself), not every report's of the
+            // incident: a WARNING before an oops did not panic the kernel.
+            size_t cause = m;
+            while (cause > members.front() && (cause == m || context.consequence[cause])) --cause;
+            if (cause != own) continue;
             panics.push_back(fmt::format("#{}", m + 1));
             if (!first_panic) first_panic = m;
             continue;

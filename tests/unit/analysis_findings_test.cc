@@ -402,6 +402,50 @@ TEST(AnalysisFindings, UnrelatedReportsAreNotLinked) {
   EXPECT_EQ(n->reports, std::vector<size_t>{1});
 }
 
+// Issue 12.7: a WARNING 41 s before an oops of the same task, then the oops'
+// panic. Nothing in the log ties the WARNING to the oops, and the panic is
+// the oops' own: only the oops is credited with it.
+TEST(AnalysisFindings, AnEarlierWarningIsNotCreditedWithTheOopsPanic) {
+  Report w = report(CrashKind::warning, "WARNING: CPU: 0 PID: 96 at a.c:1 a+0x1/0x2");
+  w.pid = 96;
+  w.cpu = 0;
+  w.timestamp = 3.0;
+  w.span = {0, 0, 10, 30};
+  Report oops = report(CrashKind::null_deref, "BUG: kernel NULL pointer dereference, address: 0000000000000008");
+  oops.pid = 96;
+  oops.cpu = 0;
+  oops.timestamp = 44.0;
+  oops.fault_address = 8;
+  oops.span = {0, 0, 200, 240};
+  Report panic = report(CrashKind::panic, "Kernel panic - not syncing: Fatal exception");
+  panic.pid = 96;
+  panic.cpu = 0;
+  panic.timestamp = 44.02;
+  panic.span = {0, 0, 241, 243};
+  auto fs = diagnose({w, oops, panic});
+  for (const Finding& f : fs) {
+    SCOPED_TRACE(f.id);
+    const bool about_warning = f.reports.front() == 0;
+    EXPECT_EQ(mentions(f, "then the kernel panicked"), f.id == "fault_address.null");
+    if (about_warning) {
+      EXPECT_EQ(f.reports, std::vector<size_t>{0});
+    }
+  }
+  const Finding* n = find(fs, "fault_address.null");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->reports, (std::vector<size_t>{1, 2}));
+
+  // Close together, the same task's WARNING and oops are one incident; the
+  // panic still follows the oops, not the WARNING.
+  w.timestamp = 43.9;
+  fs = diagnose({w, oops, panic});
+  ASSERT_TRUE(find(fs, "context.linked_reports"));
+  ASSERT_TRUE(find(fs, "assertion.warn_on"));
+  EXPECT_FALSE(mentions(*find(fs, "assertion.warn_on"), "then the kernel panicked"));
+  ASSERT_TRUE(find(fs, "fault_address.null"));
+  EXPECT_TRUE(mentions(*find(fs, "fault_address.null"), "then the kernel panicked"));
+}
+
 TEST(AnalysisFindings, StackProtector) {
   Report r = report(CrashKind::panic, "Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: zoo_stack_smash+0x50/0x50 [crashzoo]");
   auto fs = diagnose({r});
