@@ -191,6 +191,7 @@ enum class Notice : uint8_t {
   note,         // a line that makes a note for the reports around it (logparse/notes.h)
   boot_fact,    // a fact of the whole boot: "Command line:", "Kernel Offset:"
   task_dump,    // one task of a task dump (sysrq, hung-task follow-ups): not the report's stack
+  user_fault,   // "sh[96]: segfault at ...": a user task's own fault, no kernel report
 };
 
 // Finds the literals above in bulk without looking at every byte: literals

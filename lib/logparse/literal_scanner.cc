@@ -66,6 +66,7 @@ LiteralScanner::LiteralScanner() : bitmap_(1 << 10, 0) {
   add(" state:", Notice::task_dump, R"(task:\S+ +state:)");
   add("sysrq: Show ", Notice::task_dump);
   add("SysRq : Show ", Notice::task_dump);
+  add("]: segfault at ", Notice::user_fault, R"(\[[0-9]+\]: segfault at )");
   for (std::string_view s : note_literals()) add(s, Notice::note);
   // Logs syzkaller does not report: the executor or sshd ran out of memory,
   // the executor could not start, Go runtime OOMs.

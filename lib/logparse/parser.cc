@@ -222,6 +222,7 @@ struct OpenReport {
   std::vector<Anomaly> anomalies;
   std::vector<Note> notes;       // printed before the header: verdicts just before, module taint in the boot
   bool saw_call_trace = false;   // a "Call Trace:" line of its own came
+  bool stack_ended = false;      // its last line was "</TASK>": the stack dump is over
   size_t indent = 0;             // blanks before the header's text: the quote's indentation
   // The boot it is in, and what the boot told about its kernel.
   uint32_t boot = 0;
@@ -537,6 +538,12 @@ struct LogParser::Impl {
         if (r.fields_open && r.saw_call_trace && number - r.header_line > 2) close_fields(r, number);
       if (has(raw, "how ") || (headerless_tasks++ > 0 && !inside_any_report())) in_task_dump = true;
     }
+    if (notices & (1u << unsigned(Notice::user_fault))) {
+      // A user task's segfault message (and the Code: line it brings) after
+      // a report's stack has ended is no part of that report.
+      for (OpenReport& r : open)
+        if (r.fields_open && r.saw_call_trace && r.stack_ended) close_fields(r, number);
+    }
     if (det && det->fragment && !fragment_starts(*det, lazy.get(), number)) det = nullptr;
     if (det && !det->fragment) {
       in_task_dump = false;
@@ -718,6 +725,7 @@ struct LogParser::Impl {
           unindent(r, r.lines);
           r.line_bytes += ll.text.size();
           if (interesting && (has(ll.text, "Call Trace:") || has(ll.text, "Call trace:"))) r.saw_call_trace = true;
+          r.stack_ended = ll.text.ends_with("</TASK>");
           if (looks_like_report_line(ll)) r.last_trace_line = number;
           if (interesting && has(ll.text, "---[ end ")) close_fields(r, number);
           else if (number - r.last_trace_line > kQuietLines) close_fields(r, number);

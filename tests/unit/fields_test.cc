@@ -600,6 +600,32 @@ TEST(Code, UserModeCodeIsNotTheFaultingCode) {
   EXPECT_EQ(later.code->faulting_offset, 5u);
 }
 
+// The lab's atomicsleep.log: a report's stack ends, then a user task's
+// segfault message and its Code: line, then the next report. The first
+// report ends at its "</TASK>" (it ran on over the segfault lines).
+TEST(Code, AUserSegfaultAfterTheStackEndsTheReport) {
+  const std::string log =
+      "[    3.2] BUG: scheduling while atomic: sh/96/0x00000002\n"
+      "[    3.2] Call Trace:\n"
+      "[    3.2]  <TASK>\n"
+      "[    3.2]  dump_stack_lvl+0x44/0x5c\n"
+      "[    3.2]  __schedule_bug.cold+0x4b/0x57\n"
+      "[    3.2]  </TASK>\n"
+      "[    3.3] sh[96]: segfault at 427700 ip 0000000000427700 sp 00007fff8056dc68 error 14 in "
+      "busybox[401000+184000] likely on CPU 0 (core 0, socket 0)\n"
+      "[    3.3] Code: Unable to access opcode bytes at 0x4276d6.\n"
+      "[    3.4] BUG: scheduling while atomic: sh/96/0x00000000\n"
+      "[    3.4] Call Trace:\n"
+      "[    3.4]  <TASK>\n"
+      "[    3.4]  dump_stack_lvl+0x44/0x5c\n"
+      "[    3.4]  </TASK>\n";
+  std::vector<Report> reports = parse_log(log);
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].span.last_line, 6u);
+  EXPECT_EQ(reports[0].frames.size(), 2u);
+  EXPECT_EQ(reports[1].span.first_line, 9u);
+}
+
 // --- damaged and hostile input -------------------------------------------------------------------
 
 TEST(Damaged, SeedTyposAreReadAndRecorded) {
