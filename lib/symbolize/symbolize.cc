@@ -53,6 +53,21 @@ bool is_file(const std::string& path) {
   return fs::is_regular_file(path, ec);
 }
 
+// Why `path` is no debug file to read: "no such file", "a directory", ...
+std::string not_a_file(const std::string& path) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  switch (st.type()) {
+    case fs::file_type::not_found: return "no such file";
+    case fs::file_type::directory: return "a directory, not a file (modules go in --modules DIR)";
+    case fs::file_type::character: return "a character device, not a file";
+    case fs::file_type::block: return "a block device, not a file";
+    case fs::file_type::fifo: return "a FIFO, not a file (it is read more than once)";
+    case fs::file_type::socket: return "a socket, not a file";
+    default: return ec ? ec.message() : "not a regular file";
+  }
+}
+
 // "Linux version 6.1.0-56-cloud-amd64 (debian-kernel@...) (gcc-12 ...) #1 SMP ... Debian 6.1.192-2 (2025-..)"
 std::string banner_release(const std::string& banner) {
   constexpr std::string_view kPrefix = "Linux version ";
@@ -529,7 +544,7 @@ Expected<Symbolizer> Symbolizer::open(const DebugInfoOptions& options) {
   impl->options = options;
   if (!options.vmlinux.empty()) {
     if (!is_file(options.vmlinux)) {
-      return Error{fmt::format("{}: no such file", options.vmlinux)};
+      return Error{fmt::format("{}: {}", options.vmlinux, not_a_file(options.vmlinux))};
     }
     if (looks_like_elf(options.vmlinux)) {
       auto objOrErr = DebugObject::open_elf(options.vmlinux, "vmlinux");

@@ -181,6 +181,44 @@ TEST_F(CliTest, HelpAndVersionExitZero) {
   EXPECT_THAT(version.out, HasSubstr("ktriage"));
 }
 
+// Issue 12, rough edges a new user hits: each mistake gets a message that
+// says what was meant or what the file is, and one value per option.
+TEST_F(CliTest, MistakesGetUsefulMessages) {
+  Result help = run({"help"});
+  EXPECT_EQ(help.status, 0);
+  EXPECT_THAT(help.out, HasSubstr("ktriage analyze dmesg.txt"));
+  Result analyze_help = run({"help", "analyze"});
+  EXPECT_EQ(analyze_help.status, 0);
+  EXPECT_THAT(analyze_help.out, HasSubstr("--vmlinux"));
+
+  Result typo = run({"analyse", kExample});
+  expect_one_error_line(typo);
+  EXPECT_THAT(typo.err, HasSubstr("did you mean 'analyze'?"));
+  Result unknown = run({"foo"});
+  expect_one_error_line(unknown);
+  EXPECT_THAT(unknown.err, HasSubstr("unknown command 'foo'"));
+
+  Result jsn = run({"analyze", "--jsn", kExample});
+  expect_one_error_line(jsn);
+  EXPECT_THAT(jsn.err, HasSubstr("did you mean --json?"));
+  EXPECT_THAT(jsn.err, HasSubstr("see ktriage analyze --help"));
+  EXPECT_THAT(run({"analyze", "--colour", "never", kExample}).err, HasSubstr("did you mean --color?"));
+  EXPECT_THAT(run({"analyze", "--version"}).err, HasSubstr("ktriage --version"));
+
+  Result kernel = run({"analyze", "--kernel-version", "garbage", kExample});
+  expect_one_error_line(kernel);
+  EXPECT_THAT(kernel.err, HasSubstr("not a kernel release"));
+  EXPECT_EQ(run({"analyze", "--kernel-version", "Debian 6.1.192-2", kExample}).status, 0);
+
+  Result null = run({"analyze", "--vmlinux", "/dev/null", kExample});
+  expect_one_error_line(null);
+  EXPECT_THAT(null.err, HasSubstr("/dev/null: a character device"));
+
+  // One value per occurrence: the log after the option stays the input.
+  Result disasm = run({"analyze", "--disasm", "ip", kExample});
+  EXPECT_EQ(disasm.status, 0) << disasm.err;
+}
+
 TEST_F(CliTest, DashReadsStandardInput) {
   Result from_file = run({"analyze", "--json", kExample});
   Result from_stdin = run({"analyze", "--json", "-"}, kExample);

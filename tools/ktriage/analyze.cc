@@ -203,6 +203,7 @@ Run add_analyze(CLI::App& app) {
   cmd->add_option("--kernel-version", o->triage.kernel_version,
                   "kernel release to judge known-bug fixes against (e.g. 2.6.32-431.el6.x86_64);\n"
                   "default: the release printed in the log")
+      ->check(kernel_release_validator())
       ->group("Diagnosis");
   cmd->add_option("--kb", o->kb_dirs, "extra knowledge-base directory of *.toml entries (docs/kb.md); repeatable")
       ->allow_extra_args(false)
@@ -238,6 +239,7 @@ Run add_analyze(CLI::App& app) {
                   "text report numbers them), or all (ip and every reliable frame); repeatable, or\n"
                   "comma-separated: --disasm ip,2,3")
       ->delimiter(',')
+      ->allow_extra_args(false)  // one value (or list) per --disasm: the inputs that follow stay inputs
       ->check(CLI::Validator(
           [](std::string& v) {
             const bool number = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;

@@ -43,6 +43,9 @@ Run add_ingest(CLI::App& app);
 Run add_query(CLI::App& app);
 Run add_serve(CLI::App& app);
 
+// Refuses what classify_kernel_release() cannot read, naming the forms it can.
+CLI::Validator kernel_release_validator();
+
 // Prints "ktriage: MESSAGE" on stderr; returns kError.
 int fail(std::string_view message);
 

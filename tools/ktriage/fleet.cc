@@ -69,6 +69,18 @@ void add_signature_rules_option(CLI::App& cmd, std::string& path) {
       ->group("Buckets");
 }
 
+CLI::Validator kernel_release_validator() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        if (classify_kernel_release(v).known()) return {};
+        return "'" + v +
+               "' is not a kernel release: give uname -r (2.6.32-431.el6.x86_64, 6.1.0-13-amd64, 5.15.0-91-generic, "
+               "6.8.0), the distribution's package version (\"Debian 6.1.192-2\", \"Ubuntu 5.15.0-91.101\") or "
+               "LINE:VERSION (rhel6:2.6.32-431.el6, debian:6.1.192-2)";
+      },
+      "RELEASE");
+}
+
 void add_kb_options(CLI::App& cmd, KbOptions& kb) {
   cmd.add_option("--kb", kb.dirs, "extra knowledge-base directory of *.toml entries (docs/kb.md); repeatable")
       ->allow_extra_args(false)  // one directory per --kb: the inputs that follow stay inputs

@@ -166,6 +166,7 @@ int run_stats(const KbOptions& o) {
 
 void add_kb_source_options(CLI::App* cmd, KbOptions& o) {
   cmd->add_option("--kb", o.kb_dirs, "extra knowledge-base directory (*.toml, *.sqlite); repeatable")
+      ->allow_extra_args(false)
       ->check(CLI::ExistingDirectory);
   cmd->add_flag("--no-shipped-kb", o.no_shipped_kb, "do not load the knowledge base shipped in data/kb");
 }
@@ -196,8 +197,10 @@ Run add_kb(CLI::App& app) {
   import
       ->add_option("--debian-changelog", o->debian,
                    "changelog.Debian[.gz] of a Debian/Ubuntu linux package; repeatable")
+      ->allow_extra_args(false)
       ->check(CLI::ExistingFile);
   import->add_option("--rpm-changelog", o->rpm, "`rpm -q --changelog kernel` output; repeatable")
+      ->allow_extra_args(false)
       ->check(CLI::ExistingFile);
   import->add_option("-o,--output", o->output, "index file to write (replaced)")->required();
 
@@ -211,7 +214,8 @@ Run add_kb(CLI::App& app) {
   CLI::App* show = kb->add_subcommand("show", "One entry: its fix, versions, crash signature, and verdict.");
   show->add_option("id", o->id, "entry id (CVE-2024-26581, x86_64-8k-stack-overflow)")->required();
   show->add_option("--kernel-version", o->kernel_version,
-                   "judge the fix against this kernel (2.6.32-431.el6.x86_64, \"Debian 6.1.192-2\", 6.1.78)");
+                   "judge the fix against this kernel (2.6.32-431.el6.x86_64, \"Debian 6.1.192-2\", 6.1.78)")
+      ->check(kernel_release_validator());
   show->add_flag("--json", o->json, "print JSON");
   add_kb_source_options(show, *o);
 

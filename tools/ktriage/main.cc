@@ -1,10 +1,82 @@
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <map>
+#include <numeric>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "commands.h"
+
+namespace {
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  std::iota(row.begin(), row.end(), size_t{0});
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The closest of `names` to `typed`, when close enough to be a typo.
+std::string closest(std::string_view typed, const std::vector<std::string>& names) {
+  std::string best;
+  size_t best_distance = std::max<size_t>(2, typed.size() / 3) + 1;
+  for (const std::string& n : names) {
+    const size_t d = edit_distance(typed, n);
+    if (d < best_distance) best = n, best_distance = d;
+  }
+  return best;
+}
+
+// The subcommand argv names (the first word that is one), or null.
+CLI::App* subcommand_in(CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i][0] == '-') continue;
+    for (CLI::App* sub : app.get_subcommands({})) {
+      if (sub->get_name() == argv[i]) return sub;
+    }
+    return nullptr;
+  }
+  return nullptr;
+}
+
+// What a user who typed something wrong needs: the option they meant, and
+// the help of the command they were using.
+std::string explain(const CLI::ParseError& e, CLI::App& app, int argc, char** argv) {
+  CLI::App* sub = subcommand_in(app, argc, argv);
+  const std::string where = sub ? "ktriage " + sub->get_name() : "ktriage";
+  std::string message = e.what();
+  if (dynamic_cast<const CLI::ExtrasError*>(&e)) {
+    for (int i = 1; i < argc; ++i) {
+      std::string_view arg = argv[i];
+      if (!arg.starts_with("--") || message.find(std::string(arg)) == std::string::npos) continue;
+      arg = arg.substr(0, arg.find('='));
+      std::vector<std::string> names;
+      for (const CLI::Option* o : (sub ? sub : &app)->get_options())
+        for (const std::string& n : o->get_lnames()) names.push_back("--" + n);
+      if (arg == "--version" && sub) return fmt::format("{} has no --version; the version is `ktriage --version`", where);
+      const std::string near = closest(arg, names);
+      message = fmt::format("unknown option {}", arg);
+      if (!near.empty()) message += fmt::format("; did you mean {}?", near);
+      break;
+    }
+  }
+  return fmt::format("{} (see {} --help)", message, where);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace ktriage::cli;
@@ -36,6 +108,23 @@ int main(int argc, char** argv) {
       {"serve", add_serve(app)},
   };
 
+  // `ktriage help [COMMAND]`, and a first word that is no command.
+  if (argc >= 2 && argv[1][0] != '-') {
+    std::vector<std::string> names;
+    for (const auto& [name, run] : commands) names.push_back(name);
+    if (std::strcmp(argv[1], "help") == 0) {
+      CLI::App* sub = argc >= 3 && commands.contains(argv[2]) ? app.get_subcommand(argv[2]) : &app;
+      std::fputs(sub->help().c_str(), stdout);
+      return finish_stdout() ? kFound : kError;
+    }
+    if (!commands.contains(argv[1])) {
+      const std::string near = closest(argv[1], names);
+      std::fprintf(stderr, "ktriage: unknown command '%s'%s (commands: %s; see ktriage --help)\n", argv[1],
+                   near.empty() ? "" : fmt::format("; did you mean '{}'?", near).c_str(),
+                   fmt::format("{}", fmt::join(names, ", ")).c_str());
+      return kError;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -43,7 +132,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "ktriage: %s (see ktriage --help)\n", e.what());
+    std::fprintf(stderr, "ktriage: %s\n", explain(e, app, argc, argv).c_str());
     return kError;
   }
   try {
