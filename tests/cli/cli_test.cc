@@ -418,6 +418,33 @@ TEST_F(CliTest, SameFindingsAloneAndAfterMuchOtherText) {
 
 bool has_escape(const std::string& s) { return s.find("\x1b[") != std::string::npos; }
 
+// `ktriage analyze` typed with no input on a terminal says what it waits for.
+TEST_F(CliTest, SaysItReadsStandardInputOnATerminal) {
+  int master = -1;
+  pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid < 0) GTEST_SKIP() << "no pseudo-terminal can be opened here";
+  if (pid == 0) {
+    execl(KTRIAGE_BINARY, KTRIAGE_BINARY, "analyze", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // The terminal's end of input (Ctrl-D at the start of a line).
+  ASSERT_EQ(write(master, "\x04", 1), 1);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(master, buf, sizeof buf);
+    if (n > 0) out.append(buf, static_cast<size_t>(n));
+    else if (n < 0 && errno == EINTR) continue;
+    else break;
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(master);
+  EXPECT_THAT(out, HasSubstr("reading the log from standard input"));
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);  // no crash report in no input
+}
+
 TEST_F(CliTest, ColourOnlyWhenAskedOrOnATerminal) {
   EXPECT_FALSE(has_escape(run({"analyze", kExample}).out)) << "colour into a file by default";
   EXPECT_FALSE(has_escape(run({"analyze", "--color=never", kExample}).out));

@@ -118,6 +118,9 @@ bool parse_input(const std::string& path, std::vector<Report>& reports) {
 
 int run_analyze(AnalyzeOptions& o) {
   if (o.inputs.empty()) o.inputs.push_back("-");
+  // Typed `ktriage analyze` and waiting: say what it waits for.
+  if (std::find(o.inputs.begin(), o.inputs.end(), "-") != o.inputs.end() && isatty(STDIN_FILENO))
+    std::fprintf(stderr, "ktriage: reading the log from standard input (end it with Ctrl-D; see ktriage analyze --help)\n");
   Expected<std::vector<std::string>> inputsOrErr = expand_inputs(o);
   if (!inputsOrErr) {
     std::fprintf(stderr, "ktriage: %s\n", inputsOrErr.error().message.c_str());
