@@ -931,15 +931,29 @@ struct LogParser::Impl {
   // --- chunk intake ------------------------------------------------------
 
   // Old Mac and some serial captures end lines with '\r' alone: decided on
-  // the first 64 KiB (a '\r' and no '\n'), then each '\r' ends a line.
+  // the first 64 KiB (a '\r' and no '\n'), then each '\r' ends a line. The
+  // input's head is held until a '\n' or 64 KiB of it came, so the decision
+  // does not depend on how it was cut into chunks (a pipe's first read can
+  // end between a CRLF's '\r' and its '\n').
+  static constexpr size_t kLineEndsHead = 64 * 1024;
   enum class LineEnds : uint8_t { unknown, lf, cr } line_ends = LineEnds::unknown;
+  std::string head_buffer;
   std::string cr_buffer;
 
+  void decide_line_ends() {
+    std::string_view head = std::string_view(head_buffer).substr(0, kLineEndsHead);
+    bool cr = head.find('\r') != std::string_view::npos && head.find('\n') == std::string_view::npos;
+    line_ends = cr ? LineEnds::cr : LineEnds::lf;
+    const std::string held_head = std::move(head_buffer);
+    head_buffer.clear();
+    feed(held_head);
+  }
+
   void feed(std::string_view bytes) {
-    if (line_ends == LineEnds::unknown && !bytes.empty()) {
-      std::string_view head = bytes.substr(0, 64 * 1024);
-      bool cr = head.find('\r') != std::string_view::npos && head.find('\n') == std::string_view::npos;
-      line_ends = cr ? LineEnds::cr : LineEnds::lf;
+    if (line_ends == LineEnds::unknown) {
+      head_buffer.append(bytes);
+      if (head_buffer.find('\n') != std::string::npos || head_buffer.size() >= kLineEndsHead) decide_line_ends();
+      return;
     }
     if (line_ends == LineEnds::cr) {
       cr_buffer.assign(bytes);
@@ -1011,6 +1025,7 @@ struct LogParser::Impl {
   }
 
   void finish() {
+    if (line_ends == LineEnds::unknown) decide_line_ends();  // all of it was shorter than a line
     if (pending_raw_len > 0) {
       // The last line has no newline: a report still open there was cut off.
       for (OpenReport& r : open)

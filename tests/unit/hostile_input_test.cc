@@ -442,6 +442,30 @@ TEST(HostileInput, RandomChunkingOfTheSharedCorpusGivesTheSameReports) {
   EXPECT_EQ(render(feed_in_chunks(text, sizes, o)), expected);
 }
 
+// parser_fuzz found it: whether lines end in '\r' alone was decided on the
+// first chunk, so a CRLF log whose first chunk ended at a '\r' was read as
+// CR-only and every "\r\n" counted as two line ends.
+TEST(HostileInput, ChunkingDoesNotChangeHowLinesEnd) {
+  const std::string text =
+      "[    3.547908] BUG: kernel NULL pointer dereference, address: 0000000000000018\r\n"
+      "[    3.549069] CPU: 0 PID: 96 Comm: sh Tainted: G           OE      6.1.0-56-cloud-amd64 #1\r\n"
+      "[    3.549595] Call Trace:\r\n"
+      "[    3.549595]  <TASK>\r\n"
+      "[    3.549595]  zoo_nullderef+0x1c/0x30 [crashzoo]\r\n"
+      "[    3.549595]  </TASK>\r\n";
+  const std::string expected = render(parse_log(text));
+  ASSERT_NE(expected.find("\"last_line\": 6"), std::string::npos) << expected;
+  const size_t cr = text.find('\r');
+  EXPECT_EQ(render(feed_in_chunks(text, {cr + 1, 4096})), expected) << "first chunk ends at the \\r";
+  EXPECT_EQ(render(feed_in_chunks(text, {1})), expected) << "1-byte feeds";
+  // A log with '\r' alone still is one.
+  std::string cr_only = text;
+  cr_only.erase(std::remove(cr_only.begin(), cr_only.end(), '\n'), cr_only.end());
+  const std::string cr_expected = render(parse_log(cr_only));
+  EXPECT_NE(cr_expected.find("\"last_line\": 6"), std::string::npos);
+  EXPECT_EQ(render(feed_in_chunks(cr_only, {5})), cr_expected);
+}
+
 TEST(HostileInput, SinkAndTakeReportsAgree) {
   const std::string text = synthetic_input();
   LogParser collecting;
