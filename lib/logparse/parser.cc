@@ -940,9 +940,9 @@ struct LogParser::Impl {
   std::string head_buffer;
   std::string cr_buffer;
 
+  // Decides on the held head (at most kLineEndsHead bytes) and parses it.
   void decide_line_ends() {
-    std::string_view head = std::string_view(head_buffer).substr(0, kLineEndsHead);
-    bool cr = head.find('\r') != std::string_view::npos && head.find('\n') == std::string_view::npos;
+    bool cr = head_buffer.find('\r') != std::string::npos && head_buffer.find('\n') == std::string::npos;
     line_ends = cr ? LineEnds::cr : LineEnds::lf;
     const std::string held_head = std::move(head_buffer);
     head_buffer.clear();
@@ -951,9 +951,13 @@ struct LogParser::Impl {
 
   void feed(std::string_view bytes) {
     if (line_ends == LineEnds::unknown) {
-      head_buffer.append(bytes);
-      if (head_buffer.find('\n') != std::string::npos || head_buffer.size() >= kLineEndsHead) decide_line_ends();
-      return;
+      // Only the head is copied, never a whole (in-memory) input.
+      const size_t take = std::min(bytes.size(), kLineEndsHead - head_buffer.size());
+      head_buffer.append(bytes.substr(0, take));
+      if (head_buffer.find('\n') == std::string::npos && head_buffer.size() < kLineEndsHead) return;
+      decide_line_ends();
+      bytes.remove_prefix(take);
+      if (bytes.empty()) return;
     }
     if (line_ends == LineEnds::cr) {
       cr_buffer.assign(bytes);
