@@ -52,6 +52,19 @@ struct Result {
   std::string err;
 };
 
+// Everything a child wrote to its pseudo-terminal, until it has gone (EIO).
+std::string read_terminal(int master) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(master, buf, sizeof buf);
+    if (n > 0) out.append(buf, static_cast<size_t>(n));
+    else if (n < 0 && errno == EINTR) continue;
+    else break;
+  }
+  return out;
+}
+
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -91,14 +104,7 @@ class CliTest : public ::testing::Test {
       _exit(127);
     }
     EXPECT_GT(pid, 0);
-    std::string out;
-    char buf[4096];
-    for (;;) {
-      ssize_t n = read(master, buf, sizeof buf);
-      if (n > 0) out.append(buf, static_cast<size_t>(n));
-      else if (n < 0 && errno == EINTR) continue;
-      else break;  // EIO once the child has gone
-    }
+    std::string out = read_terminal(master);
     int status = 0;
     waitpid(pid, &status, 0);
     close(master);
@@ -429,14 +435,7 @@ TEST_F(CliTest, SaysItReadsStandardInputOnATerminal) {
   }
   // The terminal's end of input (Ctrl-D at the start of a line).
   ASSERT_EQ(write(master, "\x04", 1), 1);
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(master, buf, sizeof buf);
-    if (n > 0) out.append(buf, static_cast<size_t>(n));
-    else if (n < 0 && errno == EINTR) continue;
-    else break;
-  }
+  std::string out = read_terminal(master);
   int status = 0;
   waitpid(pid, &status, 0);
   close(master);
