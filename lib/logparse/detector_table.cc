@@ -363,7 +363,10 @@ const std::vector<D>& entries() {
        {{.title = "Unable to handle kernel (paging request|NULL pointer dereference|access to user memory)",
          .fmt = "BUG: unable to handle kernel {1} in {2}",
          .alt = {"bad-access in {2}"},
-         .stack = fault_stack()}}},
+         .stack = fault_stack()}},
+       // arm64 with KASAN: its note on the address follows the fault's line.
+       {}, "", false, true, {"KASAN: null-ptr-deref in range", "KASAN: maybe wild-memory-access in range",
+                             "KASAN: probably user-memory-access in range"}},
 
       {"general protection fault",
        {{"", CrashKind::gpf}},
@@ -639,11 +642,20 @@ const std::vector<D>& entries() {
        {{"", {"Oops"}}},
        {{.title = "Oops: ", .fmt = "Oops in {1}", .alt = {"bad-access in {1}"}, .stack = fault_stack()}},
        {"lockdep|Oops: [A-Za-z]+:"}, "Oops:", false, false},
-      // ppc64: "Watchdog CPU:71 detected Hard LOCKUP other CPUS:42".
-      {" detected Hard LOCKUP",
+      // ppc64's watchdog: "Watchdog CPU:71 detected Hard LOCKUP other CPUS:42",
+      // "Watchdog CPU:3 Hard LOCKUP", "watchdog: CPU 15 Hard LOCKUP"; since 5.16
+      // "CPU 3 self-detected hard LOCKUP @ f+0x1/0x2" and "CPU 3 detected hard
+      // LOCKUP on other CPUs 42" (x86's "Watchdog detected hard LOCKUP" is above).
+      {"Hard LOCKUP",
        {{"", CrashKind::hard_lockup}},
        {{"", {"BUG:"}}},
-       {{.title = " detected Hard LOCKUP", .fmt = "BUG: hard lockup in {1}",
+       {{.title = "Hard LOCKUP", .fmt = "BUG: hard lockup in {1}",
+         .stack = S{{kRip, kCallTrace, kTrace}, {kCallTrace, kTrace}, {}, FrameChooser::stall}}},
+       {}, "", false, false},
+      {"detected hard LOCKUP",
+       {{"", CrashKind::hard_lockup}},
+       {{"", {"BUG:"}}},
+       {{.title = "detected hard LOCKUP", .fmt = "BUG: hard lockup in {1}",
          .stack = S{{kRip, kCallTrace, kTrace}, {kCallTrace, kTrace}, {}, FrameChooser::stall}}},
        {}, "", false, false},
 

@@ -139,6 +139,17 @@ const Detector* match_header(std::string_view line) {
   return nullptr;
 }
 
+bool continues_report(std::string_view line) {
+  static const std::vector<std::string_view> literals = [] {
+    std::vector<std::string_view> out;
+    for (const Detector& d : detector_table())
+      if (!d.continues_report.empty()) out.push_back(d.continues_report);
+    return out;
+  }();
+  return std::any_of(literals.begin(), literals.end(),
+                     [&](std::string_view l) { return line.find(l) != std::string_view::npos; });
+}
+
 CrashKind kind_for_report(const Detector& detector, std::string_view header, std::string_view text) {
   for (const Detector::KindRule& rule : detector.kinds) {
     if (rule.wording && (!rule.wording.may_match(header) || !RE2::PartialMatch(header, *rule.wording))) continue;

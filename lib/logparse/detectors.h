@@ -145,6 +145,10 @@ const std::vector<Detector>& detector_table();
 // The detector whose header `line` (console prefix stripped) carries, or
 // nullptr. Applies the detector's suppressions.
 const Detector* match_header(std::string_view line);
+// The line holds a detector's continues_report literal: it does not end the
+// report it appears in, whichever header it matched (syzkaller's
+// reportStartIgnores: "Internal error: Oops - BUG: 0" also matches "BUG:").
+bool continues_report(std::string_view line);
 
 // Root-cause-neutral kind of a report `detector` heads, from its header line
 // and (for a header cut short) its first lines.

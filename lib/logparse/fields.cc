@@ -66,7 +66,10 @@ void Extractor::line(std::string_view raw) {
     in_trace_ = true;
     return;
   }
-  if (starts(t, "Last Breaking-Event-Address:")) {
+  // s390's last branch, and __schedule_bug's "Preemption disabled at:" (with
+  // CONFIG_DEBUG_PREEMPT): one address on the next line, not a frame of the trace.
+  if (starts(t, "Last Breaking-Event-Address:") || starts(t, "Preemption disabled at:")) {
+    if (t.front() == 'L') votes_.s390 = true;  // only s390 prints it
     skip_next_frame_ = true;
     return;
   }

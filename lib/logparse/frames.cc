@@ -337,13 +337,28 @@ size_t word_length(std::string_view t) {
   return e;
 }
 
+// arm64 6.14+ marks a frame with where its unwinder found it: (C)aller,
+// (T)ask, (P)c or (L)ink register of a pt_regs, (U)nknown, then F for a
+// ftrace graph return and K for a kretprobe one: "(T)", "(PF)", "(F)".
+// Older kernels printed "(?:?)".
+bool arm64_unwind_source(std::string_view w) {
+  if (w == "(?:?)") return true;
+  if (w.size() < 3 || w.size() > 5 || w.front() != '(' || w.back() != ')') return false;
+  std::string_view inside = w.substr(1, w.size() - 2);
+  size_t k = std::string_view("CTPLU").find(inside[0]) != std::string_view::npos ? 1 : 0;
+  if (inside.substr(k).empty() && k == 0) return false;
+  for (char c : inside.substr(k))
+    if (c != 'F' && c != 'K') return false;
+  return true;
+}
+
 }  // namespace
 
 // What a symbolized or annotated trace prints after a frame's symbol, in any
 // order: " fs/namei.c:12" or " (fs/namei.c:12)" (the source line; decode_stacktrace
 // puts an inline chain in the parentheses, the frame's own line last),
 // " [inline]", " [mod]" (after the source line), " (unreliable)", and arm64's
-// " (P)" / " (C)" / " (?:?)" (which register the unwinder took it from).
+// " (T)", " (P)", " (LF)", ... (where the unwinder found it).
 // False at the first word that is none of these: the line is no frame.
 bool Extractor::frame_tail(std::string_view rest, Frame& f) {
   rest = trim(rest);
@@ -354,8 +369,8 @@ bool Extractor::frame_tail(std::string_view rest, Frame& f) {
       f.printed_inline = true;
     } else if (w == "(unreliable)") {
       f.reliable = false;
-    } else if (w == "(P)" || w == "(C)" || w == "(?:?)" || w == "(L)") {
-      // arm64 6.14+: found through the pc or the link register; says nothing against the frame.
+    } else if (arm64_unwind_source(w)) {
+      // arm64 6.14+: where the unwinder found it; says nothing against the frame.
     } else if (w.size() > 2 && w.front() == '[' && w.back() == ']' && f.module.empty()) {
       std::string_view inside = w.substr(1, w.size() - 2);
       for (char c : inside)

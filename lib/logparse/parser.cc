@@ -47,6 +47,9 @@ constexpr uint32_t kQuietLines = 150;
 constexpr uint32_t kTitleTailLines = 200;
 // A panic or console hangup concerns reports that started this recently.
 constexpr uint32_t kRecentLines = 2000;
+// A report ended without a trace by a header at most this many lines below
+// its own may take that report's trace (lend_traces).
+constexpr uint32_t kLendLines = 64;
 
 bool has(std::string_view s, std::string_view what) { return s.find(what) != std::string_view::npos; }
 
@@ -222,6 +225,8 @@ struct OpenReport {
   std::vector<Anomaly> anomalies;
   std::vector<Note> notes;       // printed before the header: verdicts just before, module taint in the boot
   bool saw_call_trace = false;   // a "Call Trace:" line of its own came
+  uint32_t closed_by_header = 0; // the line of the next report's header, which ended this one
+  bool no_stack_trace = false;   // its title format has no call trace by nature (set by build)
   bool stack_ended = false;      // its last line was "</TASK>": the stack dump is over
   size_t indent = 0;             // blanks before the header's text: the quote's indentation
   // The boot it is in, and what the boot told about its kernel.
@@ -367,6 +372,9 @@ struct LogParser::Impl {
     bool panicked = false;
     bool hangup = false;
     bool syzkaller = true;  // a family syzkaller reports (not a distro-era extra)
+    // Ended without a trace by the header of the report at this line, whose
+    // trace may be its own (see lend_traces); 0 when it wants none.
+    uint32_t trace_from = 0;
   };
   bool delivered_any = false;
   std::vector<Done> done;
@@ -555,7 +563,7 @@ struct LogParser::Impl {
       panic_end_line = number;
       panic_end_ts = lazy.get().timestamp;
     }
-    bool continues = det && !det->continues_report.empty() && has(raw, det->continues_report);
+    bool continues = det && logparse::continues_report(raw);
     bool ends_title = (det && det->syzkaller && !continues) ||
                       (notices & (1u << unsigned(Notice::cut)));
 
@@ -611,8 +619,13 @@ struct LogParser::Impl {
     });
     for (OpenReport& r : open) {
       if (ends_title && !is_caller_context(r.context)) r.title_frozen = true;
-      if (starts && r.fields_open && (same_stream(r, ctx) || !is_caller_context(std::string_view(ctx))))
+      // A header without any console prefix among lines that carry caller
+      // ids is no kernel line (syzkaller's "SYZFAIL:"): it ends no report of theirs.
+      bool foreign = ctx.empty() && is_caller_context(r.context);
+      if (starts && r.fields_open && !foreign && (same_stream(r, ctx) || !is_caller_context(std::string_view(ctx)))) {
         close_fields(r, number);
+        if (!r.saw_call_trace && number - r.header_line <= kLendLines) r.closed_by_header = number;
+      }
       append(r, lazy, ctx, stripped, questionable, number, interesting);
     }
 
@@ -791,7 +804,9 @@ struct LogParser::Impl {
 
   void finish_report(OpenReport&& r) {
     uint64_t at = r.header_offset;
-    done.push_back({at, r.header_line, build(r), r.panicked, r.hangup, r.detector->syzkaller});
+    Report built = build(r);
+    uint32_t trace_from = built.frames.empty() && !r.no_stack_trace ? r.closed_by_header : 0;
+    done.push_back({at, r.header_line, std::move(built), r.panicked, r.hangup, r.detector->syzkaller, trace_from});
     // Keep the big buffers: fresh ones cost page faults on every report.
     if (spare_text.size() < kMaxOpenReports) {
       r.text.clear();
@@ -804,6 +819,62 @@ struct LogParser::Impl {
   std::vector<std::string> spare_text;
   std::vector<LineStore> spare_lines;
 
+  // Is `lender`'s trace the stack of `message`, printed under the next header?
+  // When that header is what a message is followed by in the kernel: a
+  // WARN/BUG after it, or the panic of panic_on_warn. Or when the lender is a
+  // fault inside the code that printed the message (lockdep's checks fault
+  // while printing a lock). Not for any fault that follows: the founding
+  // case's "scheduling while atomic" is followed by an oops in another path.
+  static bool dumps_for(const Report& message, const Report& lender) {
+    std::string_view h = lender.header;
+    if (has(h, "WARNING:") || has(h, "kernel BUG at") || has(h, "Kernel panic - not syncing") ||
+        has(h, "Internal error: Oops - BUG"))
+      return true;
+    static constexpr std::string_view kLockdep[] = {"__lock_acquire", "lock_acquire", "lock_release"};
+    static constexpr std::string_view kSchedule[] = {"__schedule_bug"};
+    static constexpr std::string_view kSleep[] = {"__might_resched", "___might_sleep", "__might_sleep"};
+    std::span<const std::string_view> printers;
+    switch (message.kind) {
+      case CrashKind::lockdep: printers = kLockdep; break;
+      case CrashKind::scheduling_while_atomic: printers = kSchedule; break;
+      case CrashKind::sleeping_in_atomic: printers = kSleep; break;
+      default: return false;
+    }
+    return std::any_of(lender.frames.begin(), lender.frames.end(), [&](const Frame& f) {
+      return std::find(printers.begin(), printers.end(), f.function) != printers.end();
+    });
+  }
+
+  // A message printed just before the event that dumps the stack (a WARNING
+  // and its panic_on_warn panic, "BUG: Dentry still in use" and its WARN_ON,
+  // an arm64 assertion and its BUG) ends where that event's header starts,
+  // before any trace: the trace under the next header is its own too, when
+  // nothing says it is another task's. Resolved back to front, so a chain of
+  // such headers all get the trace; a report whose lender has not finished
+  // waits (deliver).
+  void lend_traces() {
+    for (size_t i = done.size(); i-- > 0;) {
+      Done& d = done[i];
+      if (d.trace_from == 0) continue;
+      // Sorted by offset: the lender is among the next few.
+      auto lender = std::find_if(done.begin() + static_cast<std::ptrdiff_t>(i) + 1, done.end(),
+                                 [&](const Done& o) { return o.header_line >= d.trace_from; });
+      if (lender == done.end() || lender->header_line != d.trace_from || lender->trace_from != 0)
+        continue;  // not finished, or waits itself
+      const Report& from = lender->report;
+      Report& to = d.report;
+      bool same_task = (!to.pid || !from.pid || *to.pid == *from.pid) &&
+                       (!to.cpu || !from.cpu || *to.cpu == *from.cpu);
+      if (same_task && !from.frames.empty() && dumps_for(to, from)) {
+        to.frames = from.frames;
+        to.anomalies.push_back({d.trace_from, fmt::format("call trace printed under the next report's header "
+                                                          "(line {}), before any trace of its own",
+                                                          d.trace_from)});
+      }
+      d.trace_from = 0;
+    }
+  }
+
   // Hands finished reports on in input order. Held back a little because
   // "panicked" and "suppressed" are properties of the whole log.
   void deliver(bool all) {
@@ -811,12 +882,17 @@ struct LogParser::Impl {
     if (!all && done.size() <= kMaxQueued) return;
     std::sort(done.begin(), done.end(),
               [](const Done& a, const Done& b) { return a.header_offset < b.header_offset; });
+    lend_traces();
     size_t n = done.size();
     if (!all) {
       uint64_t limit = UINT64_MAX;
       for (const OpenReport& o : open) limit = std::min(limit, o.header_offset);
       n = 0;
-      while (n < done.size() && n + kMaxQueued / 2 < done.size() && done[n].header_offset < limit) ++n;
+      // A report waiting for its lender's trace holds the queue, up to a bound.
+      bool hold = done.size() <= 2 * kMaxQueued;
+      while (n < done.size() && n + kMaxQueued / 2 < done.size() && done[n].header_offset < limit &&
+             !(hold && done[n].trace_from != 0))
+        ++n;
     }
     // The first report listed is the one syzkaller would report: distro-era
     // extras (page allocation failure, irq nobody cared, ...) that precede
@@ -888,6 +964,7 @@ struct LogParser::Impl {
     r.frame = std::move(t.frame);
     r.corrupted = t.corrupted;
     r.corrupted_reason = std::move(t.corrupted_reason);
+    o.no_stack_trace = t.no_stack_trace;
     // "Kernel panic - not syncing: Fatal exception" alone means the report
     // that caused it was lost; right after that report it is just the end.
     if (o.follows_report && o.detector->own_report_inside &&

@@ -720,6 +720,7 @@ TitleResult make_title(const Detector& detector, std::string_view title_text,
   r.corrupted_reason = d.corrupted;
   if (r.corrupted_reason.empty()) r.corrupted_reason = corruption_of(d.title, full_text, d.format);
   r.corrupted = !r.corrupted_reason.empty();
+  r.no_stack_trace = d.format && d.format->no_stack_trace;
   r.title = normalize_title(d.title);
   for (const auto& alt : d.alts) r.alt_titles.push_back(normalize_title(alt));
   static const RE2 frame_in_title(R"(.* in ((?:<[a-zA-Z0-9_: ]+>)?[a-zA-Z0-9_:]+))", RE2::Latin1);

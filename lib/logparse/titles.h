@@ -22,6 +22,7 @@ struct TitleResult {
   std::string frame;              // guilty frame
   bool corrupted = false;
   std::string corrupted_reason;
+  bool no_stack_trace = false;    // the format has no call trace by nature
 };
 
 // `title_text` is the part of the report syzkaller reads the title from (up

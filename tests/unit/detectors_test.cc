@@ -207,6 +207,12 @@ TEST(Kinds, FromHeaders) {
       {"double fault: 0000 [#3] SMP", CrashKind::double_fault},
       {"BUG: KASAN: use-after-free in f+0x1/0x2", CrashKind::kasan},
       {"BUG: spinlock lockup on CPU#0, swapper/0", CrashKind::other},
+      // ppc64's watchdog, old and 5.16+ wording.
+      {"Watchdog CPU:71 detected Hard LOCKUP other CPUS:42", CrashKind::hard_lockup},
+      {"watchdog: CPU 15 Hard LOCKUP", CrashKind::hard_lockup},
+      {"watchdog: CPU 3 self-detected hard LOCKUP @ queued_spin_lock_slowpath+0x1184/0x1490", CrashKind::hard_lockup},
+      {"watchdog: CPU 3 detected hard LOCKUP on other CPUs 42", CrashKind::hard_lockup},
+      {"Kernel panic - not syncing: Hard LOCKUP", CrashKind::panic},
   };
   for (const Case& c : cases) {
     const lp::Detector* d = lp::match_header(c.header);
@@ -265,6 +271,87 @@ TEST(Boundaries, ContinuationHeadersStayInTheirReport) {
       " [<ffffffff811c1f85>] __getblk+0x1/0x2\n");
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_EQ(reports[0].title, "kernel BUG in __find_get_block");
+}
+
+// arm64's BUG() dies with "Internal error: Oops - BUG:", which also holds
+// "BUG:": like x86's "invalid opcode" it continues the kernel BUG report
+// (syzkaller decompile/arm64/0.in).
+TEST(Boundaries, Arm64BugInternalErrorContinuesTheReport) {
+  auto reports = ktriage::parse_log(
+      "kernel BUG at kernel/power/snapshot.c:257!\n"
+      "Internal error: Oops - BUG: 0 [#1] PREEMPT SMP\n"
+      "pc : memory_bm_free+0x260/0x320 kernel/power/snapshot.c:726\n"
+      "Call trace:\n"
+      " memory_bm_free+0x260/0x320 kernel/power/snapshot.c:726\n"
+      " free_basic_memory_bitmaps+0x3c/0x90 kernel/power/snapshot.c:1173\n"
+      "Code: cb000260 d34cfc00 97fcf6fe 35fffc20 (d4210000)\n");
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].title, "kernel BUG in memory_bm_free");
+  EXPECT_EQ(reports[0].frames.size(), 2u);
+}
+
+std::vector<std::string> functions(const Report& r) {
+  std::vector<std::string> out;
+  for (const auto& f : r.frames) out.push_back(f.function);
+  return out;
+}
+
+// A message followed by the WARN, BUG or panic_on_warn panic whose trace is
+// its stack: the trace under the next header is lent to it, said in an
+// anomaly, down a chain of such headers.
+TEST(Boundaries, AMessageTakesTheTraceOfTheWarningThatFollows) {
+  auto reports = ktriage::parse_log(
+      "[   20.1][  T367] BUG: Dentry ffff888119d8a000{i=0,n=.index}  still in use (1) [unmount of ramfs ramfs]\n"
+      "[   20.2][  T367] WARNING: CPU: 0 PID: 367 at fs/dcache.c:1616 umount_check+0x18d/0x1d0\n"
+      "[   20.3][  T367] Kernel panic - not syncing: panic_on_warn set ...\n"
+      "[   20.4][  T367] CPU: 0 PID: 367 Comm: syz-executor388 Not tainted 5.10.75 #0\n"
+      "[   20.5][  T367] Call Trace:\n"
+      "[   20.6][  T367]  d_walk+0x309/0x540\n"
+      "[   20.7][  T367]  shrink_dcache_for_umount+0x8e/0x1b0\n");
+  ASSERT_GE(reports.size(), 2u);
+  EXPECT_EQ(reports[0].title, "BUG: Dentry still in use in unmount");
+  EXPECT_EQ(functions(reports[0]), (std::vector<std::string>{"d_walk", "shrink_dcache_for_umount"}));
+  ASSERT_EQ(reports[0].anomalies.size(), 1u);
+  EXPECT_EQ(reports[0].anomalies[0].line, 2u);
+  EXPECT_EQ(functions(reports[1]), functions(reports[0]));
+}
+
+TEST(Boundaries, NoTraceIsLentAcrossTasksOrToAFaultThatFollows) {
+  // Another task's WARNING.
+  auto reports = ktriage::parse_log(
+      "BUG: scheduling while atomic: kworker/0:1/31/0x00000002\n"
+      "WARNING: CPU: 1 PID: 99 at net/core/dev.c:100 dev_watchdog+0x254/0x260\n"
+      "CPU: 1 PID: 99 Comm: ksoftirqd/1 Not tainted 6.1.0 #1\n"
+      "Call Trace:\n"
+      " dev_watchdog+0x254/0x260\n"
+      " call_timer_fn+0x1/0x2\n");
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_TRUE(reports[0].frames.empty());
+  // The founding case's shape: an oops in another code path, not the
+  // message's own stack dump.
+  reports = ktriage::parse_log(
+      "BUG: scheduling while atomic:qemu-system-x86/27122/0xffff8811\n"
+      "BUG: unable to handle kernel paging request at 00000000dd7ed3a8\n"
+      "IP: [<ffffffff81058e5d>] task_rq_lock+0x4d/0xa0\n"
+      "Call Trace:\n"
+      " [<ffffffff81058e5d>] ? task_rq_lock+0x4d/0xa0\n"
+      " [<ffffffff8106195c>] ? try_to_wake_up+0x3c/0x3e0\n");
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_TRUE(reports[0].frames.empty());
+  EXPECT_TRUE(reports[0].anomalies.empty());
+}
+
+// A line without any console prefix among lines with caller ids is no
+// kernel line (syzkaller's executor): it ends no report (syzkaller 726).
+TEST(Boundaries, AnUnprefixedHeaderDoesNotEndACallerIdReport) {
+  auto reports = ktriage::parse_log(
+      "[  360.5][ T8978] BUG: Bad page state in process syz.3.584  pfn:7071f\n"
+      "SYZFAIL: failed to recv rpc\n"
+      "[  360.8][ T8978] Call Trace:\n"
+      "[  360.8][ T8978]  dump_stack_lvl+0x241/0x360\n"
+      "[  360.8][ T8978]  bad_page+0x18e/0x200\n");
+  ASSERT_GE(reports.size(), 1u);
+  EXPECT_EQ(functions(reports[0]), (std::vector<std::string>{"dump_stack_lvl", "bad_page"}));
 }
 
 TEST(Boundaries, UserSpaceWarningIsNotAReport) {

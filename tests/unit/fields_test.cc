@@ -146,6 +146,11 @@ const TraceCase kTraces[] = {
     {"modern", "BUG: x\nCall Trace:\n <TASK>\n dump_stack_lvl+0x4d/0x70\n ? f+0x1/0x2 [mod 0123abcd0123abcd]\n </TASK>\n",
      "dump_stack_lvl ?f[mod]"},
     {"arm64", "Unable to handle x\nCall trace:\n do_sys_open+0x1d/0x40\n el0_svc+0x8/0xc [foo]\n", "do_sys_open el0_svc[foo]"},
+    // 6.14+: where the unwinder found each frame (task, pc, link register, ftrace graph).
+    {"arm64_unwind_sources",
+     "Unable to handle x\nCall trace:\n __switch_to+0x2b0/0x6e0 (T)\n __schedule+0x1b74/0x2d24\n"
+     " el1_abort+0x3c/0x5c (P)\n el1h_64_sync+0x6c/0x70 (LF)\n f+0x1/0x2 (F)\n g+0x1/0x2 (X)\n",
+     "__switch_to __schedule el1_abort el1h_64_sync f"},
     {"arm_from_pairs",
      "Unable to handle x\n[<c0333330>] (shmem_getpage_gfp) from [<c031c7a0>] (generic_perform_write+0xa8/0x1c0)\n"
      "[<c031c7a0>] (generic_perform_write) from [<c031e698>] (__generic_file_write_iter+0x31c/0x38c)\n",
@@ -449,6 +454,10 @@ TEST(Arch, FromFormats) {
   EXPECT_EQ(extract("BUG: x\n [<c0101234>] a+0x1/0x2\n").arch, Arch::i386);
   EXPECT_EQ(extract("BUG: x\n[<c0101234>] (a) from [<c0105678>] (b+0x1/0x2)\n").arch, Arch::arm);
   EXPECT_EQ(extract("BUG: x\nKrnl PSW : 0404c00180000000 0000000000431f8e (f+0x62/0x7c)\n").arch, Arch::s390);
+  EXPECT_EQ(extract("Unable to handle kernel pointer dereference in virtual kernel address space\nCall Trace:\n"
+                    " [<000003ff7fc3d47e>] f+0x16/0x28 [aes_s390]\nLast Breaking-Event-Address:\n"
+                    " [<000003ff7fc3e6b4>] g+0x104/0xa68 [aes_s390]\n").arch,
+            Arch::s390);
   EXPECT_EQ(extract("BUG: x\n#0: (m){+.+.}, at: [<bf00b850>] f+0x64/0x138 [ks8851]\n").arch, Arch::arm);
   EXPECT_EQ(extract("BUG: KASAN: x\nCall Trace:\n kasan_report+0x1/0x2\n do_syscall_64+0x3/0x4\n"
                     " entry_SYSCALL_64_after_hwframe+0x63/0xcd\n").arch,
