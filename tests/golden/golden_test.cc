@@ -15,7 +15,8 @@
 // syslog without a host name, a bare "kernel: " tag with a byte order mark
 // and CR line ends, an e-mail quote of an indented paste. two-boots.log is
 // the founding case under its RHEL 6 banner, then a Debian 6.1 boot with the
-// same nullderef crash.
+// same nullderef crash. syz-* are cases of syzkaller's test corpus, read from
+// ../shared when present (skipped when not), each showing a report boundary.
 //
 // KTRIAGE_UPDATE_GOLDEN=1 rewrites the expected files instead of comparing;
 // review the diff by eye before committing it.
@@ -52,6 +53,7 @@ bool update_mode() {
 struct Case {
   std::string name;
   fs::path input;
+  bool syzkaller_case = false;  // a syzkaller test file: its "TITLE: ..." head ends at the first blank line
 };
 
 std::vector<Case> cases() {
@@ -73,12 +75,37 @@ std::vector<Case> cases() {
            std::pair{"cve-fragment-rip", "CVE-2021-47014"},              // starts at KASAN's note and RIP:
            std::pair{"cve-fragment-symbolized", "CVE-2021-47397"},       // starts at RIP:, file:line and [inline]
            std::pair{"cve-fragment-call-trace", "CVE-2021-47479"},       // starts at Call Trace:
+           std::pair{"cve-arm-from-frames", "CVE-2025-21821"},           // ARM 6.x "f from g+0x1/0x2", no addresses
+           std::pair{"cve-ppc64-hard-lockup", "CVE-2024-46797"},         // "watchdog: CPU 15 Hard LOCKUP", bare frames
+           std::pair{"cve-s390-pointer-dereference", "CVE-2023-53599"},  // s390's page-fault oops
+           std::pair{"cve-comm-with-space", "CVE-2022-48876"},           // "Comm: mt76-usb-rx phy Tainted: ..."
+           std::pair{"cve-hung-task-two-tasks", "CVE-2024-53052"},       // another task's dump, then the hung task's
        })
     out.push_back({name, cve / (std::string(record) + ".txt")});
+  // syzkaller's test cases, read from the shared corpus when it is there.
+  const fs::path syz = fs::path(KTRIAGE_SHARED_DIR) / "corpus" / "syzkaller" / "linux";
+  for (const auto& [name, file] : {
+           std::pair{"syz-arm64-bug-internal-error", "decompile/arm64/0.in"},  // "Internal error: Oops - BUG" continues
+           std::pair{"syz-panic-on-warn-lent-trace", "report/158"},    // refcount, WARNING, panic: one trace for all
+           std::pair{"syz-dentry-warning-lent-trace", "report/624"},   // "BUG: Dentry still in use", then its WARN
+           std::pair{"syz-arm64-unwind-sources", "report/1000"},       // arm64 6.14+ frames "f+0x1/0x2 (T)"
+           std::pair{"syz-unprefixed-line-inside", "report/726"},      // "SYZFAIL:" among [T8978] lines
+           std::pair{"syz-arm64-kasan-note", "report/734"},            // KASAN's note after arm64's fault line
+       })
+    out.push_back({name, syz / file, std::string_view(file).starts_with("report/")});
   return out;
 }
 
 std::vector<Report> parse(const fs::path& input) { return parse_log(read_file(input)); }
+
+std::vector<Report> parse_case(const Case& c) {
+  std::string text = read_file(c.input);
+  if (c.syzkaller_case) {
+    size_t head = text.find("\n\n");
+    text.erase(0, head == std::string::npos ? 0 : head + 2);
+  }
+  return parse_log(text);
+}
 
 // The reports as `ktriage analyze --json` prints them, pretty-printed so that
 // a difference shows as a line.
@@ -128,7 +155,7 @@ class Golden : public testing::TestWithParam<Case> {};
 TEST_P(Golden, MatchesExpectedJson) {
   const Case& c = GetParam();
   if (!fs::exists(c.input)) GTEST_SKIP() << c.input << " not found";
-  std::string got = golden_json(c.name, parse(c.input));
+  std::string got = golden_json(c.name, parse_case(c));
   fs::path expected = kData / (c.name + ".json");
   if (update_mode()) {
     fs::create_directories(kData);
