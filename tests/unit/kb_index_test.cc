@@ -123,6 +123,10 @@ TEST(CveRecord, BadRecordsAreErrorsNamingTheFile) {
   EXPECT_THAT(error(""), HasSubstr("not JSON"));
   EXPECT_THAT(error("[]"), HasSubstr("not a CVE record"));
   EXPECT_THAT(error("null"), HasSubstr("not a CVE record"));
+  // kb_fuzz: JSON numbers that no double holds are refused by nlohmann with
+  // another exception than a parse error.
+  EXPECT_THAT(error("7e697e"), HasSubstr("a number out of range"));
+  EXPECT_THAT(error(R"({"dataVersion":"5.1","x":1e999})"), HasSubstr("a number out of range"));
   EXPECT_THAT(error(R"({"dataVersion":"5.1","cveMetadata":{"cveId":7}})"), HasSubstr("cveId"));
   EXPECT_THAT(error(R"({"dataVersion":"5.1","cveMetadata":{"cveId":"CVE-2099-1234","state":"PUBLISHED"},
                         "containers":{"cna":{"descriptions":"x"}}})"),
