@@ -4,7 +4,7 @@
 # `nice -n 19` with its dictionary and seed corpus, and writes a table of
 # execs/s, coverage and findings.
 #
-#   tests/fuzz/fuzz-run.sh [-t SECONDS] [-j N] [-o DIR] [-b DIR] [-k] [TARGET[:SECONDS]]...
+#   tests/fuzz/fuzz-run.sh [-t SECONDS] [-j N] [-o DIR] [-b DIR] [-k] [-r] [TARGET[:SECONDS]]...
 #
 #   -t SECONDS  CPU seconds per target (default 1200); TARGET:SECONDS overrides
 #   -j N        targets fuzzed at once (default 1: the machine is shared)
@@ -13,6 +13,9 @@
 #   -k          keep: merge the inputs that reach edges CI's smoke seeds do not
 #               into tests/fuzz/corpus/TARGET/, and report the smoke run's
 #               starting coverage without and with them
+#   -r          resume: count the CPU time, log and findings of earlier runs
+#               into DIR (a budget longer than one sitting); the corpus
+#               always carries over
 # Without targets: every tests/fuzz/*_fuzz.cc. E.g. the hour per target:
 #   tests/fuzz/fuzz-run.sh -t 3600 -k
 #
@@ -28,14 +31,15 @@
 # at most 20 times. Findings stay in DIR/TARGET/artifacts/; exit 1 when any.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-budget=1200 jobs=1 out="" build="$src/build-fuzz" keep=0
-while getopts "t:j:o:b:k" opt; do
+budget=1200 jobs=1 out="" build="$src/build-fuzz" keep=0 resume=0
+while getopts "t:j:o:b:kr" opt; do
   case $opt in
     t) budget=$OPTARG ;;
     j) jobs=$OPTARG ;;
     o) out=$OPTARG ;;
     b) build=$OPTARG ;;
     k) keep=1 ;;
+    r) resume=1 ;;
     *) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
@@ -133,9 +137,10 @@ run_target() {
   local t=$1 secs=$2
   local bin="$build/tests/fuzz/$t" run="$out/$t"
   [ -x "$bin" ] || { echo "fuzz-run: no target $t in $build" >&2; return 1; }
-  rm -rf "$run/artifacts" "$run/log" "$run/cpu" "$run/row.tsv"
+  rm -f "$run/row.tsv"
+  [ $resume -eq 1 ] || rm -rf "$run/artifacts" "$run/log" "$run/cpu" "$run/wall"
   mkdir -p "$run/corpus" "$run/artifacts"
-  touch "$run/log" "$run/cpu"
+  touch "$run/log" "$run/cpu" "$run/wall"
   make_seeds "$t" "$run/seeds" "$bin"
   local dirs=("$run/corpus" "$run/seeds")
   [ -d "$src/tests/fuzz/corpus/$t" ] && dirs+=("$src/tests/fuzz/corpus/$t")
@@ -145,8 +150,9 @@ run_target() {
   local len
   len=$(max_len "$t")
 
-  echo "fuzz-run: $t for ${secs} CPU seconds" >&2
-  local cpu=0 restarts=0 start=$SECONDS
+  local cpu restarts=0 start=$SECONDS
+  cpu=$(awk '{ s += $1 + $2 } END { printf "%d", s }' "$run/cpu")
+  echo "fuzz-run: $t for ${secs} CPU seconds$([ $resume -eq 1 ] && echo ", $cpu of them done before")" >&2
   local TIMEFORMAT='%U %S'
   while [ $((secs - cpu)) -ge 30 ] && [ $restarts -le 20 ]; do
     local status=0
@@ -158,7 +164,9 @@ run_target() {
     restarts=$((restarts + 1))
     echo "fuzz-run: $t: finding (exit $status), restarting" >&2
   done
-  local wall=$((SECONDS - start))
+  echo $((SECONDS - start)) >>"$run/wall"
+  local wall
+  wall=$(awk '{ s += $1 } END { printf "%d", s }' "$run/wall")
 
   # The table row: execs and rates over all runs, coverage from the first
   # run's start to the last report, findings by artifact.
