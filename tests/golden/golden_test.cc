@@ -18,6 +18,10 @@
 // same nullderef crash. syz-* are cases of syzkaller's test corpus, read from
 // ../shared when present (skipped when not), each showing a report boundary.
 //
+// Prefixes.EveryToolsPrefixReadsToTheSameReports puts each tool's line prefix
+// (issue 11) before every line of two real reports and expects the same
+// reports as from the plain text.
+//
 // KTRIAGE_UPDATE_GOLDEN=1 rewrites the expected files instead of comparing;
 // review the diff by eye before committing it.
 #include <gtest/gtest.h>
@@ -267,6 +271,86 @@ TEST(GoldenSeed, ArticleShowsTheFoundingCase) {
   fs::path p = fs::path(KTRIAGE_SHARED_DIR) / "seed" / "xfs-stack-overflow-article.zh.txt";
   if (!fs::exists(p)) GTEST_SKIP() << p << " not found";
   expect_seed(parse(p));
+}
+
+// --- one report behind every tool's line prefix -------------------------------
+
+// What a report is, without where it sits (spans, line numbers, timestamps):
+// the same for the same kernel text behind any prefix.
+std::string essence(const std::vector<Report>& reports) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Report& r : reports) {
+    nlohmann::json j = {{"title", r.title},          {"kind", std::string(to_string(r.kind))},
+                        {"arch", std::string(to_string(r.arch))}, {"release", r.kernel_release},
+                        {"comm", r.comm},            {"pid", r.pid.value_or(0)},
+                        {"taint", r.taint.flags},    {"modules", r.modules},
+                        {"code", r.code ? r.code->text : ""}, {"corrupted", r.corrupted_reason}};
+    for (const Frame& f : r.frames) j["frames"].push_back(f.function + (f.reliable ? "" : "?"));
+    for (const RegisterSet& set : r.registers)
+      for (const Register& reg : set.regs) j["registers"].push_back(reg.name + "=" + std::to_string(reg.value));
+    out.push_back(std::move(j));
+  }
+  return out.dump(1);
+}
+
+std::string fmt_width(size_t v, size_t width) {
+  std::string d = std::to_string(v);
+  return std::string(d.size() < width ? width - d.size() : 0, ' ') + d;
+}
+
+// The prefixes of issue 11, as each tool prints them before line `n` (0-based)
+// whose console timestamp is `ts` ("[   12.345678]").
+struct Prefix {
+  const char* name;
+  std::string (*make)(size_t n, const std::string& ts);
+};
+
+const Prefix kPrefixes[] = {
+    {"dmesg", [](size_t, const std::string& ts) { return ts + " "; }},
+    {"dmesg -x", [](size_t, const std::string& ts) { return "kern  :emerg : " + ts + " "; }},
+    {"dmesg -H", [](size_t n, const std::string&) { return std::string(n == 0 ? "[Mar 8 17:07] " : "[  +0.000005] "); }},
+    {"journalctl -o short-full", [](size_t, const std::string&) { return std::string("Tue 2024-01-02 03:04:05 UTC host kernel: "); }},
+    {"journalctl -o short-unix", [](size_t, const std::string&) { return std::string("1704164645.123456 host kernel: "); }},
+    {"syslog without host", [](size_t, const std::string& ts) { return "Aug 13 12:28:38 kernel: " + ts + " "; }},
+    {"bare kernel tag", [](size_t, const std::string&) { return std::string("kernel: "); }},
+    {"German month", [](size_t, const std::string&) { return std::string("M\xc3\xa4r 08 17:07:01 host kernel: "); }},
+    {"CRI container log", [](size_t, const std::string& ts) { return "2024-01-02T03:04:05.123456789Z stdout F " + ts + " "; }},
+    {"serial tag", [](size_t, const std::string& ts) { return "[guest0/uart0] " + ts + " "; }},
+    {"grep -n", [](size_t n, const std::string& ts) { return std::to_string(n + 100) + ":" + ts + " "; }},
+    {"cat -n", [](size_t n, const std::string& ts) { return fmt_width(n + 1, 6) + "\t" + ts + " "; }},
+    {"mail quote", [](size_t, const std::string& ts) { return "> " + ts + " "; }},
+    {"caller id", [](size_t, const std::string& ts) { return ts + "[ T1234] "; }},
+};
+
+// Real reports in the tree: the founding case, and a CVE record's quote
+// (x86_64 oops with registers, Code: and a Comm with a space).
+std::vector<std::pair<std::string, std::string>> plain_reports() {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.emplace_back("xfs-panic", read_file(fs::path(KTRIAGE_SOURCE_DIR) / "examples" / "xfs-panic.log"));
+  std::string cve = read_file(fs::path(KTRIAGE_SOURCE_DIR) / "tests" / "cve" / "data" / "CVE-2022-48876.txt");
+  size_t begin = cve.find("BUG: kernel NULL pointer dereference");
+  size_t end = begin == std::string::npos ? begin : cve.find("\n\n", begin);
+  if (begin != std::string::npos && end != std::string::npos) out.emplace_back("CVE-2022-48876", cve.substr(begin, end - begin + 1));
+  return out;
+}
+
+TEST(Prefixes, EveryToolsPrefixReadsToTheSameReports) {
+  auto reports = plain_reports();
+  ASSERT_EQ(reports.size(), 2u);
+  for (const auto& [name, text] : reports) {
+    std::vector<std::string> lines = split_lines(text);
+    std::string want = essence(parse_log(text));
+    ASSERT_NE(want, "[]") << name;
+    for (const Prefix& p : kPrefixes) {
+      std::string prefixed;
+      for (size_t n = 0; n < lines.size(); ++n) {
+        char ts[32];
+        std::snprintf(ts, sizeof ts, "[%5zu.%06zu]", 100 + n / 1000, (n * 1237) % 1000000);
+        prefixed += p.make(n, ts) + lines[n] + "\n";
+      }
+      EXPECT_EQ(essence(parse_log(prefixed)), want) << name << " behind " << p.name;
+    }
+  }
 }
 
 }  // namespace
