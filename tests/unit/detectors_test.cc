@@ -290,6 +290,23 @@ TEST(Boundaries, Arm64BugInternalErrorContinuesTheReport) {
   EXPECT_EQ(reports[0].frames.size(), 2u);
 }
 
+// i386's exc_double_fault prints its PANIC line, then die()'s header (6.x
+// wording; no real excerpt found): one report.
+TEST(Boundaries, I386DoubleFaultIsOneReport) {
+  auto reports = ktriage::parse_log(
+      "traps: PANIC: double fault, error_code: 0x0\n"
+      "Oops: double fault: 0000 [#1] PREEMPT SMP\n"
+      "CPU: 0 PID: 1 Comm: swapper/0 Not tainted 6.1.0-13-686-pae #1 Debian 6.1.55-1\n"
+      "EIP: do_something+0x1e/0x40\n"
+      "Call Trace:\n"
+      " do_something+0x1e/0x40\n"
+      " kernel_init+0x1/0x2\n");
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].kind, CrashKind::double_fault);
+  EXPECT_EQ(reports[0].title, "PANIC: double fault in do_something");
+  EXPECT_EQ(reports[0].arch, ktriage::Arch::i386);
+}
+
 std::vector<std::string> functions(const Report& r) {
   std::vector<std::string> out;
   for (const auto& f : r.frames) out.push_back(f.function);
