@@ -88,8 +88,10 @@ class CliTest : public ::testing::Test {
     return r;
   }
 
-  // Runs ktriage on a pseudo-terminal (stdout and stderr a tty), returns what it printed.
-  std::string run_on_tty(std::initializer_list<std::string> args, bool no_color_env) {
+  // Runs ktriage on a pseudo-terminal (stdout and stderr a tty) with TERM=xterm
+  // and no NO_COLOR, then `env` (a null value unsets); returns what it printed.
+  using Env = std::vector<std::pair<const char*, const char*>>;
+  std::string run_on_tty(std::initializer_list<std::string> args, const Env& env = {}) {
     std::vector<std::string> argv_s = {KTRIAGE_BINARY};
     argv_s.insert(argv_s.end(), args);
     std::vector<char*> argv;
@@ -98,8 +100,12 @@ class CliTest : public ::testing::Test {
     int master = -1;
     pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
     if (pid == 0) {
-      if (no_color_env) setenv("NO_COLOR", "1", 1);
-      else unsetenv("NO_COLOR");
+      unsetenv("NO_COLOR");
+      setenv("TERM", "xterm", 1);
+      for (const auto& [name, value] : env) {
+        if (value) setenv(name, value, 1);
+        else unsetenv(name);
+      }
       execv(argv[0], argv.data());
       _exit(127);
     }
@@ -450,9 +456,10 @@ TEST_F(CliTest, ColourOnlyWhenAskedOrOnATerminal) {
   EXPECT_TRUE(has_escape(run({"analyze", "--color=always", kExample}).out));
   EXPECT_FALSE(has_escape(run({"analyze", "--json", kExample}).out));
 
-  EXPECT_TRUE(has_escape(run_on_tty({"analyze", kExample}, false))) << "no colour on a terminal";
-  EXPECT_FALSE(has_escape(run_on_tty({"analyze", kExample}, true))) << "NO_COLOR ignored";
-  EXPECT_FALSE(has_escape(run_on_tty({"analyze", "--color=never", kExample}, false)));
+  EXPECT_TRUE(has_escape(run_on_tty({"analyze", kExample}))) << "no colour on a terminal";
+  EXPECT_FALSE(has_escape(run_on_tty({"analyze", kExample}, {{"NO_COLOR", "1"}}))) << "NO_COLOR ignored";
+  EXPECT_FALSE(has_escape(run_on_tty({"analyze", kExample}, {{"TERM", "dumb"}}))) << "TERM=dumb ignored";
+  EXPECT_FALSE(has_escape(run_on_tty({"analyze", "--color=never", kExample})));
 }
 
 }  // namespace

@@ -45,7 +45,7 @@ struct AnalyzeOptions {
 bool use_color(const std::string& mode) {
   if (mode == "always") return true;
   if (mode == "never") return false;
-  return isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  return colour_terminal();
 }
 
 // Progress on stderr for big inputs, only when a person is watching.

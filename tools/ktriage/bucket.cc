@@ -36,7 +36,7 @@ int run_bucket(const BucketOptions& o) {
     render_buckets_json(result->buckets, o.inputs, std::cout);
   } else {
     RenderOptions r;
-    r.color = isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+    r.color = colour_terminal();
     r.verbose = o.verbose;
     render_buckets_text(result->buckets, o.inputs, r, std::cout);
   }

@@ -46,6 +46,10 @@ Run add_serve(CLI::App& app);
 // Refuses what classify_kernel_release() cannot read, naming the forms it can.
 CLI::Validator kernel_release_validator();
 
+// Standard output is a terminal that shows colour: not with NO_COLOR set,
+// nor on TERM=dumb (Emacs shells, some serial consoles).
+bool colour_terminal();
+
 // Prints "ktriage: MESSAGE" on stderr; returns kError.
 int fail(std::string_view message);
 

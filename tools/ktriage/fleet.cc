@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -19,6 +20,11 @@ namespace ktriage::cli {
 int fail(std::string_view message) {
   std::fprintf(stderr, "ktriage: %.*s\n", static_cast<int>(message.size()), message.data());
   return kError;
+}
+
+bool colour_terminal() {
+  const char* term = std::getenv("TERM");
+  return isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr && !(term && std::string_view(term) == "dumb");
 }
 
 bool finish_stdout() {

@@ -49,7 +49,7 @@ int run_query(const QueryOptions& o, What what) {
   if (!db) return fail(db.error().message);
   store::Store& s = **db;
   RenderOptions r;
-  r.color = isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  r.color = colour_terminal();
   bool found = false;
   switch (what) {
     case What::buckets: {
