@@ -52,6 +52,10 @@ Expected<Analysis> triage(std::string source, std::vector<Report> reports, const
       analysis.details[i].stack_usage = estimate_stack_usage(analysis.reports[i], *analysis.details[i].symbols, *symOrErr);
       debuginfo::disassemble(*symOrErr, analysis.reports[i], options, relocations, analysis.details[i]);
     }
+  } else if (!options.disasm.empty()) {
+    // Asked for listings it cannot make: say so rather than print none.
+    for (ReportDetails& d : analysis.details)
+      d.disassembly_errors.push_back("no debug info given (--vmlinux, --modules or --debug-root): nothing to disassemble");
   }
 
   DiagnoseOptions diagnose_options;

@@ -229,6 +229,8 @@ TEST_F(CliTest, MistakesGetUsefulMessages) {
   // One value per occurrence: the log after the option stays the input.
   Result disasm = run({"analyze", "--disasm", "ip", kExample});
   EXPECT_EQ(disasm.status, 0) << disasm.err;
+  // Without debug info there is nothing to list: said, not silently ignored.
+  EXPECT_THAT(disasm.out, HasSubstr("no debug info given (--vmlinux, --modules or --debug-root): nothing to disassemble"));
 }
 
 TEST_F(CliTest, DashReadsStandardInput) {
