@@ -129,16 +129,29 @@ void render_report(const Report& r, const ReportDetails& d, size_t index, std::s
     size_t unreliable = 0;
     for (const Frame& f : r.frames) unreliable += !f.reliable;
     out << fmt::format("  call trace     {} frames, {} unreliable\n", r.frames.size(), unreliable);
-    for (size_t i = 0; i < r.frames.size(); ++i) {
+    auto frame_text = [&](size_t i) {
       const Frame& f = r.frames[i];
       const FrameSymbolization* fs = sym && i < sym->frames.size() ? &sym->frames[i] : nullptr;
       std::string printed;
       if (f.printed_source && !(fs && fs->source))
         printed = fmt::format("  {}:{}", f.printed_source->file, f.printed_source->line);
       if (f.printed_inline) printed += " [inline]";
-      std::string line = fmt::format("    {} {:<3} {}{}{}", f.reliable ? " " : "?", fmt::format("#{}", i), symbol_text(f),
-                                     location_text(fs), printed);
+      return fmt::format("{}{}{}", symbol_text(f), location_text(fs), printed);
+    };
+    // A recursion prints one frame dozens of times: identical frames in a
+    // row show once, with their index range and count ("#0-#71 ... x72").
+    for (size_t i = 0; i < r.frames.size();) {
+      const Frame& f = r.frames[i];
+      std::string text = frame_text(i);
+      size_t j = i + 1;
+      while (j < r.frames.size() && r.frames[j].reliable == f.reliable && frame_text(j) == text) ++j;
+      std::string line;
+      if (j - i >= 3)
+        line = fmt::format("    {} {:<3} {}  \u00d7{}", f.reliable ? " " : "?", fmt::format("#{}-#{}", i, j - 1), text, j - i);
+      else
+        j = i + 1, line = fmt::format("    {} {:<3} {}", f.reliable ? " " : "?", fmt::format("#{}", i), text);
       out << (f.reliable ? line : st.dim(line)) << '\n';
+      i = j;
     }
   }
   for (const FunctionListing& l : d.disassembly) {

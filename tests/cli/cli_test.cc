@@ -233,6 +233,21 @@ TEST_F(CliTest, MistakesGetUsefulMessages) {
   EXPECT_THAT(disasm.out, HasSubstr("no debug info given (--vmlinux, --modules or --debug-root): nothing to disassemble"));
 }
 
+// A recursion's frames show once with their range and count in the text
+// report; the JSON keeps every frame, numbered the same.
+TEST_F(CliTest, RepeatedFramesAreCollapsedInTheTextReport) {
+  std::string log = "BUG: TASK stack guard page was hit at 00000000cae8473d\nCall Trace:\n <TASK>\n";
+  for (int i = 0; i < 6; ++i) log += " zoo_recurse+0x72/0x80 [crashzoo]\n";
+  log += " zoo_direct_write+0x85/0xc3 [crashzoo]\n full_proxy_write+0x53/0x80\n </TASK>\n";
+  fs::path in = file("recurse.log", log);
+  Result text = run({"analyze", in.string()});
+  EXPECT_THAT(text.out, HasSubstr("#0-#5 zoo_recurse+0x72/0x80 [crashzoo]  \u00d76"));
+  EXPECT_THAT(text.out, HasSubstr("#6  zoo_direct_write+0x85/0xc3 [crashzoo]"));
+  EXPECT_THAT(text.out, Not(HasSubstr("#1 ")));
+  Json j = Json::parse(run({"analyze", "--json", in.string()}).out);
+  EXPECT_EQ(j["reports"][0]["frames"].size(), 8u);
+}
+
 TEST_F(CliTest, DashReadsStandardInput) {
   Result from_file = run({"analyze", "--json", kExample});
   Result from_stdin = run({"analyze", "--json", "-"}, kExample);
