@@ -91,7 +91,11 @@ void render_listing(const FunctionListing& l, const Style& st, std::ostream& out
 
 void render_report(const Report& r, const ReportDetails& d, size_t index, std::string_view source, const Style& st,
                    std::ostream& out) {
-  out << st.red(fmt::format("Report {}: {}", index + 1, r.title.empty() ? r.header : r.title)) << '\n';
+  // syzkaller titles a report whose guilty frame it cannot pick "... in
+  // corrupted"; people read the header's words (JSON keeps the title).
+  std::string_view title = r.title.empty() ? std::string_view(r.header) : std::string_view(r.title);
+  if (title.ends_with(" in corrupted")) title.remove_suffix(13);
+  out << st.red(fmt::format("Report {}: {}", index + 1, title)) << '\n';
   auto field = [&](std::string_view name, const std::string& value) {
     if (!value.empty()) out << fmt::format("  {:<14} {}\n", name, value);
   };
@@ -120,7 +124,14 @@ void render_report(const Report& r, const ReportDetails& d, size_t index, std::s
         out << st.red("  " + mismatch_text(f)) << '\n';
     }
   }
-  if (r.corrupted) field("corrupted", r.corrupted_reason.empty() ? "yes" : r.corrupted_reason);
+  // syzkaller's verdicts on its own title text ("no stack trace in report")
+  // read as nonsense above a trace ktriage did read: JSON keeps them.
+  static constexpr std::string_view kTraceVerdicts[] = {"no stack trace in report", "extracted no frames",
+                                                         "no frames in a stack trace"};
+  bool says_no_trace = std::find(std::begin(kTraceVerdicts), std::end(kTraceVerdicts), r.corrupted_reason) !=
+                       std::end(kTraceVerdicts);
+  if (r.corrupted && !(says_no_trace && !r.frames.empty()))
+    field("corrupted", r.corrupted_reason.empty() ? "yes" : r.corrupted_reason);
   render_code(d, st, out);
   for (const FunctionListing& l : d.disassembly) {
     if (l.frame == "ip") render_listing(l, st, out);

@@ -248,6 +248,20 @@ TEST_F(CliTest, RepeatedFramesAreCollapsedInTheTextReport) {
   EXPECT_EQ(j["reports"][0]["frames"].size(), 8u);
 }
 
+// syzkaller's words about its own title text stay in JSON; the text report
+// does not call a report with 37 frames "corrupted: extracted no frames", nor
+// title it "... in corrupted" (CVE-2025-21821's ARM quote).
+TEST_F(CliTest, TextReportLeavesOutSyzkallersTitleVerdicts) {
+  const std::string quote = KTRIAGE_SOURCE_DIR "/tests/cve/data/CVE-2025-21821.txt";
+  Result text = run({"analyze", quote});
+  EXPECT_THAT(text.out, HasSubstr("Report 1: BUG: scheduling while atomic\n"));
+  EXPECT_THAT(text.out, Not(HasSubstr("corrupted")));
+  Json j = Json::parse(run({"analyze", "--json", quote}).out);
+  EXPECT_EQ(j["reports"][0]["title"], "BUG: scheduling while atomic in corrupted");
+  EXPECT_EQ(j["reports"][0]["corrupted_reason"], "extracted no frames");
+  EXPECT_EQ(j["reports"][0]["frames"].size(), 37u);
+}
+
 TEST_F(CliTest, DashReadsStandardInput) {
   Result from_file = run({"analyze", "--json", kExample});
   Result from_stdin = run({"analyze", "--json", "-"}, kExample);
