@@ -33,7 +33,10 @@ std::string location_text(const FrameSymbolization* s) {
     for (size_t i = 0; i + 1 < s->inlined.size(); ++i)
       out += fmt::format(" {} ({}:{}) ->", s->inlined[i].function, s->inlined[i].location.file,
                          s->inlined[i].location.line);
-    out += " " + s->inlined.back().function;
+    // The chain ends in the function that holds the code, at its own line.
+    const InlineFrame& outer = s->inlined.back();
+    out += " " + outer.function;
+    if (outer.location.line) out += fmt::format(" ({}:{})", outer.location.file, outer.location.line);
   }
   return out;
 }
