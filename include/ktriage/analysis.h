@@ -75,6 +75,8 @@ struct Analysis {
   // each (every report rates them against itself): for the top of a report
   // and for stderr.
   std::vector<DebugInfoFile> refused_debuginfo() const;
+  // The debug files the reports were read with, each once.
+  std::vector<DebugInfoFile> used_debuginfo() const;
 };
 
 }  // namespace ktriage

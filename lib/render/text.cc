@@ -143,6 +143,9 @@ void render_report(const Report& r, const ReportDetails& d, size_t index, std::s
     size_t unreliable = 0;
     for (const Frame& f : r.frames) unreliable += !f.reliable;
     out << fmt::format("  call trace     {} frames, {} unreliable\n", r.frames.size(), unreliable);
+    // Why a frame has no source line ("no debug file for module crashzoo")
+    // is said at its first frame only.
+    std::vector<std::string_view> said;
     auto frame_text = [&](size_t i) {
       const Frame& f = r.frames[i];
       const FrameSymbolization* fs = sym && i < sym->frames.size() ? &sym->frames[i] : nullptr;
@@ -150,7 +153,8 @@ void render_report(const Report& r, const ReportDetails& d, size_t index, std::s
       if (f.printed_source && !(fs && fs->source))
         printed = fmt::format("  {}:{}", f.printed_source->file, f.printed_source->line);
       if (f.printed_inline) printed += " [inline]";
-      return fmt::format("{}{}{}", symbol_text(f), location_text(fs), printed);
+      const bool repeat = fs && std::find(said.begin(), said.end(), fs->symbolize_error) != said.end();
+      return fmt::format("{}{}{}", symbol_text(f), repeat ? "" : location_text(fs), printed);
     };
     // A recursion prints one frame dozens of times: identical frames in a
     // row show once, with their index range and count ("#0-#71 ... x72").
@@ -165,6 +169,8 @@ void render_report(const Report& r, const ReportDetails& d, size_t index, std::s
       else
         j = i + 1, line = fmt::format("    {} {:<3} {}", f.reliable ? " " : "?", fmt::format("#{}", i), text);
       out << (f.reliable ? line : st.dim(line)) << '\n';
+      if (sym && i < sym->frames.size() && !sym->frames[i].symbolize_error.empty())
+        said.push_back(sym->frames[i].symbolize_error);
       i = j;
     }
   }
@@ -245,6 +251,12 @@ void render_text(const Analysis& analysis, const RenderOptions& options, std::os
                              analysis.reports.size() == 1 ? "" : "s"));
   if (!analysis.kernel_version.empty()) out << fmt::format("kernel version: {}\n", analysis.kernel_version);
   for (const DebugInfoFile& f : analysis.refused_debuginfo()) out << st.red(mismatch_text(f)) << '\n';
+  // Which files every location below comes from, once.
+  for (const DebugInfoFile& f : analysis.used_debuginfo()) {
+    std::string notes = f.has_dwarf ? "" : ", symbols only";
+    if (f.match == DebugMatch::mismatch) notes += fmt::format(", may not match ({})", to_string(f.confidence));
+    out << fmt::format("debug info: {} {}{}\n", f.role == "module" ? "module " + f.name + ":" : f.role, f.path, notes);
+  }
   if (analysis.debuginfo_fetch) render_fetch(*analysis.debuginfo_fetch, st, out);
   for (size_t i = 0; i < analysis.findings.size(); ++i) {
     out << '\n';

@@ -85,17 +85,31 @@ Expected<Analysis> triage(std::string source, std::vector<Report> reports, const
   return analysis;
 }
 
-std::vector<DebugInfoFile> Analysis::refused_debuginfo() const {
+namespace {
+
+// Each file once, over all reports, that `keep` accepts.
+template <typename Keep>
+std::vector<DebugInfoFile> debuginfo_files(const std::vector<ReportDetails>& details, Keep keep) {
   std::vector<DebugInfoFile> out;
   for (const ReportDetails& d : details) {
     if (!d.symbols) continue;
     for (const DebugInfoFile& f : d.symbols->debuginfo) {
-      if (!f.refused()) continue;
+      if (!keep(f)) continue;
       if (std::none_of(out.begin(), out.end(), [&](const DebugInfoFile& o) { return o.path == f.path; }))
         out.push_back(f);
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<DebugInfoFile> Analysis::refused_debuginfo() const {
+  return debuginfo_files(details, [](const DebugInfoFile& f) { return f.refused(); });
+}
+
+std::vector<DebugInfoFile> Analysis::used_debuginfo() const {
+  return debuginfo_files(details, [](const DebugInfoFile& f) { return !f.refused(); });
 }
 
 }  // namespace ktriage

@@ -83,6 +83,13 @@ TEST_F(DebugInfoMismatch, TheMatchingVmlinuxIsUsed) {
   ASSERT_FALSE(files.empty());
   EXPECT_EQ(files[0]["match"], "match");
   EXPECT_EQ(files[0]["used"], true);
+  // The text report names the file once, at its top (issue 12: which debug files were used).
+  CliResult text = run_ktriage({"analyze", "--vmlinux", k.vmlinux, k.log});
+  const std::string line = "debug info: vmlinux " + k.vmlinux + "\n";
+  const size_t at = text.out.find(line);
+  ASSERT_NE(at, std::string::npos) << text.out;
+  EXPECT_LT(at, text.out.find("Report 1:"));
+  EXPECT_EQ(text.out.find(line, at + 1), std::string::npos) << "named more than once";
 }
 
 TEST_F(DebugInfoMismatch, SaysWhatTheFileIs) {

@@ -1,5 +1,6 @@
 // The text report's frame lines, from a symbolization built by hand (the
-// debug-info side has its own tests): where an inline chain ends.
+// debug-info side has its own tests): where an inline chain ends, why a frame
+// has no source line said once.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -37,6 +38,33 @@ TEST(RenderText, InlineChainEndsAtTheContainingFunctionsLine) {
   render_text(a, RenderOptions{}, out);
   EXPECT_THAT(out.str(), HasSubstr("inlined: __list_del_entry (include/linux/list.h:169) -> list_del "
                                    "(include/linux/list.h:181) -> zoo_list_corrupt (crashzoo.c:143)"));
+}
+
+TEST(RenderText, WhyAFrameHasNoSourceIsSaidOnce) {
+  Analysis a;
+  a.source = "test";
+  Report r;
+  Symbolization s;
+  for (const char* name : {"zoo_a", "zoo_b", "zoo_c"}) {
+    Frame f;
+    f.function = name;
+    f.module = "crashzoo";
+    r.frames.push_back(f);
+    FrameSymbolization fs;
+    fs.symbolize_error = "no debug file for module crashzoo";
+    s.frames.push_back(fs);
+  }
+  a.reports.push_back(r);
+  ReportDetails d;
+  d.symbols = s;
+  a.details.push_back(d);
+  std::ostringstream out;
+  render_text(a, RenderOptions{}, out);
+  const std::string text = out.str();
+  const size_t first = text.find("(no debug file for module crashzoo)");
+  ASSERT_NE(first, std::string::npos) << text;
+  EXPECT_EQ(text.find("(no debug file for module crashzoo)", first + 1), std::string::npos) << text;
+  EXPECT_THAT(text, HasSubstr("zoo_c [crashzoo]"));
 }
 
 }  // namespace
