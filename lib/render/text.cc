@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "ktriage/render.h"
 #include "render/display.h"
@@ -211,6 +212,39 @@ void render_fetch(const FetchReport& f, const Style& st, std::ostream& out) {
   for (const std::string& p : f.problems) out << st.red(fmt::format("debug info: {}", p)) << '\n';
 }
 
+// `text` reflowed into lines of at most `width` columns (a longer word has
+// a line of its own), the first after `lead` and the rest indented as deep;
+// a blank line in it starts a new paragraph.
+std::string wrapped(std::string_view text, std::string_view lead, size_t width) {
+  const std::string indent(lead.size(), ' ');
+  std::string out, line(lead);
+  bool line_empty = true;
+  auto flush = [&] {
+    out += line + '\n';
+    line = indent;
+    line_empty = true;
+  };
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text.substr(i).starts_with("\n\n") && !line_empty) {
+      flush();
+      out += '\n';
+    }
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    size_t j = i;
+    while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j]))) ++j;
+    if (j == i) break;
+    std::string_view word = text.substr(i, j - i);
+    if (!line_empty && line.size() + 1 + word.size() > width) flush();
+    if (!line_empty) line += ' ';
+    line += word;
+    line_empty = false;
+    i = j;
+  }
+  if (!line_empty) flush();
+  return out;
+}
+
 void render_kb(const Analysis& a, const Style& st, std::ostream& out) {
   if (a.kb_matches.empty()) return;
   const KbKernel& kernel = a.kb_summary.kernel;
@@ -233,6 +267,7 @@ void render_kb(const Analysis& a, const Style& st, std::ostream& out) {
       out << fmt::format("      matched on: {}\n", why);
     }
     if (std::string verdict = kb_verdict_text(m, kernel); !verdict.empty()) out << fmt::format("      {}\n", verdict);
+    if (!m.advice.empty()) out << wrapped(m.advice, "      -> ", 78);
     for (const std::string& r : m.references) out << st.dim(fmt::format("      see {}", r)) << '\n';
   }
 }
