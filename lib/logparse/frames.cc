@@ -433,7 +433,8 @@ bool Extractor::elision(std::string_view t) {
 // A line that only continues the frame above: an e-mail client wrapped
 // "f+0x1/0x2 fs/namei.c:12 [inline]" at 72 columns. Folded into that frame.
 bool Extractor::wrapped_frame_tail(std::string_view t) {
-  if (r_.frames.empty() || r_.frames.back().line + 1 != line_ || !last_line_was_frame_) return false;
+  // (The caller checks that the line before was a frame.)
+  if (r_.frames.empty() || r_.frames.back().line + 1 != line_) return false;
   if (!(t.starts_with('[') || t.starts_with('(') || has(t, ".c:") || has(t, ".h:"))) return false;
   Frame copy = r_.frames.back();
   if (!frame_tail(t, copy)) return false;
@@ -457,6 +458,8 @@ bool Extractor::bare_frame(std::string_view t) {
   size_t used = symbol_at(t, f, &odd, line_);
   if (!used) return false;
   std::string_view rest = t.substr(used);
+  // "net/tipc/name_distr.c:413" (a wrapped header's source line) is no frame "net".
+  if (!rest.empty() && !is_blank(rest.front())) return false;
   if (!frame_tail(rest, f)) return false;
   // A frame says where it is: an offset, a source line, or it is a lone
   // name in the middle of a trace.

@@ -84,6 +84,7 @@ std::vector<Case> cases() {
            std::pair{"cve-s390-pointer-dereference", "CVE-2023-53599"},  // s390's page-fault oops
            std::pair{"cve-comm-with-space", "CVE-2022-48876"},           // "Comm: mt76-usb-rx phy Tainted: ..."
            std::pair{"cve-hung-task-two-tasks", "CVE-2024-53052"},       // another task's dump, then the hung task's
+           std::pair{"cve-mail-wrapped", "CVE-2022-49696"},              // lines wrapped at 72 columns: "f+0x1/0x2\nmm/x.c:1"
        })
     out.push_back({name, cve / (std::string(record) + ".txt")});
   // syzkaller's test cases, read from the shared corpus when it is there.

@@ -171,6 +171,13 @@ const TraceCase kTraces[] = {
     {"contexts_on_frame_lines",
      "BUG: x\nCall Trace:\n <IRQ>  [<ffffffff81067c33>] ? warn_slowpath_common+0x83/0xc0\n <EOI>  [<ffffffff81000001>] f+0x1/0x2\n",
      "?warn_slowpath_common f"},
+    // An e-mail client wrapped the source line to a line of its own; a
+    // wrapped header's source line is no frame.
+    {"wrapped_source_lines",
+     "BUG: KASAN: use-after-free in f+0x94f/0x9b0\nnet/tipc/name_distr.c:413\nCall Trace:\n"
+     " print_address_description.constprop.0.cold+0xeb/0x495\nmm/kasan/report.c:313\n"
+     " kasan_report.cold+0xf4/0x1c6 mm/kasan/report.c:491\n",
+     "print_address_description.constprop.0.cold kasan_report.cold"},
     {"interrupted_trace",
      "BUG: x\nCall Trace:\n [<ffffffff81000001>] a+0x1/0x2\nhub 1-1:1.0: USB hub found\n [<ffffffff81000002>] b+0x1/0x2\n",
      "a b"},
