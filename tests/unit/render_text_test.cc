@@ -13,15 +13,25 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TEST(RenderText, InlineChainEndsAtTheContainingFunctionsLine) {
+// The text report of one report read with symbolization `s`.
+std::string render(const Report& r, const Symbolization& s) {
   Analysis a;
   a.source = "test";
+  a.reports.push_back(r);
+  ReportDetails d;
+  d.symbols = s;
+  a.details.push_back(d);
+  std::ostringstream out;
+  render_text(a, RenderOptions{}, out);
+  return out.str();
+}
+
+TEST(RenderText, InlineChainEndsAtTheContainingFunctionsLine) {
   Report r;
   r.title = "BUG: corrupted list in zoo_list_corrupt";
   Frame f;
   f.function = "zoo_list_corrupt";
   r.frames.push_back(f);
-  a.reports.push_back(r);
 
   FrameSymbolization fs;
   fs.source = SourceLocation{.file = "include/linux/list.h", .line = 169};
@@ -30,19 +40,11 @@ TEST(RenderText, InlineChainEndsAtTheContainingFunctionsLine) {
                 {"zoo_list_corrupt", {.file = "crashzoo.c", .line = 143}}};
   Symbolization s;
   s.frames.push_back(fs);
-  ReportDetails d;
-  d.symbols = s;
-  a.details.push_back(d);
-
-  std::ostringstream out;
-  render_text(a, RenderOptions{}, out);
-  EXPECT_THAT(out.str(), HasSubstr("inlined: __list_del_entry (include/linux/list.h:169) -> list_del "
-                                   "(include/linux/list.h:181) -> zoo_list_corrupt (crashzoo.c:143)"));
+  EXPECT_THAT(render(r, s), HasSubstr("inlined: __list_del_entry (include/linux/list.h:169) -> list_del "
+                                      "(include/linux/list.h:181) -> zoo_list_corrupt (crashzoo.c:143)"));
 }
 
 TEST(RenderText, WhyAFrameHasNoSourceIsSaidOnce) {
-  Analysis a;
-  a.source = "test";
   Report r;
   Symbolization s;
   for (const char* name : {"zoo_a", "zoo_b", "zoo_c"}) {
@@ -54,13 +56,7 @@ TEST(RenderText, WhyAFrameHasNoSourceIsSaidOnce) {
     fs.symbolize_error = "no debug file for module crashzoo";
     s.frames.push_back(fs);
   }
-  a.reports.push_back(r);
-  ReportDetails d;
-  d.symbols = s;
-  a.details.push_back(d);
-  std::ostringstream out;
-  render_text(a, RenderOptions{}, out);
-  const std::string text = out.str();
+  const std::string text = render(r, s);
   const size_t first = text.find("(no debug file for module crashzoo)");
   ASSERT_NE(first, std::string::npos) << text;
   EXPECT_EQ(text.find("(no debug file for module crashzoo)", first + 1), std::string::npos) << text;
