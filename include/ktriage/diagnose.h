@@ -34,6 +34,9 @@ struct DiagnoseOptions {
   // the reports), when the caller has it: analyses then use debug-info
   // results such as StackUsage. Optional; not owned.
   const std::vector<ReportDetails>* details = nullptr;
+  // The reports' numbers in the caller's list (1-based), when `reports` is a
+  // part of it: the evidence text names reports by these. Empty: 1, 2, ...
+  std::vector<size_t> report_numbers;
 };
 
 std::vector<Finding> diagnose(const std::vector<Report>& reports,

@@ -42,6 +42,10 @@ struct Context {
 
   // Reports of the same incident as `r`, in order.
   std::vector<size_t> incident_of(size_t r) const;
+  // How the text names report `r`: "report #N" (see DiagnoseOptions::report_numbers).
+  size_t number(size_t r) const {
+    return r < options.report_numbers.size() ? options.report_numbers[r] : r + 1;
+  }
 };
 
 Context make_context(const std::vector<Report>& reports, const DiagnoseOptions& options);

@@ -96,14 +96,14 @@ void linked_reports(const Context& c, std::vector<Finding>& out) {
     std::vector<size_t> members = c.incident_of(i);
     if (members.size() < 2) continue;
     std::vector<std::string> names;
-    for (size_t j : members) names.push_back(fmt::format("#{} {}", j + 1, c.reports[j].title.empty() ? c.reports[j].header : c.reports[j].title));
+    for (size_t j : members) names.push_back(fmt::format("#{} {}", c.number(j), c.reports[j].title.empty() ? c.reports[j].header : c.reports[j].title));
     Finding f = make_finding("context.linked_reports", "other",
                      fmt::format("{} reports are one incident: {}", members.size(), fmt::join(names, "; ")), 0.3,
                      "same task or CPU, close together, nothing contradicting", i);
     f.reports = members;
     for (size_t j : members)
       if (!c.link_reason[j].empty())
-        f.evidence.push_back(log_line(j, c.reports[j], fmt::format("report #{} joins report #{}: {}", j + 1, j, c.link_reason[j])));
+        f.evidence.push_back(log_line(j, c.reports[j], fmt::format("report #{} joins report #{}: {}", c.number(j), c.number(j - 1), c.link_reason[j])));
     f.explanation = "Reports printed together by the same task or CPU usually share one cause; the headline finding explains them together.";
     out.push_back(std::move(f));
   }

@@ -18,10 +18,54 @@ std::vector<std::string> analysis_names() {
   return names;
 }
 
+namespace {
+
+// The reports of each boot (Report::boot), in order, when they run different
+// kernels and the caller named none; one group of all reports otherwise.
+std::vector<std::vector<size_t>> kernel_groups(const std::vector<Report>& reports, const DiagnoseOptions& options) {
+  std::vector<std::vector<size_t>> groups;
+  std::vector<uint32_t> boots;
+  std::string release;
+  bool several = false;
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const Report& r = reports[i];
+    if (!r.kernel_release.empty()) {
+      if (release.empty()) release = r.kernel_release;
+      else if (r.kernel_release != release) several = true;
+    }
+    auto at = std::find(boots.begin(), boots.end(), r.boot);
+    if (at == boots.end()) {
+      boots.push_back(r.boot);
+      groups.emplace_back();
+      at = boots.end() - 1;
+    }
+    groups[static_cast<size_t>(at - boots.begin())].push_back(i);
+  }
+  if (several && options.kernel_version.empty() && groups.size() > 1) return groups;
+  std::vector<size_t> all(reports.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  return {all};
+}
+
+struct Ranked {
+  Finding finding;
+  double rank;
+  size_t order;
+};
+
+// The findings about reports that ran one kernel, ranked.
+std::vector<Ranked> diagnose_one_kernel(const std::vector<Report>& reports, const DiagnoseOptions& options);
+
+}  // namespace
+
 StackLimit stack_limit(const std::vector<Report>& reports, size_t report, const DiagnoseOptions& options) {
   if (report >= reports.size()) return {};
-  // The kernel facts are the log's (all its reports print one kernel).
-  StackGeometry sf = stack_geometry(analysis::make_context(reports, options).kernel.running());
+  // The kernel facts are those of the report's boot (one kernel per boot).
+  std::vector<Report> same;
+  for (const std::vector<size_t>& group : kernel_groups(reports, options))
+    if (std::find(group.begin(), group.end(), report) != group.end())
+      for (size_t i : group) same.push_back(reports[i]);
+  StackGeometry sf = stack_geometry(analysis::make_context(same, options).kernel.running());
   StackLimit out;
   if (sf.thread_size) out.thread_size = *sf.thread_size;
   out.assumption = sf.assumption;
@@ -32,13 +76,49 @@ StackLimit stack_limit(const std::vector<Report>& reports, size_t report, const 
 
 std::vector<Finding> diagnose(const std::vector<Report>& reports, const DiagnoseOptions& options) {
   if (reports.empty()) return {};
-  analysis::Context context = analysis::make_context(reports, options);
+  // A log of several boots running different kernels: each boot's reports
+  // are reasoned about with its own kernel's facts (THREAD_SIZE, where
+  // preempt_count lives), never another boot's.
+  std::vector<std::vector<size_t>> groups = kernel_groups(reports, options);
+  std::vector<Ranked> ranked;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const std::vector<size_t>& idx = groups[g];
+    std::vector<Ranked> found;
+    if (groups.size() == 1) {
+      found = diagnose_one_kernel(reports, options);
+    } else {
+      std::vector<Report> part;
+      std::vector<ReportDetails> details;
+      DiagnoseOptions o = options;
+      o.report_numbers.clear();
+      for (size_t i : idx) {
+        part.push_back(reports[i]);
+        if (options.details && i < options.details->size()) details.push_back((*options.details)[i]);
+        o.report_numbers.push_back(i < options.report_numbers.size() ? options.report_numbers[i] : i + 1);
+      }
+      o.details = options.details && details.size() == part.size() ? &details : nullptr;
+      found = diagnose_one_kernel(part, o);
+      for (Ranked& r : found) {
+        for (size_t& k : r.finding.reports) k = idx[k];
+        for (Evidence& e : r.finding.evidence)
+          if (e.report) e.report = idx[*e.report];
+        // The first incident of the log leads, not each boot's first.
+        if (g > 0 && r.rank > r.finding.confidence) r.rank = r.finding.confidence;
+      }
+    }
+    for (Ranked& r : found) ranked.push_back({std::move(r.finding), r.rank, ranked.size()});
+  }
+  std::stable_sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) { return a.rank > b.rank; });
+  std::vector<Finding> out;
+  out.reserve(ranked.size());
+  for (Ranked& r : ranked) out.push_back(std::move(r.finding));
+  return out;
+}
 
-  struct Ranked {
-    Finding finding;
-    double rank;
-    size_t order;
-  };
+namespace {
+
+std::vector<Ranked> diagnose_one_kernel(const std::vector<Report>& reports, const DiagnoseOptions& options) {
+  analysis::Context context = analysis::make_context(reports, options);
   std::vector<Ranked> ranked;
   for (const analysis::Analyzer& a : analysis::analyzers()) {
     std::vector<Finding> found;
@@ -61,12 +141,13 @@ std::vector<Finding> diagnose(const std::vector<Report>& reports, const Diagnose
             size_t cause = m;
             while (cause > members.front() && (cause == m || context.consequence[cause])) --cause;
             if (cause != own) continue;
-            panics.push_back(fmt::format("#{}", m + 1));
+            panics.push_back(fmt::format("#{}", context.number(m)));
             if (!first_panic) first_panic = m;
             continue;
           }
           f.evidence.push_back({"log_line",
-                                fmt::format("linked: report #{} and report #{} are one incident ({})", m, m + 1, context.link_reason[m]),
+                                fmt::format("linked: report #{} and report #{} are one incident ({})", context.number(m - 1),
+                                            context.number(m), context.link_reason[m]),
                                 m, reports[m].span.first_line ? std::optional<uint32_t>(reports[m].span.first_line) : std::nullopt});
         }
         if (!panics.empty())
@@ -92,10 +173,9 @@ std::vector<Finding> diagnose(const std::vector<Report>& reports, const Diagnose
            explained[context.incident[r.finding.reports.front()]];
   });
   std::stable_sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) { return a.rank > b.rank; });
-  std::vector<Finding> out;
-  out.reserve(ranked.size());
-  for (Ranked& r : ranked) out.push_back(std::move(r.finding));
-  return out;
+  return ranked;
 }
+
+}  // namespace
 
 }  // namespace ktriage

@@ -65,7 +65,7 @@ void atomic_context(const Context& c, std::vector<Finding>& out) {
     if (caller) f.evidence.push_back(Evidence{"frame", "the sleep was requested by " + frame_name(*caller), i, caller->line ? std::optional<uint32_t>(caller->line) : std::nullopt});
     for (size_t j : c.incident_of(i))
       if (j > i && c.reports[j].kind == CrashKind::scheduling_while_atomic)
-        f.evidence.push_back(log_line(j, c.reports[j], fmt::format("report #{} repeats it for the same task (\"{}\"): a cascade of the first", j + 1, c.reports[j].header)));
+        f.evidence.push_back(log_line(j, c.reports[j], fmt::format("report #{} repeats it for the same task (\"{}\"): a cascade of the first", c.number(j), c.reports[j].header)));
     f.explanation = "The task called a function that sleeps (schedule()) while preemption was disabled, typically with a spinlock held. The count says how deep: each spin_lock() adds one.";
     f.actions = {caller ? "In " + caller->function + ", find the spinlock/preempt_disable() held around the sleeping call and move the sleep out of it (or use a non-sleeping primitive)."
                         : "Find the spinlock held around the sleeping call and move the sleep out of it.",

@@ -169,12 +169,12 @@ void stack_overflow(const Context& c, std::vector<Finding>& out) {
           auto pf = page_fault_error_of(c, j);
           std::string access = pf ? (pf->write() ? "write" : pf->instruction_fetch() ? "instruction fetch" : "read") : "access";
           ev.push_back(log_line(j, o, fmt::format("kernel {} of {} {}{} (report #{}): a garbage pointer, as expected when fields of thread_info (such as cpu) are overwritten",
-                                                  access, to_string(cls), hex(*a), in_where(c, j), j + 1)));
+                                                  access, to_string(cls), hex(*a), in_where(c, j), c.number(j))));
           ++support;
         }
       }
       if (all_frames_unreliable(o)) {
-        ev.push_back(figure(j, fmt::format("all {} frames of report #{} are marked '?' (unreliable): the unwinder found no consistent frame chain on this stack", o.frames.size(), j + 1)));
+        ev.push_back(figure(j, fmt::format("all {} frames of report #{} are marked '?' (unreliable): the unwinder found no consistent frame chain on this stack", o.frames.size(), c.number(j))));
         ++support;
       }
       auto [mod, n] = dominant_module(o);

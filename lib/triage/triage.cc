@@ -61,13 +61,17 @@ Expected<Analysis> triage(std::string source, std::vector<Report> reports, const
   DiagnoseOptions diagnose_options;
   diagnose_options.kernel_version = options.kernel_version;
   diagnose_options.details = &analysis.details;
-  // The kernel facts are the log's: one limit for every report.
+  // The first report's boot; the reports of other boots get their own below.
   if (!analysis.reports.empty()) analysis.stack_limit = stack_limit(analysis.reports, 0, diagnose_options);
-  for (ReportDetails& d : analysis.details) {
-    if (d.stack_usage) {
-      d.stack_usage->thread_size = analysis.stack_limit.thread_size;
-      d.stack_usage->thread_size_assumption = analysis.stack_limit.assumption;
-    }
+  for (size_t i = 0; i < analysis.details.size(); ++i) {
+    ReportDetails& d = analysis.details[i];
+    if (!d.stack_usage) continue;
+    // Each boot's own kernel (a log can hold several).
+    const StackLimit own = analysis.reports[i].boot == analysis.reports[0].boot
+                               ? analysis.stack_limit
+                               : stack_limit(analysis.reports, i, diagnose_options);
+    d.stack_usage->thread_size = own.thread_size;
+    d.stack_usage->thread_size_assumption = own.assumption;
   }
   analysis.findings = diagnose(analysis.reports, diagnose_options);
 

@@ -169,5 +169,35 @@ TEST(AnalysisSeed, ThroughTheParser) {
   expect_seed_headline(fs, reports);
 }
 
+// The founding case's boot (RHEL 6, 2.6.32) and a Debian 6.1 boot in one log,
+// in either order: each boot's reports are reasoned about with its own
+// kernel, and the evidence numbers reports as the log does.
+TEST(AnalysisSeed, EachBootIsDiagnosedWithItsOwnKernel) {
+  const std::string log = read(KTRIAGE_SOURCE_DIR "/tests/golden/data/two-boots.log");
+  const size_t debian = log.find("[    0.000000] Linux version 6.1.0");
+  ASSERT_NE(debian, std::string::npos);
+  const std::string rhel_first = log, debian_first = log.substr(debian) + log.substr(0, debian);
+  for (const std::string& text : {rhel_first, debian_first}) {
+    std::vector<Report> reports = parse_log(text);
+    ASSERT_EQ(reports.size(), 4u);
+    std::vector<size_t> seed;
+    for (size_t i = 0; i < reports.size(); ++i)
+      if (reports[i].kernel_release.starts_with("2.6.32")) seed.push_back(i);
+    ASSERT_EQ(seed.size(), 2u);
+    const std::vector<Finding> findings = diagnose(reports);
+    const Finding* overflow = nullptr;
+    for (const Finding& f : findings)
+      if (f.reports.size() >= 2 && f.reports[0] == seed[0] && f.cause != "other" && !overflow) overflow = &f;
+    ASSERT_NE(overflow, nullptr);
+    EXPECT_EQ(overflow->cause, "stack_overflow") << all_evidence(*overflow);
+    EXPECT_TRUE(mentions(*overflow, "x86 keeps preempt_count in thread_info before 3.13")) << all_evidence(*overflow);
+    EXPECT_TRUE(mentions(*overflow, "report #" + std::to_string(seed[1] + 1))) << all_evidence(*overflow);
+    for (const Evidence& e : overflow->evidence) {
+      if (!e.report) continue;
+      EXPECT_TRUE(*e.report == seed[0] || *e.report == seed[1]) << e.text;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ktriage
