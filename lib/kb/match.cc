@@ -257,11 +257,12 @@ KbMatch judge(const KbEntry& e, const KernelRelease& k, const KbDistroView* dist
 
 namespace {
 
-KbSummary summarize(const KernelRelease& k, const std::vector<KbMatch>& matches) {
+// Over the likely matches judged against `k` (`judged[i]`).
+KbSummary summarize(const KernelRelease& k, const std::vector<KbMatch>& matches, const std::vector<bool>& judged) {
   KbSummary s;
   s.kernel = kb_kernel(k);
   for (size_t i = 0; i < matches.size(); ++i)
-    if (matches[i].strength == KbStrength::likely) s.matches.push_back(i);
+    if (matches[i].strength == KbStrength::likely && judged[i]) s.matches.push_back(i);
   if (s.matches.empty()) return s;
   if (!k.known()) {
     std::map<std::string, KbSummary::Need> need;
@@ -373,6 +374,13 @@ KbVerdicts KnowledgeBase::match(const Analysis& analysis, std::string_view kerne
     }
   }
   out.kernel = classify_kernel_release(release, build);
+  // A report of another boot runs another kernel: no verdict of this one's
+  // applies to it, and this run judges one kernel (unknown for that report).
+  static const KernelRelease kUnknownKernel;
+  auto kernel_of = [&](size_t report) -> const KernelRelease& {
+    const std::string& own = analysis.reports[report].kernel_release;
+    return !kernel_version.empty() || own.empty() || own == release ? out.kernel : kUnknownKernel;
+  };
 
   // Hand-written entries: every condition holds for one report.
   struct Hit {
@@ -385,11 +393,11 @@ KbVerdicts KnowledgeBase::match(const Analysis& analysis, std::string_view kerne
     const KbEntry& e = entries_[i];
     hand_written.insert(e.id);
     if (!e.cve.empty()) hand_written.insert(e.cve);  // the same bug, described by hand
-    if (!kernel_in_range(e.match, out.kernel)) continue;
     std::vector<KbReason> reasons;
     for (size_t r = 0; r < analysis.reports.size(); ++r) {
-      if (!report_matches(e.match, *compiled_[i], analysis, r, out.kernel, reasons)) continue;
-      KbMatch m = judge(e, out.kernel);
+      if (!kernel_in_range(e.match, kernel_of(r))) continue;
+      if (!report_matches(e.match, *compiled_[i], analysis, r, kernel_of(r), reasons)) continue;
+      KbMatch m = judge(e, kernel_of(r));
       m.strength = KbStrength::likely;
       m.reasons = std::move(reasons);
       m.report = r;
@@ -442,7 +450,7 @@ KbVerdicts KnowledgeBase::match(const Analysis& analysis, std::string_view kerne
     if (is_likely ? likely >= kMaxLikely : similar >= kMaxSimilar) continue;
     std::optional<KbEntry> e = indexes_[b->index]->entry(b->candidate.id);
     if (!e) continue;
-    KbMatch m = judge(*e, out.kernel);
+    KbMatch m = judge(*e, kernel_of(b->report));
     m.strength = b->candidate.strength;
     m.reasons = std::move(b->candidate.reasons);
     m.score = b->candidate.score;
@@ -453,7 +461,10 @@ KbVerdicts KnowledgeBase::match(const Analysis& analysis, std::string_view kerne
   // Likely before similar; the order within each group stays.
   std::stable_partition(out.matches.begin(), out.matches.end(),
                         [](const KbMatch& m) { return m.strength == KbStrength::likely; });
-  out.summary = summarize(out.kernel, out.matches);
+  // The summary speaks of one kernel: matches of another boot's reports are not in it.
+  std::vector<bool> judged;
+  for (const KbMatch& m : out.matches) judged.push_back(&kernel_of(m.report) == &out.kernel);
+  out.summary = summarize(out.kernel, out.matches, judged);
   return out;
 }
 

@@ -262,6 +262,27 @@ TEST_F(CliTest, TextReportLeavesOutSyzkallersTitleVerdicts) {
   EXPECT_EQ(j["reports"][0]["frames"].size(), 37u);
 }
 
+// A Debian 6.1 boot, then the founding case's RHEL 6 boot: the known bugs of
+// the RHEL reports are not judged against the first boot's kernel (which has
+// the 16K stack), and the summary speaks of that kernel only.
+TEST_F(CliTest, KnownBugsOfAnotherBootAreNotJudgedAgainstTheFirstKernel) {
+  const std::string log = read_file(KTRIAGE_SOURCE_DIR "/tests/golden/data/two-boots.log");
+  const size_t debian = log.find("[    0.000000] Linux version 6.1.0");
+  ASSERT_NE(debian, std::string::npos);
+  fs::path in = file("debian-then-rhel.log", log.substr(debian) + log.substr(0, debian));
+  Result r = run({"analyze", "--json", in.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  Json j = Json::parse(r.out);
+  bool stack = false;
+  for (const Json& m : j["kb_matches"]) {
+    if (m["id"] != "x86_64-8k-stack-overflow") continue;
+    stack = true;
+    EXPECT_EQ(m["verdict"], "unknown") << m.dump();
+  }
+  EXPECT_TRUE(stack) << j["kb_matches"].dump();
+  EXPECT_EQ(j["kb_summary"], "") << "a summary about the Debian kernel";
+}
+
 TEST_F(CliTest, DashReadsStandardInput) {
   Result from_file = run({"analyze", "--json", kExample});
   Result from_stdin = run({"analyze", "--json", "-"}, kExample);
