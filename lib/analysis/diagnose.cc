@@ -2,6 +2,7 @@
 #include "ktriage/diagnose.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -50,7 +51,6 @@ std::vector<std::vector<size_t>> kernel_groups(const std::vector<Report>& report
 struct Ranked {
   Finding finding;
   double rank;
-  size_t order;
 };
 
 // The findings about reports that ran one kernel, ranked.
@@ -61,11 +61,15 @@ std::vector<Ranked> diagnose_one_kernel(const std::vector<Report>& reports, cons
 StackLimit stack_limit(const std::vector<Report>& reports, size_t report, const DiagnoseOptions& options) {
   if (report >= reports.size()) return {};
   // The kernel facts are those of the report's boot (one kernel per boot).
+  std::vector<std::vector<size_t>> groups = kernel_groups(reports, options);
   std::vector<Report> same;
-  for (const std::vector<size_t>& group : kernel_groups(reports, options))
-    if (std::find(group.begin(), group.end(), report) != group.end())
-      for (size_t i : group) same.push_back(reports[i]);
-  StackGeometry sf = stack_geometry(analysis::make_context(same, options).kernel.running());
+  if (groups.size() > 1) {
+    for (const std::vector<size_t>& group : groups)
+      if (std::find(group.begin(), group.end(), report) != group.end())
+        for (size_t i : group) same.push_back(reports[i]);
+  }
+  const std::vector<Report>& own = groups.size() > 1 ? same : reports;
+  StackGeometry sf = stack_geometry(analysis::make_context(own, options).kernel.running());
   StackLimit out;
   if (sf.thread_size) out.thread_size = *sf.thread_size;
   out.assumption = sf.assumption;
@@ -106,7 +110,7 @@ std::vector<Finding> diagnose(const std::vector<Report>& reports, const Diagnose
         if (g > 0 && r.rank > r.finding.confidence) r.rank = r.finding.confidence;
       }
     }
-    for (Ranked& r : found) ranked.push_back({std::move(r.finding), r.rank, ranked.size()});
+    std::move(found.begin(), found.end(), std::back_inserter(ranked));
   }
   std::stable_sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) { return a.rank > b.rank; });
   std::vector<Finding> out;
@@ -160,7 +164,7 @@ std::vector<Ranked> diagnose_one_kernel(const std::vector<Report>& reports, cons
       // Findings about the first incident lead: later reports are often its aftermath.
       double rank = f.confidence;
       if (!f.reports.empty() && context.incident[f.reports.front()] == 0) rank += 0.05;
-      ranked.push_back({std::move(f), rank, ranked.size()});
+      ranked.push_back({std::move(f), rank});
     }
   }
   // The mechanism fallback only speaks for incidents nothing else explained.

@@ -164,11 +164,10 @@ void render_report(const Report& r, const ReportDetails& d, size_t index, std::s
       std::string text = frame_text(i);
       size_t j = i + 1;
       while (j < r.frames.size() && r.frames[j].reliable == f.reliable && frame_text(j) == text) ++j;
-      std::string line;
-      if (j - i >= 3)
-        line = fmt::format("    {} {:<3} {}  \u00d7{}", f.reliable ? " " : "?", fmt::format("#{}-#{}", i, j - 1), text, j - i);
-      else
-        j = i + 1, line = fmt::format("    {} {:<3} {}", f.reliable ? " " : "?", fmt::format("#{}", i), text);
+      if (j - i < 3) j = i + 1;  // two in a row stay two lines
+      const std::string numbers = j - i > 1 ? fmt::format("#{}-#{}", i, j - 1) : fmt::format("#{}", i);
+      const std::string count = j - i > 1 ? fmt::format("  \u00d7{}", j - i) : "";
+      const std::string line = fmt::format("    {} {:<3} {}{}", f.reliable ? " " : "?", numbers, text, count);
       out << (f.reliable ? line : st.dim(line)) << '\n';
       if (sym && i < sym->frames.size() && !sym->frames[i].symbolize_error.empty())
         said.push_back(sym->frames[i].symbolize_error);

@@ -1,6 +1,7 @@
 #include "ktriage/triage.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include "ktriage/diagnose.h"
@@ -63,15 +64,15 @@ Expected<Analysis> triage(std::string source, std::vector<Report> reports, const
   diagnose_options.details = &analysis.details;
   // The first report's boot; the reports of other boots get their own below.
   if (!analysis.reports.empty()) analysis.stack_limit = stack_limit(analysis.reports, 0, diagnose_options);
+  std::map<uint32_t, StackLimit> limits;  // per boot: each boot's own kernel (a log can hold several)
+  if (!analysis.reports.empty()) limits[analysis.reports[0].boot] = analysis.stack_limit;
   for (size_t i = 0; i < analysis.details.size(); ++i) {
     ReportDetails& d = analysis.details[i];
     if (!d.stack_usage) continue;
-    // Each boot's own kernel (a log can hold several).
-    const StackLimit own = analysis.reports[i].boot == analysis.reports[0].boot
-                               ? analysis.stack_limit
-                               : stack_limit(analysis.reports, i, diagnose_options);
-    d.stack_usage->thread_size = own.thread_size;
-    d.stack_usage->thread_size_assumption = own.assumption;
+    auto [at, fresh] = limits.try_emplace(analysis.reports[i].boot);
+    if (fresh) at->second = stack_limit(analysis.reports, i, diagnose_options);
+    d.stack_usage->thread_size = at->second.thread_size;
+    d.stack_usage->thread_size_assumption = at->second.assumption;
   }
   analysis.findings = diagnose(analysis.reports, diagnose_options);
 
