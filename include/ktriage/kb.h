@@ -152,6 +152,10 @@ class KnowledgeBase {
   // (flag) wins; else Analysis::kernel_version; else the first report's
   // kernel_release (with its kernel_version for Debian/Ubuntu).
   KbVerdicts match(const Analysis& analysis, std::string_view kernel_version = {}) const;
+  // Whether match() could depend on the analysis' findings: a hand-written
+  // entry names a finding or a cause, and its other conditions hold for one
+  // of the reports. Lets a caller that needs only the matches skip diagnosis.
+  bool needs_diagnosis(const Analysis& analysis, std::string_view kernel_version = {}) const;
 
   // One entry by id (hand-written first, then the indexes, latest first).
   std::optional<KbEntry> find(std::string_view id) const;

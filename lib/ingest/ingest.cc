@@ -117,11 +117,11 @@ store::NewReport prepare_report(ScannedReport&& scanned, const std::string& sour
   row.uptime = r.timestamp;
   row.parsed = render_parsed_json(r);
   if (options.kb) {
-    // Known bugs match on titles, frames and the diagnosis (a hand-written
-    // entry may name a cause); the rest of the analysis waits for a read.
+    // Known bugs match on titles, frames and, for a hand-written entry that
+    // names a cause, the diagnosis; the rest of the analysis waits for a read.
     Analysis a;
     a.reports.push_back(std::move(scanned.report));
-    a.findings = diagnose(a.reports);
+    if (options.kb->needs_diagnosis(a)) a.findings = diagnose(a.reports);
     for (const KbMatch& m : options.kb->match(a).matches)
       row.known_bugs.push_back({m.id, std::string(to_string(m.verdict))});
   }

@@ -66,10 +66,12 @@ struct KbIndex::Impl {
   std::unordered_map<std::string, int64_t> df_memo;
   std::unordered_map<std::string, std::vector<int64_t>> title_rows, frame_rows;
   std::unordered_map<int64_t, std::pair<std::string, KbSignature>> row_memo;
+  // Whole entries are bigger: fewer of them.
+  std::unordered_map<std::string, std::optional<KbEntry>> entry_memo;
 
   template <typename Map>
-  static void bound(Map& m) {
-    if (m.size() >= kMemoEntries) m.clear();
+  static void bound(Map& m, size_t entries = kMemoEntries) {
+    if (m.size() >= entries) m.clear();
   }
 };
 
@@ -234,13 +236,18 @@ KbEntry entry_from(const Stmt& q, const std::filesystem::path& file) {
 }  // namespace
 
 std::optional<KbEntry> KbIndex::entry(std::string_view id) const {
-  std::lock_guard lock(impl_->mu);
-  Stmt& q = impl_->by_id;
+  Impl& x = *impl_;
+  std::lock_guard lock(x.mu);
+  std::string key(id);
+  if (auto it = x.entry_memo.find(key); it != x.entry_memo.end()) return it->second;
+  Stmt& q = x.by_id;
   q.reset();
   q.bind(1, id);
   std::optional<KbEntry> out;
-  if (q.step()) out = entry_from(q, impl_->info.file);
+  if (q.step()) out = entry_from(q, x.info.file);
   q.reset();
+  Impl::bound(x.entry_memo, 1 << 12);
+  x.entry_memo.emplace(std::move(key), out);
   return out;
 }
 

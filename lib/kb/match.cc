@@ -56,8 +56,10 @@ bool id_matches(std::string_view id, std::string_view want) {
 
 // Does one report satisfy every condition of a hand-written entry? On a
 // match, `reasons` says what each condition matched.
+// With `diagnosed` false the findings and causes conditions are not checked:
+// does the rest hold?
 bool report_matches(const KbCondition& m, const KnowledgeBase::Compiled& c, const Analysis& a, size_t index,
-                    const KernelRelease& kernel, std::vector<KbReason>& reasons) {
+                    const KernelRelease& kernel, std::vector<KbReason>& reasons, bool diagnosed = true) {
   const Report& r = a.reports[index];
   reasons.clear();
   if (!c.titles.empty()) {
@@ -97,7 +99,7 @@ bool report_matches(const KbCondition& m, const KnowledgeBase::Compiled& c, cons
     if (!hit) return false;
     reasons.push_back({KbReasonKind::module, {*hit}, 0});
   }
-  if (!m.findings.empty()) {
+  if (!m.findings.empty() && diagnosed) {
     const Finding* hit = nullptr;
     for (const Finding& f : a.findings)
       if (!hit && finding_covers(f, index) &&
@@ -106,7 +108,7 @@ bool report_matches(const KbCondition& m, const KnowledgeBase::Compiled& c, cons
     if (!hit) return false;
     reasons.push_back({KbReasonKind::finding, {hit->id}, 0});
   }
-  if (!m.causes.empty()) {
+  if (!m.causes.empty() && diagnosed) {
     const Finding* hit = nullptr;
     for (const Finding& f : a.findings)
       if (!hit && finding_covers(f, index) && contains(m.causes, f.cause)) hit = &f;
@@ -359,28 +361,66 @@ std::vector<KbEntry> KnowledgeBase::search(std::string_view text, size_t limit) 
   return out;
 }
 
+namespace {
+
+// The one kernel a match judges against: the flag, then the analysis, then
+// the log. A report printing the same release supplies its build string
+// (Debian package, Ubuntu upload).
+class JudgedKernel {
+ public:
+  JudgedKernel(const Analysis& analysis, std::string_view kernel_version)
+      : analysis_(analysis), flag_(!kernel_version.empty()) {
+    release_ = flag_ ? kernel_version : std::string_view(analysis.kernel_version);
+    std::string_view build;
+    for (const Report& r : analysis.reports) {
+      if (r.kernel_release.empty()) continue;
+      if (release_.empty()) release_ = r.kernel_release;
+      if (r.kernel_release == release_) {
+        build = r.kernel_version;
+        break;
+      }
+    }
+    kernel_ = classify_kernel_release(release_, build);
+  }
+
+  const KernelRelease& kernel() const { return kernel_; }
+
+  // A report of another boot runs another kernel: no verdict of this one's
+  // applies to it, and a run judges one kernel (unknown for that report).
+  const KernelRelease& of(size_t report) const {
+    static const KernelRelease kUnknownKernel;
+    const std::string& own = analysis_.reports[report].kernel_release;
+    return flag_ || own.empty() || own == release_ ? kernel_ : kUnknownKernel;
+  }
+
+ private:
+  const Analysis& analysis_;
+  bool flag_;
+  std::string_view release_;
+  KernelRelease kernel_;
+};
+
+}  // namespace
+
+bool KnowledgeBase::needs_diagnosis(const Analysis& analysis, std::string_view kernel_version) const {
+  const JudgedKernel kernels(analysis, kernel_version);
+  std::vector<KbReason> reasons;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const KbCondition& m = entries_[i].match;
+    if (m.findings.empty() && m.causes.empty()) continue;
+    for (size_t r = 0; r < analysis.reports.size(); ++r)
+      if (kernel_in_range(m, kernels.of(r)) &&
+          report_matches(m, *compiled_[i], analysis, r, kernels.of(r), reasons, /*diagnosed=*/false))
+        return true;
+  }
+  return false;
+}
+
 KbVerdicts KnowledgeBase::match(const Analysis& analysis, std::string_view kernel_version) const {
   KbVerdicts out;
-  // The kernel: flag, then the analysis, then the log. A report printing the
-  // same release supplies its build string (Debian package, Ubuntu upload).
-  std::string_view release = !kernel_version.empty() ? kernel_version : std::string_view(analysis.kernel_version);
-  std::string_view build;
-  for (const Report& r : analysis.reports) {
-    if (r.kernel_release.empty()) continue;
-    if (release.empty()) release = r.kernel_release;
-    if (r.kernel_release == release) {
-      build = r.kernel_version;
-      break;
-    }
-  }
-  out.kernel = classify_kernel_release(release, build);
-  // A report of another boot runs another kernel: no verdict of this one's
-  // applies to it, and this run judges one kernel (unknown for that report).
-  static const KernelRelease kUnknownKernel;
-  auto kernel_of = [&](size_t report) -> const KernelRelease& {
-    const std::string& own = analysis.reports[report].kernel_release;
-    return !kernel_version.empty() || own.empty() || own == release ? out.kernel : kUnknownKernel;
-  };
+  const JudgedKernel kernels(analysis, kernel_version);
+  out.kernel = kernels.kernel();
+  auto kernel_of = [&](size_t report) -> const KernelRelease& { return kernels.of(report); };
 
   // Hand-written entries: every condition holds for one report.
   struct Hit {
@@ -463,7 +503,7 @@ KbVerdicts KnowledgeBase::match(const Analysis& analysis, std::string_view kerne
                         [](const KbMatch& m) { return m.strength == KbStrength::likely; });
   // The summary speaks of one kernel: matches of another boot's reports are not in it.
   std::vector<bool> judged;
-  for (const KbMatch& m : out.matches) judged.push_back(&kernel_of(m.report) == &out.kernel);
+  for (const KbMatch& m : out.matches) judged.push_back(&kernel_of(m.report) == &kernels.kernel());
   out.summary = summarize(out.kernel, out.matches, judged);
   return out;
 }

@@ -535,6 +535,63 @@ TEST(KbShipped, EveryEntryCitesItsFacts) {
   }
 }
 
+// --- matching without the diagnosis (ingest's shortcut) --------------------
+
+TEST(KbMatching, NeedsDiagnosisOnlyWhenAnEntryCouldMatchOnACause) {
+  KnowledgeBase kb = shipped();
+  // The seed's kernel is unknown here, so the 8K-stack entries could hold.
+  EXPECT_TRUE(kb.needs_diagnosis(seed_like()));
+  EXPECT_TRUE(kb.needs_diagnosis(seed_like(), "2.6.32-431.el6.x86_64"));
+  // Every cause-naming entry is for kernels before 3.15, or RHEL 6.
+  EXPECT_FALSE(kb.needs_diagnosis(seed_like(), "6.1.0-13-amd64"));
+  Analysis arm = seed_like();
+  for (Report& r : arm.reports) r.kernel_release = "2.6.32-431.el6.aarch64";
+  EXPECT_FALSE(kb.needs_diagnosis(arm));  // x86_64 only
+  // An entry that names a finding and nothing else needs it for any report.
+  KnowledgeBase own = from_toml("[[bug]]\nid = \"f\"\ntitle = \"t\"\nreferences = [\"r\"]\n"
+                                "[bug.match]\nfindings = [\"stack_overflow\"]\n[bug.fix]\nfixed_in = \"3.4\"\n");
+  EXPECT_TRUE(own.needs_diagnosis(arm));
+  EXPECT_FALSE(KnowledgeBase().needs_diagnosis(arm));
+}
+
+// Whatever needs_diagnosis() says, skipping the diagnosis when it says no
+// must not change a single match: on every report of the shared corpora.
+TEST(KbMatching, SkippingTheDiagnosisChangesNoMatchOnTheCorpora) {
+  const fs::path shared = fs::path(KTRIAGE_SHARED_DIR);
+  if (!fs::is_directory(shared / "corpus")) GTEST_SKIP() << "no shared corpus";
+  KnowledgeBase kb = shipped();
+  auto ids = [](const KbVerdicts& v) {
+    std::vector<std::string> out;
+    for (const KbMatch& m : v.matches) out.push_back(m.id + " " + std::string(to_string(m.verdict)));
+    return out;
+  };
+  size_t reports = 0, skipped = 0, matched = 0;
+  for (const fs::path& dir : {shared / "corpus" / "syzkaller" / "linux" / "report", shared / "corpus" / "distro" / "logs",
+                             shared / "seed"}) {
+    if (!fs::is_directory(dir)) continue;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      if (!e.is_regular_file()) continue;
+      for (Report& r : parse_log(read_file(e.path()))) {
+        Analysis a;
+        a.reports.push_back(std::move(r));
+        const bool needed = kb.needs_diagnosis(a);
+        a.findings = diagnose(a.reports);
+        if (a.findings.empty()) continue;
+        ++reports;
+        const std::vector<std::string> with = ids(kb.match(a));
+        matched += !with.empty();
+        if (needed) continue;
+        ++skipped;
+        a.findings.clear();
+        EXPECT_EQ(ids(kb.match(a)), with) << e.path();
+      }
+    }
+  }
+  EXPECT_GT(reports, 500u);
+  EXPECT_GT(skipped, reports / 2) << "the shortcut should apply to most reports";
+  EXPECT_GT(matched, 100u) << reports << " reports, " << skipped << " without diagnosis";
+}
+
 // --- the founding case end to end ------------------------------------------
 
 Analysis analyse_seed(const std::string& text, const char* version) {
