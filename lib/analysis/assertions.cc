@@ -176,9 +176,7 @@ void panic_reason(const Context& c, std::vector<Finding>& out) {
   for (size_t i = 0; i < c.reports.size(); ++i) {
     const Report& r = c.reports[i];
     if (r.kind != CrashKind::panic || !is_primary(c, i)) continue;
-    bool earlier = false;
-    for (size_t j : c.incident_of(i)) earlier |= j < i;
-    if (earlier) continue;
+    if (c.incident[i] < i) continue;  // an earlier report of its incident says why
     std::string reason = r.header;
     size_t at = reason.find("not syncing:");
     if (at != std::string::npos) reason = reason.substr(at + 12);

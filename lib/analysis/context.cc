@@ -97,9 +97,10 @@ PreemptCount decode_preempt_count(uint64_t v) {
 // --- Context --------------------------------------------------------------
 
 std::vector<size_t> Context::incident_of(size_t r) const {
+  // An incident is a run of consecutive reports (make_context): its size,
+  // not the log's, is the cost.
   std::vector<size_t> out;
-  for (size_t i = 0; i < reports.size(); ++i)
-    if (incident[i] == incident[r]) out.push_back(i);
+  for (size_t i = incident[r]; i < reports.size() && incident[i] == incident[r]; ++i) out.push_back(i);
   return out;
 }
 
@@ -158,23 +159,32 @@ std::string link_reason(const Report& a, const Report& b) {
 
 }  // namespace
 
+constexpr size_t kMaxIncidentReports = 32;
+
 Context make_context(const std::vector<Report>& reports, const DiagnoseOptions& options) {
   Context c{reports, options, {}, {}, {}, {}};
   size_t n = reports.size();
   c.incident.resize(n);
   c.link_reason.resize(n);
   c.consequence.assign(n, false);
+  std::vector<CrashKind> kinds;  // of the incident so far
   for (size_t i = 0; i < n; ++i) {
     c.incident[i] = i;
-    if (i == 0) continue;
-    std::string why = link_reason(reports[i - 1], reports[i]);
-    if (why.empty()) continue;
+    // A storm of reports (a log of the same oops a thousand times, back to
+    // back) is many incidents, not one: each cause finding lists its whole
+    // incident. The longest real one in the corpora is 18 reports.
+    const bool full = i > 0 && i - c.incident[i - 1] >= kMaxIncidentReports;
+    std::string why = i > 0 && !full ? link_reason(reports[i - 1], reports[i]) : "";
+    if (why.empty()) {
+      kinds.assign(1, reports[i].kind);
+      continue;
+    }
     c.incident[i] = c.incident[i - 1];
     c.link_reason[i] = why;
     if (follows_as_panic(reports[i - 1], reports[i])) c.consequence[i] = true;
     // A repeat of the same kind on the same task is a cascade of the first.
-    for (size_t j : c.incident_of(i))
-      if (j < i && reports[j].kind == reports[i].kind) c.consequence[i] = true;
+    if (std::find(kinds.begin(), kinds.end(), reports[i].kind) != kinds.end()) c.consequence[i] = true;
+    else kinds.push_back(reports[i].kind);
   }
 
   // What is known about the kernel.

@@ -46,9 +46,35 @@ std::string_view arch_of_kernel(const KernelRelease& k) {
   return {};
 }
 
-bool finding_covers(const Finding& f, size_t report) {
-  return f.reports.empty() || std::find(f.reports.begin(), f.reports.end(), report) != f.reports.end();
-}
+// The findings that speak for each report (those naming it, and those
+// naming none), in the analysis' order: built once per match, so that
+// matching a log of many reports and findings is not their product.
+class FindingsByReport {
+ public:
+  explicit FindingsByReport(const Analysis& a) : findings_(a.findings), of_(a.reports.size()) {
+    for (size_t i = 0; i < findings_.size(); ++i) {
+      if (findings_[i].reports.empty()) everyone_.push_back(i);
+      for (size_t r : findings_[i].reports)
+        if (r < of_.size() && (of_[r].empty() || of_[r].back() != i)) of_[r].push_back(i);
+    }
+  }
+
+  // The first finding covering `report` that `want` accepts.
+  template <typename Want>
+  const Finding* first(size_t report, Want want) const {
+    const std::vector<size_t>& own = of_[report];
+    for (size_t a = 0, b = 0; a < own.size() || b < everyone_.size();) {
+      const size_t i = b == everyone_.size() || (a < own.size() && own[a] < everyone_[b]) ? own[a++] : everyone_[b++];
+      if (want(findings_[i])) return &findings_[i];
+    }
+    return nullptr;
+  }
+
+ private:
+  const std::vector<Finding>& findings_;
+  std::vector<size_t> everyone_;
+  std::vector<std::vector<size_t>> of_;
+};
 
 bool id_matches(std::string_view id, std::string_view want) {
   return id == want || (id.size() > want.size() && id.starts_with(want) && id[want.size()] == '.');
@@ -56,10 +82,10 @@ bool id_matches(std::string_view id, std::string_view want) {
 
 // Does one report satisfy every condition of a hand-written entry? On a
 // match, `reasons` says what each condition matched.
-// With `diagnosed` false the findings and causes conditions are not checked:
-// does the rest hold?
+// Without `findings` (not diagnosed) the findings and causes conditions are
+// not checked: does the rest hold?
 bool report_matches(const KbCondition& m, const KnowledgeBase::Compiled& c, const Analysis& a, size_t index,
-                    const KernelRelease& kernel, std::vector<KbReason>& reasons, bool diagnosed = true) {
+                    const KernelRelease& kernel, std::vector<KbReason>& reasons, const FindingsByReport* findings) {
   const Report& r = a.reports[index];
   reasons.clear();
   if (!c.titles.empty()) {
@@ -99,19 +125,15 @@ bool report_matches(const KbCondition& m, const KnowledgeBase::Compiled& c, cons
     if (!hit) return false;
     reasons.push_back({KbReasonKind::module, {*hit}, 0});
   }
-  if (!m.findings.empty() && diagnosed) {
-    const Finding* hit = nullptr;
-    for (const Finding& f : a.findings)
-      if (!hit && finding_covers(f, index) &&
-          std::any_of(m.findings.begin(), m.findings.end(), [&](const std::string& w) { return id_matches(f.id, w); }))
-        hit = &f;
+  if (!m.findings.empty() && findings) {
+    const Finding* hit = findings->first(index, [&](const Finding& f) {
+      return std::any_of(m.findings.begin(), m.findings.end(), [&](const std::string& w) { return id_matches(f.id, w); });
+    });
     if (!hit) return false;
     reasons.push_back({KbReasonKind::finding, {hit->id}, 0});
   }
-  if (!m.causes.empty() && diagnosed) {
-    const Finding* hit = nullptr;
-    for (const Finding& f : a.findings)
-      if (!hit && finding_covers(f, index) && contains(m.causes, f.cause)) hit = &f;
+  if (!m.causes.empty() && findings) {
+    const Finding* hit = findings->first(index, [&](const Finding& f) { return contains(m.causes, f.cause); });
     if (!hit) return false;
     reasons.push_back({KbReasonKind::cause, {hit->cause}, 0});
   }
@@ -410,7 +432,7 @@ bool KnowledgeBase::needs_diagnosis(const Analysis& analysis, std::string_view k
     if (m.findings.empty() && m.causes.empty()) continue;
     for (size_t r = 0; r < analysis.reports.size(); ++r)
       if (kernel_in_range(m, kernels.of(r)) &&
-          report_matches(m, *compiled_[i], analysis, r, kernels.of(r), reasons, /*diagnosed=*/false))
+          report_matches(m, *compiled_[i], analysis, r, kernels.of(r), reasons, /*findings=*/nullptr))
         return true;
   }
   return false;
@@ -428,6 +450,7 @@ KbVerdicts KnowledgeBase::match(const Analysis& analysis, std::string_view kerne
     KbMatch match;
   };
   std::vector<Hit> hits;
+  const FindingsByReport findings(analysis);
   std::set<std::string, std::less<>> hand_written;
   for (size_t i = 0; i < entries_.size(); ++i) {
     const KbEntry& e = entries_[i];
@@ -436,7 +459,7 @@ KbVerdicts KnowledgeBase::match(const Analysis& analysis, std::string_view kerne
     std::vector<KbReason> reasons;
     for (size_t r = 0; r < analysis.reports.size(); ++r) {
       if (!kernel_in_range(e.match, kernel_of(r))) continue;
-      if (!report_matches(e.match, *compiled_[i], analysis, r, kernel_of(r), reasons)) continue;
+      if (!report_matches(e.match, *compiled_[i], analysis, r, kernel_of(r), reasons, &findings)) continue;
       KbMatch m = judge(e, kernel_of(r));
       m.strength = KbStrength::likely;
       m.reasons = std::move(reasons);

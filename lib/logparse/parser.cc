@@ -880,8 +880,10 @@ struct LogParser::Impl {
   void deliver(bool all) {
     if (done.empty()) return;
     if (!all && done.size() <= kMaxQueued) return;
-    std::sort(done.begin(), done.end(),
-              [](const Done& a, const Done& b) { return a.header_offset < b.header_offset; });
+    // Reports mostly finish in input order: moving whole reports around to
+    // sort what is sorted already cost 15% of a log of many short reports.
+    auto by_offset = [](const Done& a, const Done& b) { return a.header_offset < b.header_offset; };
+    if (!std::is_sorted(done.begin(), done.end(), by_offset)) std::sort(done.begin(), done.end(), by_offset);
     lend_traces();
     size_t n = done.size();
     if (!all) {

@@ -402,6 +402,31 @@ TEST(AnalysisFindings, UnrelatedReportsAreNotLinked) {
   EXPECT_EQ(n->reports, std::vector<size_t>{1});
 }
 
+// A machine oopsing in a loop on one task: each repeat links to the one
+// before, but an incident stops growing (a finding lists its incident, and
+// thousands of repeats would make every finding list thousands).
+TEST(AnalysisFindings, AStormOfRepeatsIsManyBoundedIncidents) {
+  std::vector<Report> storm;
+  for (uint32_t i = 0; i < 100; ++i) {
+    Report r = report(CrashKind::null_deref, "BUG: kernel NULL pointer dereference, address: 0000000000000008");
+    r.pid = 96;
+    r.cpu = 0;
+    r.timestamp = 10.0 + i;
+    r.fault_address = 8;
+    r.span = {0, 0, 10 + 3 * i, 12 + 3 * i};
+    storm.push_back(r);
+  }
+  std::vector<Finding> fs = diagnose(storm);
+  size_t linked = 0, covered = 0;
+  for (const Finding& f : fs) {
+    EXPECT_LE(f.reports.size(), 32u) << f.id;
+    if (f.id == "context.linked_reports") ++linked;
+    if (f.id == "fault_address.null") covered += f.reports.size();
+  }
+  EXPECT_EQ(linked, 4u);     // 32 + 32 + 32 + 4
+  EXPECT_EQ(covered, 100u);  // one NULL finding per incident, each for its reports
+}
+
 // Issue 12.7: a WARNING 41 s before an oops of the same task, then the oops'
 // panic. Nothing in the log ties the WARNING to the oops, and the panic is
 // the oops' own: only the oops is credited with it.
