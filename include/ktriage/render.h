@@ -27,6 +27,7 @@ namespace ktriage {
 struct RenderOptions {
   bool color = false;            // ANSI colour (only when writing to a terminal)
   bool verbose = false;
+  size_t width = 0;              // wrap prose to this many columns (a terminal's); 0: do not wrap
 };
 
 inline constexpr int kJsonSchemaVersion = 1;

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <sstream>
+#include <tuple>
+#include <unordered_map>
 
 #include "ktriage/render.h"
 #include "render/display.h"
@@ -13,8 +16,15 @@ namespace {
 
 using render::symbol_text;
 
+std::string wrapped(std::string_view text, std::string_view lead, size_t width);
+
 struct Style {
   bool color;
+  size_t width;  // wrap prose at this many columns; 0: one line each
+  // `text` after `lead`, wrapped to the width (indented under its start).
+  std::string prose(std::string_view text, std::string_view lead) const {
+    return width ? wrapped(text, lead, width) : fmt::format("{}{}\n", lead, text);
+  }
   std::string bold(std::string_view s) const { return wrap("1", s); }
   std::string red(std::string_view s) const { return wrap("1;31", s); }
   std::string dim(std::string_view s) const { return wrap("2", s); }
@@ -46,7 +56,7 @@ void render_code(const ReportDetails& d, const Style& st, std::ostream& out) {
   if (d.fault) {
     const std::string& insn = d.fault->instruction.text;
     out << fmt::format("  faulting insn  {}  ({})\n", insn.empty() ? "not in the log" : insn, to_string(d.fault->access));
-    for (const std::string& sentence : fault_sentences(*d.fault)) out << fmt::format("                 {}\n", sentence);
+    for (const std::string& sentence : fault_sentences(*d.fault)) out << st.prose(sentence, "                 ");
   } else if (!d.code_error.empty()) {
     out << st.dim(fmt::format("  Code:          {}", d.code_error)) << '\n';
   }
@@ -184,7 +194,7 @@ void render_report(const Report& r, const ReportDetails& d, size_t index, std::s
 void render_finding(const Finding& f, bool headline, const Style& st, std::ostream& out) {
   std::string head = fmt::format("{} [{}, confidence {:.0f}%]", f.title, f.cause, f.confidence * 100);
   out << (headline ? st.red("Most likely: " + head) : st.bold(head)) << '\n';
-  if (!f.confidence_reason.empty()) out << fmt::format("  confidence: {}\n", f.confidence_reason);
+  if (!f.confidence_reason.empty()) out << st.prose(f.confidence_reason, "  confidence: ");
   if (!f.reports.empty()) {
     std::string ids;
     for (size_t r : f.reports) ids += fmt::format("{}{}", ids.empty() ? "" : ", ", r + 1);
@@ -194,11 +204,66 @@ void render_finding(const Finding& f, bool headline, const Style& st, std::ostre
     out << "  evidence:\n";
     for (const Evidence& e : f.evidence) {
       std::string where = e.line ? fmt::format("line {}: ", *e.line) : "";
-      out << fmt::format("    - {}{}\n", where, e.text);
+      out << st.prose(where + e.text, "    - ");
     }
   }
-  if (!f.explanation.empty()) out << fmt::format("  why: {}\n", f.explanation);
-  for (const std::string& a : f.actions) out << fmt::format("  -> {}\n", a);
+  if (!f.explanation.empty()) out << st.prose(f.explanation, "  why: ");
+  for (const std::string& a : f.actions) out << st.prose(a, "  -> ");
+}
+
+// What a finding says, but not about which reports or lines: a storm of one
+// oops gives one finding per report, all saying the same.
+std::string finding_key(const Finding& f) {
+  std::string key = fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n", f.id, f.title, f.cause, f.confidence,
+                                f.confidence_reason, f.explanation);
+  for (const std::string& a : f.actions) key += a + '\n';
+  for (const Evidence& e : f.evidence) key += e.what + ' ' + e.text + '\n';
+  return key;
+}
+
+// Report indices as 1-based numbers and runs, "1-3, 7, 9-12"; past
+// `max_runs` runs, "..." and how many reports in all.
+std::string number_runs(std::vector<size_t> reports, size_t max_runs = 8) {
+  std::sort(reports.begin(), reports.end());
+  reports.erase(std::unique(reports.begin(), reports.end()), reports.end());
+  std::string out;
+  size_t runs = 0;
+  for (size_t i = 0; i < reports.size(); ++runs) {
+    if (runs == max_runs) return out + fmt::format(", ... ({} reports)", reports.size());
+    size_t j = i;
+    while (j + 1 < reports.size() && reports[j + 1] == reports[j] + 1) ++j;
+    out += fmt::format("{}{}", out.empty() ? "" : ", ", reports[i] + 1);
+    if (j > i) out += fmt::format("-{}", reports[j] + 1);
+    i = j + 1;
+  }
+  return out;
+}
+
+// Groups equal keys: each group's members in order, groups in the order of
+// their first member. Only one key per group is kept.
+template <typename KeyOf>
+std::vector<std::vector<size_t>> group_by(size_t n, KeyOf key_of) {
+  std::vector<std::vector<size_t>> groups;
+  std::unordered_map<std::string, size_t> seen;
+  for (size_t i = 0; i < n; ++i) {
+    auto [at, fresh] = seen.try_emplace(key_of(i), groups.size());
+    if (fresh) groups.emplace_back();
+    groups[at->second].push_back(i);
+  }
+  return groups;
+}
+
+// Every finding; the same finding about several reports once, with a count.
+void render_findings(const std::vector<Finding>& findings, const Style& st, std::ostream& out) {
+  for (const std::vector<size_t>& g : group_by(findings.size(), [&](size_t i) { return finding_key(findings[i]); })) {
+    out << '\n';
+    render_finding(findings[g.front()], g.front() == 0, st, out);
+    if (g.size() == 1) continue;
+    std::vector<size_t> reports;
+    for (size_t k : g) reports.insert(reports.end(), findings[k].reports.begin(), findings[k].reports.end());
+    out << fmt::format("  repeated: {} in all, for reports {}: the same finding for each\n",
+                       st.bold(fmt::format("\u00d7{}", g.size())), number_runs(std::move(reports)));
+  }
 }
 
 // --fetch-debuginfo: the files found, or that the analysis has none.
@@ -266,15 +331,52 @@ void render_kb(const Analysis& a, const Style& st, std::ostream& out) {
       out << fmt::format("      matched on: {}\n", why);
     }
     if (std::string verdict = kb_verdict_text(m, kernel); !verdict.empty()) out << fmt::format("      {}\n", verdict);
-    if (!m.advice.empty()) out << wrapped(m.advice, "      -> ", 78);
+    // Advice is written as paragraphs to reflow: 78 columns, or the terminal's if narrower.
+    if (!m.advice.empty()) out << wrapped(m.advice, "      -> ", st.width ? std::min<size_t>(st.width, 78) : 78);
     for (const std::string& r : m.references) out << st.dim(fmt::format("      see {}", r)) << '\n';
+  }
+}
+
+// A report's text but for its number and lines: what makes two reports
+// "the same" to a reader.
+std::string without_number_and_lines(std::string_view text) {
+  std::string out;
+  size_t at = text.find('\n');
+  if (at == std::string_view::npos) return out;
+  for (size_t next; at + 1 < text.size(); at = next) {
+    next = text.find('\n', at + 1);
+    if (next == std::string_view::npos) next = text.size();
+    std::string_view line = text.substr(at + 1, next - at - 1);
+    if (!line.starts_with("  lines ")) out.append(line).push_back('\n');
+  }
+  return out;
+}
+
+// Every report; identical ones (but for their number and lines) once, with
+// a count: a log of the same oops 8000 times reads as one report "x8000".
+void render_reports(const Analysis& analysis, const Style& st, std::ostream& out) {
+  static const ReportDetails kNoDetails;
+  const std::string_view source = analysis.sources.size() > 1 ? std::string_view() : std::string_view(analysis.source);
+  auto text_of = [&](size_t i) {
+    std::ostringstream s;
+    render_report(analysis.reports[i], i < analysis.details.size() ? analysis.details[i] : kNoDetails, i, source, st, s);
+    return std::move(s).str();
+  };
+  const auto groups =
+      group_by(analysis.reports.size(), [&](size_t i) { return without_number_and_lines(text_of(i)); });
+  for (const std::vector<size_t>& g : groups) {
+    out << '\n' << text_of(g.front());
+    if (g.size() > 1)
+      out << fmt::format("  {:<14} {} in all: reports {}, the same but for their lines (the last: {}-{})\n", "repeated",
+                         st.bold(fmt::format("\u00d7{}", g.size())), number_runs(g),
+                         analysis.reports[g.back()].span.first_line, analysis.reports[g.back()].span.last_line);
   }
 }
 
 }  // namespace
 
 void render_text(const Analysis& analysis, const RenderOptions& options, std::ostream& out) {
-  Style st{options.color};
+  Style st{options.color, options.width};
   const std::string inputs =
       analysis.sources.size() > 1 ? fmt::format("{} inputs", analysis.sources.size()) : analysis.source;
   if (analysis.reports.empty()) {
@@ -292,17 +394,9 @@ void render_text(const Analysis& analysis, const RenderOptions& options, std::os
     out << fmt::format("debug info: {} {}{}\n", f.role == "module" ? "module " + f.name + ":" : f.role, f.path, notes);
   }
   if (analysis.debuginfo_fetch) render_fetch(*analysis.debuginfo_fetch, st, out);
-  for (size_t i = 0; i < analysis.findings.size(); ++i) {
-    out << '\n';
-    render_finding(analysis.findings[i], i == 0, st, out);
-  }
+  render_findings(analysis.findings, st, out);
   render_kb(analysis, st, out);
-  for (size_t i = 0; i < analysis.reports.size(); ++i) {
-    out << '\n';
-    static const ReportDetails kNoDetails;
-    render_report(analysis.reports[i], i < analysis.details.size() ? analysis.details[i] : kNoDetails, i,
-                  analysis.sources.size() > 1 ? std::string_view() : std::string_view(analysis.source), st, out);
-  }
+  render_reports(analysis, st, out);
 }
 
 }  // namespace ktriage

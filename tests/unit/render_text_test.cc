@@ -1,12 +1,14 @@
 // The text report's frame lines, from a symbolization built by hand (the
 // debug-info side has its own tests): where an inline chain ends, why a frame
-// has no source line said once.
+// has no source line said once; a storm of one oops read as one report.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <sstream>
 
+#include "ktriage/logparse.h"
 #include "ktriage/render.h"
+#include "ktriage/triage.h"
 
 namespace ktriage {
 namespace {
@@ -61,6 +63,59 @@ TEST(RenderText, WhyAFrameHasNoSourceIsSaidOnce) {
   ASSERT_NE(first, std::string::npos) << text;
   EXPECT_EQ(text.find("(no debug file for module crashzoo)", first + 1), std::string::npos) << text;
   EXPECT_THAT(text, HasSubstr("zoo_c [crashzoo]"));
+}
+
+// The same oops, a minute apart, `n` times (a machine crashing in a loop,
+// one console log).
+std::string storm(size_t n) {
+  std::string log;
+  for (size_t i = 0; i < n; ++i) {
+    auto line = [&](std::string_view text) { log += "[" + std::to_string(100 + 60 * i) + ".000001] " + std::string(text) + "\n"; };
+    line("BUG: kernel NULL pointer dereference, address: 0000000000000008");
+    line("#PF: supervisor read access in kernel mode");
+    line("Oops: 0000 [#1] PREEMPT SMP NOPTI");
+    line("CPU: 0 PID: 97 Comm: sh Tainted: G           OE      6.1.0-56-cloud-amd64 #1  Debian 6.1.192-2");
+    line("RIP: 0010:zoo_null_deref+0x11/0x20 [crashzoo]");
+    line("Call Trace:");
+    line(" <TASK>");
+    line(" zoo_trigger+0x11/0x20 [crashzoo]");
+    line(" vfs_write+0xc8/0x3a0");
+    line(" </TASK>");
+    line("Modules linked in: crashzoo(OE) crc_itu_t");
+  }
+  return log;
+}
+
+std::string storm_text(size_t n) {
+  Expected<Analysis> a = triage("storm.log", parse_log(storm(n)), TriageOptions{.shipped_kb = false});
+  EXPECT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->reports.size(), n);
+  std::ostringstream out;
+  render_text(*a, RenderOptions{}, out);
+  return out.str();
+}
+
+TEST(RenderText, IdenticalReportsAndFindingsAreShownOnceWithACount) {
+  const std::string ten = storm_text(10), hundred = storm_text(100);
+  EXPECT_THAT(hundred, HasSubstr("storm.log: 100 crash reports"));
+  EXPECT_THAT(hundred, HasSubstr("repeated       \u00d7100 in all: reports 1-100, the same but for their lines (the last: 1090-1100)"));
+  EXPECT_THAT(hundred, HasSubstr("\u00d7100 in all, for reports 1-100: the same finding for each"));
+  // The text does not grow with the repeats: 10 and 100 read the same.
+  auto lines = [](const std::string& t) { return std::count(t.begin(), t.end(), '\n'); };
+  EXPECT_EQ(lines(ten), lines(hundred)) << hundred;
+  EXPECT_EQ(hundred.find("Report 2:"), std::string::npos);
+}
+
+TEST(RenderText, NumberRunsOfRepeatedReports) {
+  // Every other report the same: listed as numbers, cut after eight runs.
+  std::string log = storm(20);
+  Expected<Analysis> a = triage("storm.log", parse_log(log), TriageOptions{.shipped_kb = false});
+  ASSERT_TRUE(a);
+  for (size_t i = 1; i < a->reports.size(); i += 2) a->reports[i].comm = "other";
+  std::ostringstream out;
+  render_text(*a, RenderOptions{}, out);
+  EXPECT_THAT(out.str(), HasSubstr("\u00d710 in all: reports 1, 3, 5, 7, 9, 11, 13, 15, ... (10 reports)"));
+  EXPECT_THAT(out.str(), HasSubstr("\u00d710 in all: reports 2, 4, 6, 8, 10, 12, 14, 16, ... (10 reports)"));
 }
 
 }  // namespace

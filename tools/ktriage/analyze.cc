@@ -170,7 +170,10 @@ int run_analyze(AnalyzeOptions& o) {
     case ReportFormat::html: render_html(analysis, HtmlOptions{}, out); break;
     case ReportFormat::text:
       // Colour only on a terminal, never into a file.
-      render_text(analysis, RenderOptions{.color = o.output.empty() && use_color(o.color)}, out);
+      render_text(analysis,
+                  RenderOptions{.color = o.output.empty() && use_color(o.color),
+                                .width = o.output.empty() ? terminal_width() : 0},
+                  out);
       break;
   }
   // A full disk or a closed pipe is an error, not a truncated report and success.

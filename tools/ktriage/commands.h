@@ -50,6 +50,10 @@ CLI::Validator kernel_release_validator();
 // nor on TERM=dumb (Emacs shells, some serial consoles).
 bool colour_terminal();
 
+// The columns of the terminal standard output is; 0 when it is not one
+// (a file or a pipe gets lines as long as they are).
+size_t terminal_width();
+
 // Prints "ktriage: MESSAGE" on stderr; returns kError.
 int fail(std::string_view message);
 

@@ -1,5 +1,6 @@
 #include "fleet.h"
 
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,13 @@ int fail(std::string_view message) {
 bool colour_terminal() {
   const char* term = std::getenv("TERM");
   return isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr && !(term && std::string_view(term) == "dumb");
+}
+
+size_t terminal_width() {
+  winsize ws{};
+  if (!isatty(STDOUT_FILENO) || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0) return 0;
+  // Too narrow to wrap into anything readable: as it is.
+  return ws.ws_col < 40 ? 0 : ws.ws_col;
 }
 
 bool finish_stdout() {
