@@ -294,6 +294,109 @@ void DebugObject::describe(uint64_t address, FrameSymbolization& out,
   add_source_context(out, options);
 }
 
+const DebugObject::DeclLines& DebugObject::unit_decl_lines(Dwarf_Die* cudie) {
+  auto [it, fresh] = decl_lines_.try_emplace(dwarf_dieoffset(cudie));
+  if (!fresh) return it->second;
+  Dwarf_Die child;
+  int line = 0, siblings = 0;
+  if (dwarf_child(cudie, &child) == 0) {
+    do {
+      // Functions and variables: types outnumber them in a kernel unit, and
+      // leaving them out only widens the ranges.
+      const int tag = dwarf_tag(&child);
+      if (tag != DW_TAG_subprogram && tag != DW_TAG_variable) continue;
+      const char* file = dwarf_decl_file(&child);
+      if (file && dwarf_decl_line(&child, &line) == 0 && line > 0) it->second[file].push_back(line);
+    } while (++siblings < 1'000'000 && dwarf_siblingof(&child, &child) == 0);
+  }
+  for (auto& [file, lines] : it->second) std::sort(lines.begin(), lines.end());
+  return it->second;
+}
+
+namespace {
+
+// Flipped bytes in .debug_line still decode, to lines of nothing
+// (crashzoo.c:28101 in a 356-line file, or every line 300 too far). Two
+// checks against .debug_info, which the damage leaves alone:
+//  - a row's line in a file lies before the end of the file's last
+//    top-level declaration's function, give or take kPastEnd lines;
+//  - (modules) at each function's entry one of the rows is its own: in its
+//    file, on its declaration's line or after it and before the unit's next
+//    top-level declaration in that file (gcc and clang attribute the
+//    prologue to the declaration). Damage shifts every row after it, so one
+//    function out of place condemns the unit's lines.
+// Shifts of a line or two inside a function cannot be told without the
+// source.
+constexpr int kPastEnd = 1000;
+
+bool before_end(std::string_view file, int line, const DebugObject::DeclLines& decls,
+                const std::function<std::string(const char*)>& relative) {
+  for (const auto& [decl_file, lines] : decls)
+    if (!lines.empty() && relative(decl_file.c_str()) == file) return line < lines.back() + kPastEnd;
+  return true;  // no declaration in that file: nothing to check against
+}
+
+bool entry_row_is_own(Dwarf_Die* cudie, Dwarf_Die* fn, const DebugObject::DeclLines& decls,
+                      const std::function<std::string(const char*)>& relative) {
+  const char* decl_file = dwarf_decl_file(fn);
+  int decl_line = 0;
+  Dwarf_Addr entry = 0;
+  Dwarf_Lines* lines = nullptr;
+  size_t n = 0;
+  if (!decl_file || dwarf_decl_line(fn, &decl_line) != 0 || decl_line <= 0 || dwarf_entrypc(fn, &entry) != 0 ||
+      dwarf_getsrclines(cudie, &lines, &n) != 0 || n == 0)
+    return true;  // nothing to check against
+  int end = std::numeric_limits<int>::max();
+  if (auto it = decls.find(std::string_view(decl_file)); it != decls.end())
+    if (auto next = std::upper_bound(it->second.begin(), it->second.end(), decl_line); next != it->second.end())
+      end = *next;
+  const std::string own_file = relative(decl_file);
+  // libdw sorts the rows by address: the first at the entry, then all there.
+  auto addr = [&](size_t i) {
+    Dwarf_Addr a = 0;
+    Dwarf_Line* l = dwarf_onesrcline(lines, i);
+    return l && dwarf_lineaddr(l, &a) == 0 ? a : Dwarf_Addr{0};
+  };
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (addr(mid) < entry) lo = mid + 1;
+    else hi = mid;
+  }
+  bool any = false;
+  for (size_t i = lo; i < n && addr(i) == entry; ++i) {
+    Dwarf_Line* l = dwarf_onesrcline(lines, i);
+    int line = 0;
+    if (!l || dwarf_lineno(l, &line) != 0 || line == 0) continue;
+    any = true;
+    if (line >= decl_line && line < end && relative(dwarf_linesrc(l, nullptr, nullptr)) == own_file) return true;
+  }
+  return !any;  // no row at the entry at all: nothing to say
+}
+
+}  // namespace
+
+// See before_end and entry_row_is_own.
+bool DebugObject::lines_agree(Dwarf_Die* cudie, const LineProgram* program,
+                              const std::function<std::string(const char*)>& relative, const SourceLocation& at) {
+  const DeclLines& decls = unit_decl_lines(cudie);
+  if (!before_end(at.file, static_cast<int>(at.line), decls, relative)) return false;
+  if (program) return true;  // vmlinux's streaming reader: no sorted table to look entries up in
+  auto [known, fresh] = unit_lines_agree_.try_emplace(dwarf_dieoffset(cudie), true);
+  if (fresh) {
+    Dwarf_Die child;
+    int siblings = 0;
+    if (dwarf_child(cudie, &child) == 0) {
+      do {
+        if (dwarf_tag(&child) == DW_TAG_subprogram && dwarf_hasattr(&child, DW_AT_low_pc) &&
+            !entry_row_is_own(cudie, &child, decls, relative))
+          known->second = false;
+      } while (known->second && ++siblings < 1'000'000 && dwarf_siblingof(&child, &child) == 0);
+    }
+  }
+  return known->second;
+}
+
 void DebugObject::describe_dwarf(uint64_t address, FrameSymbolization& out,
                                  const DebugInfoOptions& options) {
   Dwarf_Die cudie;
@@ -354,6 +457,19 @@ void DebugObject::describe_dwarf(uint64_t address, FrameSymbolization& out,
   };
 
   std::vector<Dwarf_Die> scopes = symbolize::concrete_scopes(&cudie, pc);
+  if (out.source && out.source->line == 0) {
+    // Line 0: code the compiler attributes to no line.
+    out.source.reset();
+    innermost = {};
+  }
+  if (out.source && !lines_agree(&cudie, program, relative, *out.source)) {
+    // No line beats a wrong one.
+    out.source.reset();
+    innermost = {};
+    out.symbolize_error = fmt::format("the line table of {} disagrees with its declarations "
+                                      "(damaged debug info, or another build's): no source line",
+                                      path_);
+  }
   const int nscopes = static_cast<int>(scopes.size());
   SourceLocation current = innermost;
   for (int i = 0; i < nscopes && i < kMaxInlineDepth; ++i) {

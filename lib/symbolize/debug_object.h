@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,6 +37,7 @@ inline constexpr uint64_t kLastInSection = ~uint64_t{0};
 
 class DebugObject {
  public:
+  using DeclLines = std::map<std::string, std::vector<int>, std::less<>>;  // see unit_decl_lines
   enum class Kind { elf, symbol_map };
 
   static Expected<std::shared_ptr<DebugObject>> open_elf(const std::string& path,
@@ -155,6 +157,14 @@ class DebugObject {
   Extent debug_line_, debug_line_str_, debug_str_;
   UnitView* current_unit_ = nullptr;  // set by find_cu on the fast path
   const LineProgram* unit_lines(Dwarf_Die* cudie, const std::string& comp_dir);
+  // Per file (as DW_AT_decl_file names it), the sorted lines of the unit's
+  // top-level functions and variables: a function's code lies between its
+  // own line and the next one (lines_agree's check of the line table).
+  const DeclLines& unit_decl_lines(Dwarf_Die* cudie);
+  bool lines_agree(Dwarf_Die* cudie, const LineProgram* program,
+                   const std::function<std::string(const char*)>& relative, const SourceLocation& at);
+  std::unordered_map<uint64_t, DeclLines> decl_lines_;
+  std::unordered_map<uint64_t, bool> unit_lines_agree_;  // per unit DIE offset, modules only (lines_agree)
   void* image_ = nullptr;  // private mapping of the file; unmapped after units_
   std::map<uint64_t, std::unique_ptr<UnitView>> units_;
   // Without .debug_aranges: every unit's address ranges (cu_offset = the
