@@ -337,8 +337,8 @@ void render_kb(const Analysis& a, const Style& st, std::ostream& out) {
   }
 }
 
-// A report's text but for its number and lines: what makes two reports
-// "the same" to a reader.
+// A report's text but for its first line (its number and title) and its
+// lines: with the title, what makes two reports "the same" to a reader.
 std::string without_number_and_lines(std::string_view text) {
   std::string out;
   size_t at = text.find('\n');
@@ -363,7 +363,8 @@ void render_reports(const Analysis& analysis, const Style& st, std::ostream& out
     return std::move(s).str();
   };
   const auto groups =
-      group_by(analysis.reports.size(), [&](size_t i) { return without_number_and_lines(text_of(i)); });
+      group_by(analysis.reports.size(),
+               [&](size_t i) { return analysis.reports[i].title + '\n' + without_number_and_lines(text_of(i)); });
   for (const std::vector<size_t>& g : groups) {
     out << '\n' << text_of(g.front());
     if (g.size() > 1)

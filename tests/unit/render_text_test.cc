@@ -116,6 +116,14 @@ TEST(RenderText, NumberRunsOfRepeatedReports) {
   render_text(*a, RenderOptions{}, out);
   EXPECT_THAT(out.str(), HasSubstr("\u00d710 in all: reports 1, 3, 5, 7, 9, 11, 13, 15, ... (10 reports)"));
   EXPECT_THAT(out.str(), HasSubstr("\u00d710 in all: reports 2, 4, 6, 8, 10, 12, 14, 16, ... (10 reports)"));
+
+  // A title of its own is another report, whatever else it shares.
+  for (Report& r : a->reports) r.comm = "sh";
+  a->reports[3].title = "BUG: something else";
+  std::ostringstream titled;
+  render_text(*a, RenderOptions{}, titled);
+  EXPECT_THAT(titled.str(), HasSubstr("\u00d719 in all: reports 1-3, 5-20,"));
+  EXPECT_THAT(titled.str(), HasSubstr("Report 4: BUG: something else"));
 }
 
 }  // namespace
