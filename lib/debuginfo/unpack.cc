@@ -4,15 +4,19 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <lzma.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <algorithm>
+#include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -174,6 +178,56 @@ bool start_xz(InnerXz& s) {
   return lzma_stream_decoder_mt(&s.xz, &mt) == LZMA_OK;
 }
 
+// An RPM's payload against the SHA-256 its main header records
+// (RPMTAG_PAYLOADDIGEST, rpm 4.14+): gzip's own check is at the end of the
+// stream, which libarchive need not reach, so damage in a gzip payload could
+// read as a package without vmlinux. An Error when the digest is there and
+// differs; nothing to say for other files, or packages without one.
+std::optional<Error> check_rpm_payload(const std::string& package) {
+  std::ifstream in(package, std::ios::binary);
+  auto u32 = [](const unsigned char* p) { return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3]; };
+  unsigned char lead[96];
+  if (!in.read(reinterpret_cast<char*>(lead), sizeof lead) || u32(lead) != 0xedabeedb) return std::nullopt;
+  // A header: magic (8e ad e8 01), 4 reserved bytes, entry count, data size.
+  auto header = [&](std::vector<unsigned char>& index, std::string& data) {
+    unsigned char head[16];
+    if (!in.read(reinterpret_cast<char*>(head), sizeof head) || u32(head) != 0x8eade801) return false;
+    const uint32_t entries = u32(head + 8), size = u32(head + 12);
+    if (entries > (1u << 16) || size > (64u << 20)) return false;
+    index.resize(16 * size_t{entries});
+    data.resize(size);
+    return static_cast<bool>(in.read(reinterpret_cast<char*>(index.data()), static_cast<std::streamsize>(index.size())) &&
+                             in.read(data.data(), static_cast<std::streamsize>(data.size())));
+  };
+  std::vector<unsigned char> index;
+  std::string data;
+  if (!header(index, data)) return std::nullopt;
+  in.seekg(static_cast<std::streamoff>((16 - (index.size() + data.size()) % 8) % 8), std::ios::cur);  // padded to 8
+  if (!header(index, data)) return std::nullopt;
+  constexpr uint32_t kPayloadDigest = 5092, kPayloadDigestAlgo = 5093, kSha256 = 8;
+  std::string want;
+  uint32_t algo = kSha256;  // the default when the tag is absent
+  for (size_t i = 0; i + 16 <= index.size(); i += 16) {
+    const uint32_t tag = u32(&index[i]), offset = u32(&index[i + 8]);
+    if (offset >= data.size()) continue;
+    if (tag == kPayloadDigest) want = std::string(data.c_str() + offset, strnlen(data.c_str() + offset, data.size() - offset));
+    if (tag == kPayloadDigestAlgo && offset + 4 <= data.size()) algo = u32(reinterpret_cast<const unsigned char*>(data.data()) + offset);
+  }
+  if (want.empty() || algo != kSha256) return std::nullopt;
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return std::nullopt;
+  std::vector<char> buf(1 << 20);
+  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0)
+    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(in.gcount()));
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), md, &len);
+  std::string got;
+  for (unsigned int i = 0; i < len; ++i) got += fmt::format("{:02x}", md[i]);
+  if (got == want) return std::nullopt;
+  return Error{"corrupt or truncated package: its payload does not match the SHA-256 digest in its header"};
+}
+
 }  // namespace
 
 Expected<std::vector<UnpackedFile>> unpack_debug_files(const std::string& package, const std::string& dest,
@@ -181,6 +235,7 @@ Expected<std::vector<UnpackedFile>> unpack_debug_files(const std::string& packag
   struct stat st {};
   if (stat(package.c_str(), &st) != 0) return Error{fmt::format("{}: {}", package, std::strerror(errno))};
   const uint64_t total = static_cast<uint64_t>(st.st_size);
+  if (std::optional<Error> damaged = check_rpm_payload(package)) return *damaged;
   ArchivePtr outer = reader();
   if (archive_read_open_filename(outer.get(), package.c_str(), 1 << 20) != ARCHIVE_OK) {
     return Error{fmt::format("corrupt or truncated package, or not a package ({})", archive_message(outer.get()))};
