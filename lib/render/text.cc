@@ -191,11 +191,15 @@ void render_report(const Report& r, const ReportDetails& d, size_t index, std::s
   for (const Anomaly& a : r.anomalies) out << st.dim(fmt::format("  note: line {}: {}", a.line, a.message)) << '\n';
 }
 
-void render_finding(const Finding& f, bool headline, const Style& st, std::ostream& out) {
+// `reports`, when given, replaces the list of the finding's own reports.
+void render_finding(const Finding& f, bool headline, const Style& st, std::ostream& out,
+                    std::string_view reports = {}) {
   std::string head = fmt::format("{} [{}, confidence {:.0f}%]", f.title, f.cause, f.confidence * 100);
   out << (headline ? st.red("Most likely: " + head) : st.bold(head)) << '\n';
   if (!f.confidence_reason.empty()) out << st.prose(f.confidence_reason, "  confidence: ");
-  if (!f.reports.empty()) {
+  if (!reports.empty()) {
+    out << fmt::format("  reports: {}\n", reports);
+  } else if (!f.reports.empty()) {
     std::string ids;
     for (size_t r : f.reports) ids += fmt::format("{}{}", ids.empty() ? "" : ", ", r + 1);
     out << fmt::format("  reports: {}\n", ids);
@@ -257,12 +261,15 @@ std::vector<std::vector<size_t>> group_by(size_t n, KeyOf key_of) {
 void render_findings(const std::vector<Finding>& findings, const Style& st, std::ostream& out) {
   for (const std::vector<size_t>& g : group_by(findings.size(), [&](size_t i) { return finding_key(findings[i]); })) {
     out << '\n';
-    render_finding(findings[g.front()], g.front() == 0, st, out);
-    if (g.size() == 1) continue;
+    if (g.size() == 1) {
+      render_finding(findings[g.front()], g.front() == 0, st, out);
+      continue;
+    }
     std::vector<size_t> reports;
     for (size_t k : g) reports.insert(reports.end(), findings[k].reports.begin(), findings[k].reports.end());
-    out << fmt::format("  repeated: {} in all, for reports {}: the same finding for each\n",
-                       st.bold(fmt::format("\u00d7{}", g.size())), number_runs(std::move(reports)));
+    render_finding(findings[g.front()], g.front() == 0, st, out,
+                   fmt::format("{} ({} in all: the same finding for each; evidence of the first)",
+                               number_runs(std::move(reports)), st.bold(fmt::format("\u00d7{}", g.size()))));
   }
 }
 

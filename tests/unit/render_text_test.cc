@@ -14,6 +14,7 @@ namespace ktriage {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // The text report of one report read with symbolization `s`.
 std::string render(const Report& r, const Symbolization& s) {
@@ -99,7 +100,8 @@ TEST(RenderText, IdenticalReportsAndFindingsAreShownOnceWithACount) {
   const std::string ten = storm_text(10), hundred = storm_text(100);
   EXPECT_THAT(hundred, HasSubstr("storm.log: 100 crash reports"));
   EXPECT_THAT(hundred, HasSubstr("repeated       \u00d7100 in all: reports 1-100, the same but for their lines (the last: 1090-1100)"));
-  EXPECT_THAT(hundred, HasSubstr("\u00d7100 in all, for reports 1-100: the same finding for each"));
+  EXPECT_THAT(hundred, HasSubstr("  reports: 1-100 (\u00d7100 in all: the same finding for each; evidence of the first)\n"));
+  EXPECT_THAT(hundred, Not(HasSubstr("  reports: 1\n")));
   // The text does not grow with the repeats: 10 and 100 read the same.
   auto lines = [](const std::string& t) { return std::count(t.begin(), t.end(), '\n'); };
   EXPECT_EQ(lines(ten), lines(hundred)) << hundred;
