@@ -81,9 +81,8 @@ bool id_matches(std::string_view id, std::string_view want) {
 }
 
 // Does one report satisfy every condition of a hand-written entry? On a
-// match, `reasons` says what each condition matched.
-// Without `findings` (not diagnosed) the findings and causes conditions are
-// not checked: does the rest hold?
+// match, `reasons` says what each condition matched. Without `findings` (not
+// diagnosed), whether every condition but findings and causes holds.
 bool report_matches(const KbCondition& m, const KnowledgeBase::Compiled& c, const Analysis& a, size_t index,
                     const KernelRelease& kernel, std::vector<KbReason>& reasons, const FindingsByReport* findings) {
   const Report& r = a.reports[index];
