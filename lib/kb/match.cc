@@ -441,7 +441,6 @@ KbVerdicts KnowledgeBase::match(const Analysis& analysis, std::string_view kerne
   KbVerdicts out;
   const JudgedKernel kernels(analysis, kernel_version);
   out.kernel = kernels.kernel();
-  auto kernel_of = [&](size_t report) -> const KernelRelease& { return kernels.of(report); };
 
   // Hand-written entries: every condition holds for one report.
   struct Hit {
@@ -457,9 +456,9 @@ KbVerdicts KnowledgeBase::match(const Analysis& analysis, std::string_view kerne
     if (!e.cve.empty()) hand_written.insert(e.cve);  // the same bug, described by hand
     std::vector<KbReason> reasons;
     for (size_t r = 0; r < analysis.reports.size(); ++r) {
-      if (!kernel_in_range(e.match, kernel_of(r))) continue;
-      if (!report_matches(e.match, *compiled_[i], analysis, r, kernel_of(r), reasons, &findings)) continue;
-      KbMatch m = judge(e, kernel_of(r));
+      if (!kernel_in_range(e.match, kernels.of(r))) continue;
+      if (!report_matches(e.match, *compiled_[i], analysis, r, kernels.of(r), reasons, &findings)) continue;
+      KbMatch m = judge(e, kernels.of(r));
       m.strength = KbStrength::likely;
       m.reasons = std::move(reasons);
       m.report = r;
@@ -512,7 +511,7 @@ KbVerdicts KnowledgeBase::match(const Analysis& analysis, std::string_view kerne
     if (is_likely ? likely >= kMaxLikely : similar >= kMaxSimilar) continue;
     std::optional<KbEntry> e = indexes_[b->index]->entry(b->candidate.id);
     if (!e) continue;
-    KbMatch m = judge(*e, kernel_of(b->report));
+    KbMatch m = judge(*e, kernels.of(b->report));
     m.strength = b->candidate.strength;
     m.reasons = std::move(b->candidate.reasons);
     m.score = b->candidate.score;
@@ -525,7 +524,7 @@ KbVerdicts KnowledgeBase::match(const Analysis& analysis, std::string_view kerne
                         [](const KbMatch& m) { return m.strength == KbStrength::likely; });
   // The summary speaks of one kernel: matches of another boot's reports are not in it.
   std::vector<bool> judged;
-  for (const KbMatch& m : out.matches) judged.push_back(&kernel_of(m.report) == &kernels.kernel());
+  for (const KbMatch& m : out.matches) judged.push_back(&kernels.of(m.report) == &kernels.kernel());
   out.summary = summarize(out.kernel, out.matches, judged);
   return out;
 }
