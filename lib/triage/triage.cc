@@ -114,7 +114,13 @@ std::vector<DebugInfoFile> Analysis::refused_debuginfo() const {
 }
 
 std::vector<DebugInfoFile> Analysis::used_debuginfo() const {
-  return debuginfo_files(details, [](const DebugInfoFile& f) { return !f.refused(); });
+  // A file refused for one report is not "used" because another report had
+  // nothing to check it against.
+  const std::vector<DebugInfoFile> refused = refused_debuginfo();
+  return debuginfo_files(details, [&](const DebugInfoFile& f) {
+    return !f.refused() &&
+           std::none_of(refused.begin(), refused.end(), [&](const DebugInfoFile& r) { return r.path == f.path; });
+  });
 }
 
 }  // namespace ktriage
