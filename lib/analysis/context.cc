@@ -161,9 +161,12 @@ std::string link_reason(const Report& a, const Report& b) {
 
 constexpr size_t kMaxIncidentReports = 32;
 
-Context make_context(const std::vector<Report>& reports, const DiagnoseOptions& options) {
-  Context c{reports, options, {}, {}, {}, {}};
-  size_t n = reports.size();
+namespace {
+
+// Incidents: runs of linked reports.
+void link_incidents(Context& c) {
+  const std::vector<Report>& reports = c.reports;
+  const size_t n = reports.size();
   c.incident.resize(n);
   c.link_reason.resize(n);
   c.consequence.assign(n, false);
@@ -186,105 +189,37 @@ Context make_context(const std::vector<Report>& reports, const DiagnoseOptions& 
     if (std::find(kinds.begin(), kinds.end(), reports[i].kind) != kinds.end()) c.consequence[i] = true;
     else kinds.push_back(reports[i].kind);
   }
+}
 
-  // What is known about the kernel.
-  KernelFacts& k = c.kernel;
-  for (const Report& r : reports) {
-    if (k.arch == Arch::unknown) k.arch = r.arch;
-    if (k.release.empty()) k.release = r.kernel_release;
-    if (r.kind == CrashKind::kasan || contains(r.header, "KASAN")) k.kasan = true;
-  }
-  if (!options.kernel_version.empty()) k.release = options.kernel_version;
-  if (k.arch == Arch::unknown && !k.release.empty()) {
-    if (contains(k.release, "x86_64") || contains(k.release, "amd64")) k.arch = Arch::x86_64;
-    else if (contains(k.release, "aarch64") || contains(k.release, "arm64")) k.arch = Arch::arm64;
-    if (k.arch != Arch::unknown) k.arch_reason = "from the kernel release " + k.release;
-  }
-  if (k.arch == Arch::unknown) {
-    // x86_64 puts kernel text at 0xffffffff80000000 and modules just above.
-    for (size_t i = 0; i < n && k.arch == Arch::unknown; ++i) {
-      const Report& r = reports[i];
-      size_t hits = 0, total = 0;
-      auto look = [&](const Symbol& s) {
-        if (!s.address) return;
-        ++total;
-        if (*s.address >= 0xffffffff80000000ull) ++hits;
-      };
-      if (r.ip) look(*r.ip);
-      for (const Frame& f : r.frames) look(f);
-      // Tolerate a mistyped address or two (the seed has a 15-digit one).
-      if (total >= 2 && hits * 4 >= total * 3) {
-        k.arch = Arch::x86_64;
-        k.arch_reason = "inferred: kernel text and module addresses 0xffffffff8.../0xffffffffa... are the x86_64 layout";
-      }
-    }
-  }
+}  // namespace
 
-  if (k.arch == Arch::unknown) {
-    // From the text: x86_64 prints 16-digit [<ffffffff8...>] addresses and RIP, i386 EIP.
-    for (size_t i = 0; i < n && k.arch == Arch::unknown; ++i) {
-      if (reports[i].marks.x86_64_text) {
-        k.arch = Arch::x86_64;
-        k.arch_reason = "inferred from the log's 64-bit x86 address and register format";
-      } else if (reports[i].marks.i386_text) {
-        k.arch = Arch::i386;
-        k.arch_reason = "inferred from the log's EIP register line";
-      }
-    }
-  }
+Context make_context(const std::vector<Report>& reports, const DiagnoseOptions& options) {
+  Context c{reports, options, {}, {}, {}, {}};
+  const size_t n = reports.size();
+  link_incidents(c);
 
-  // Era marks when no release was printed or given.
-  if (k.release.empty()) {
-    for (size_t i = 0; i < n; ++i) {
-      // In the order the lines were printed: the first mark found is cited first.
-      const FormatMarks& m = reports[i].marks;
-      auto sysfs = [&] {
-        if (k.era_pre_3 || !m.last_sysfs_file) return;
-        k.era_pre_3 = k.era_pre_4 = true;
-        k.era_evidence.push_back({"kernel",
-            "the `last sysfs file:` line is printed only by 2.6-era kernels (dropped early in 3.x): a pre-3.x kernel",
-            i, std::nullopt});
-      };
-      auto bracketed_ip = [&] {
-        if (k.era_pre_4 || !m.bracketed_ip) return;
-        k.era_pre_4 = true;
-        k.era_evidence.push_back({"kernel",
-            "the `IP: [<address>] symbol` form of the fault line is the old x86 format (before 4.x)", i, std::nullopt});
-      };
-      if (m.bracketed_ip && (!m.last_sysfs_file || m.bracketed_ip <= m.last_sysfs_file)) {
-        bracketed_ip();
-        sysfs();
-      } else {
-        sysfs();
-        bracketed_ip();
-      }
-      const Report& r = reports[i];
-      if (!k.era_pre_4 && r.ip && r.ip->address && k.arch == Arch::x86_64 &&
-          contains(r.header, "unable to handle kernel paging request at")) {
-        k.era_pre_4 = true;
-        k.era_evidence.push_back({"kernel",
-            "the fault line prints a raw `[<address>]` with the symbol and the header says "
-            "`unable to handle kernel paging request at`: the old x86 format (before 4.x)",
-            i, r.span.first_line ? std::optional<uint32_t>(r.span.first_line) : std::nullopt});
-      }
-    }
-    if (!k.era_pre_4) {
-      for (size_t i = 0; i < n && !k.era_modern; ++i) {
-        const Report& r = reports[i];
-        if (contains(r.oops_code, "PTI") || r.header.starts_with("BUG: unable to handle page fault for address:") ||
-            r.header.starts_with("BUG: kernel NULL pointer dereference, address:")) {
-          k.era_modern = true;
-          k.era_evidence.push_back({"kernel",
-              "the report format (`PTI`/`NOPTI` in the Oops line, or the `unable to handle page fault for address:` wording) "
-              "is that of x86 kernels since 4.15",
-              i, r.span.first_line ? std::optional<uint32_t>(r.span.first_line) : std::nullopt});
-        }
-      }
-    }
-    if (k.era_pre_3 || k.era_pre_4 || k.era_modern)
-      k.era_evidence.insert(k.era_evidence.begin(), {"kernel", "the log prints no kernel release; its era is inferred from the report format", std::nullopt, std::nullopt});
+  if (options.log) {
+    c.kernel = log_facts_for(*options.log, reports, options);
+  } else {
+    std::vector<ReportFacts> facts;
+    facts.reserve(n);
+    for (size_t i = 0; i < n; ++i) facts.push_back(ReportFacts::of(reports[i], i));
+    c.kernel = kernel_facts(facts, options.kernel_version);
   }
   return c;
 }
 
 }  // namespace ktriage::analysis
+
+namespace ktriage {
+
+size_t incident_start(const std::vector<Report>& reports, size_t from) {
+  const DiagnoseOptions options;
+  analysis::Context c{reports, options, {}, {}, {}, {}};
+  analysis::link_incidents(c);
+  for (size_t i = from; i < reports.size(); ++i)
+    if (c.incident[i] == i) return i;
+  return reports.size();
+}
+
+}  // namespace ktriage

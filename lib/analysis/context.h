@@ -44,11 +44,32 @@ struct Context {
   std::vector<size_t> incident_of(size_t r) const;
   // How the text names report `r`: "report #N" (see DiagnoseOptions::report_numbers).
   size_t number(size_t r) const {
-    return r < options.report_numbers.size() ? options.report_numbers[r] : r + 1;
+    return r < options.report_numbers.size() ? options.report_numbers[r] : options.first_report + r + 1;
   }
 };
 
 Context make_context(const std::vector<Report>& reports, const DiagnoseOptions& options);
+
+// What KernelFacts reads of one report.
+struct ReportFacts {
+  size_t index = 0;            // the report's, as evidence cites it
+  uint32_t first_line = 0;
+  Arch arch = Arch::unknown;
+  std::string release;
+  bool kasan = false;
+  bool x86_64_addresses = false;  // its ip and frames are mostly at 0xffffffff8...
+  FormatMarks marks;
+  bool old_fault_line = false;    // "unable to handle kernel paging request at" with a raw [<address>] ip
+  bool modern_format = false;     // PTI in the Oops line, or the 4.15+ page-fault header
+  static ReportFacts of(const Report& report, size_t index);
+};
+
+// The facts of reports of one kernel, in log order; `kernel_version`
+// overrides the release they print.
+KernelFacts kernel_facts(const std::vector<ReportFacts>& reports, std::string_view kernel_version);
+// The facts of the whole log (options.log) for `reports`, a part of it
+// (options.first_report, options.report_numbers say where).
+KernelFacts log_facts_for(const LogFacts& log, const std::vector<Report>& reports, const DiagnoseOptions& options);
 
 // --- Facts about values -------------------------------------------------
 

@@ -23,6 +23,8 @@ namespace {
 
 // The reports of each boot (Report::boot), in order, when they run different
 // kernels and the caller named none; one group of all reports otherwise.
+// With the whole log's facts (options.log) its releases decide, not these
+// reports' alone.
 std::vector<std::vector<size_t>> kernel_groups(const std::vector<Report>& reports, const DiagnoseOptions& options) {
   std::vector<std::vector<size_t>> groups;
   std::vector<uint32_t> boots;
@@ -42,19 +44,15 @@ std::vector<std::vector<size_t>> kernel_groups(const std::vector<Report>& report
     }
     groups[static_cast<size_t>(at - boots.begin())].push_back(i);
   }
-  if (several && options.kernel_version.empty() && groups.size() > 1) return groups;
+  const bool by_boot = options.log ? options.log->by_boot(options) : several && options.kernel_version.empty();
+  if (by_boot && groups.size() > 1) return groups;
   std::vector<size_t> all(reports.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = i;
   return {all};
 }
 
-struct Ranked {
-  Finding finding;
-  double rank;
-};
-
 // The findings about reports that ran one kernel, ranked.
-std::vector<Ranked> diagnose_one_kernel(const std::vector<Report>& reports, const DiagnoseOptions& options);
+std::vector<RankedFinding> diagnose_one_kernel(const std::vector<Report>& reports, const DiagnoseOptions& options);
 
 }  // namespace
 
@@ -68,7 +66,9 @@ StackLimit stack_limit(const std::vector<Report>& reports, size_t report, const 
       if (std::find(group.begin(), group.end(), report) != group.end())
         for (size_t i : group) same.push_back(reports[i]);
   }
-  const std::vector<Report>& own = groups.size() > 1 ? same : reports;
+  // The whole log's facts are those of the report's boot, whichever reports are here.
+  if (options.log) same.assign(1, reports[report]);
+  const std::vector<Report>& own = groups.size() > 1 || options.log ? same : reports;
   StackGeometry sf = stack_geometry(analysis::make_context(own, options).kernel.running());
   StackLimit out;
   if (sf.thread_size) out.thread_size = *sf.thread_size;
@@ -78,16 +78,19 @@ StackLimit stack_limit(const std::vector<Report>& reports, size_t report, const 
   return out;
 }
 
-std::vector<Finding> diagnose(const std::vector<Report>& reports, const DiagnoseOptions& options) {
+std::vector<RankedFinding> diagnose_ranked(const std::vector<Report>& reports, const DiagnoseOptions& options) {
   if (reports.empty()) return {};
   // A log of several boots running different kernels: each boot's reports
   // are reasoned about with its own kernel's facts (THREAD_SIZE, where
   // preempt_count lives), never another boot's.
   std::vector<std::vector<size_t>> groups = kernel_groups(reports, options);
-  std::vector<Ranked> ranked;
+  std::vector<RankedFinding> ranked;
   for (size_t g = 0; g < groups.size(); ++g) {
     const std::vector<size_t>& idx = groups[g];
-    std::vector<Ranked> found;
+    // Groups in the order of the log's boots, also in a window of it.
+    const size_t group =
+        options.log && options.log->by_boot(options) ? options.log->boot_rank(reports[idx.front()].boot) : g;
+    std::vector<RankedFinding> found;
     if (groups.size() == 1) {
       found = diagnose_one_kernel(reports, options);
     } else {
@@ -98,35 +101,51 @@ std::vector<Finding> diagnose(const std::vector<Report>& reports, const Diagnose
       for (size_t i : idx) {
         part.push_back(reports[i]);
         if (options.details && i < options.details->size()) details.push_back((*options.details)[i]);
-        o.report_numbers.push_back(i < options.report_numbers.size() ? options.report_numbers[i] : i + 1);
+        o.report_numbers.push_back(i < options.report_numbers.size() ? options.report_numbers[i]
+                                                                     : options.first_report + i + 1);
       }
       o.details = options.details && details.size() == part.size() ? &details : nullptr;
       found = diagnose_one_kernel(part, o);
-      for (Ranked& r : found) {
+      for (RankedFinding& r : found) {
         for (size_t& k : r.finding.reports) k = idx[k];
+        // A report outside the part (the whole log's facts cite one in
+        // another window) is an offset from its first report (log_facts_for).
         for (Evidence& e : r.finding.evidence)
-          if (e.report) e.report = idx[*e.report];
-        // The first incident of the log leads, not each boot's first.
-        if (g > 0 && r.rank > r.finding.confidence) r.rank = r.finding.confidence;
+          if (e.report) e.report = *e.report < idx.size() ? idx[*e.report] : *e.report + idx.front();
       }
     }
+    for (RankedFinding& r : found) r.group = group;
     std::move(found.begin(), found.end(), std::back_inserter(ranked));
   }
-  std::stable_sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) { return a.rank > b.rank; });
+  return ranked;
+}
+
+void rank_findings(std::vector<RankedFinding>& findings) {
+  std::stable_sort(findings.begin(), findings.end(), [](const RankedFinding& a, const RankedFinding& b) {
+    if (a.rank != b.rank) return a.rank > b.rank;
+    if (a.group != b.group) return a.group < b.group;
+    return a.analysis < b.analysis;
+  });
+}
+
+std::vector<Finding> diagnose(const std::vector<Report>& reports, const DiagnoseOptions& options) {
+  std::vector<RankedFinding> ranked = diagnose_ranked(reports, options);
+  rank_findings(ranked);
   std::vector<Finding> out;
   out.reserve(ranked.size());
-  for (Ranked& r : ranked) out.push_back(std::move(r.finding));
+  for (RankedFinding& r : ranked) out.push_back(std::move(r.finding));
   return out;
 }
 
 namespace {
 
-std::vector<Ranked> diagnose_one_kernel(const std::vector<Report>& reports, const DiagnoseOptions& options) {
+std::vector<RankedFinding> diagnose_one_kernel(const std::vector<Report>& reports, const DiagnoseOptions& options) {
   analysis::Context context = analysis::make_context(reports, options);
-  std::vector<Ranked> ranked;
-  for (const analysis::Analyzer& a : analysis::analyzers()) {
+  std::vector<RankedFinding> ranked;
+  const std::vector<analysis::Analyzer>& analyzers = analysis::analyzers();
+  for (size_t which = 0; which < analyzers.size(); ++which) {
     std::vector<Finding> found;
-    a.run(context, found);
+    analyzers[which].run(context, found);
     for (Finding& f : found) {
       // A cause finding speaks for its whole incident: say which reports it
       // explains and why they belong together.
@@ -161,22 +180,23 @@ std::vector<Ranked> diagnose_one_kernel(const std::vector<Report>& reports, cons
                           fmt::join(panics, ", "), reports[*first_panic].header)));
         std::sort(f.reports.begin(), f.reports.end());
       }
-      // Findings about the first incident lead: later reports are often its aftermath.
+      // Findings about the log's first incident lead: later reports are
+      // often its aftermath. (Report #1 starts it, whichever part of the log
+      // `reports` is.)
       double rank = f.confidence;
-      if (!f.reports.empty() && context.incident[f.reports.front()] == 0) rank += 0.05;
-      ranked.push_back({std::move(f), rank});
+      if (!f.reports.empty() && context.number(context.incident[f.reports.front()]) == 1) rank += 0.05;
+      ranked.push_back({std::move(f), rank, 0, which});
     }
   }
   // The mechanism fallback only speaks for incidents nothing else explained.
   std::vector<bool> explained(reports.size(), false);
-  for (const Ranked& r : ranked)
+  for (const RankedFinding& r : ranked)
     if (r.finding.cause != "other" && !r.finding.id.starts_with("mechanism.") && !r.finding.reports.empty())
       explained[context.incident[r.finding.reports.front()]] = true;
-  std::erase_if(ranked, [&](const Ranked& r) {
+  std::erase_if(ranked, [&](const RankedFinding& r) {
     return r.finding.id.starts_with("mechanism.") && !r.finding.reports.empty() &&
            explained[context.incident[r.finding.reports.front()]];
   });
-  std::stable_sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) { return a.rank > b.rank; });
   return ranked;
 }
 
