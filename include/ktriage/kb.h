@@ -123,6 +123,20 @@ struct KbVerdicts {
 
 class KbIndex;
 struct KbDistroView;
+class KbMatcher;
+
+// The one kernel the verdicts judge: the flag (--kernel-version), else
+// Analysis::kernel_version, else the first release the log prints. The
+// first report printing that release gives its build string (Debian
+// package, Ubuntu upload).
+struct KbLogKernel {
+  std::string release;
+  std::string build;
+  bool flag = false;        // given by the user: every report is judged against it
+  bool build_seen = false;
+  static KbLogKernel of(const Analysis& analysis, std::string_view kernel_version);
+  void see(const Report& report);  // each report of the log, in order (with `release` preset for a flag)
+};
 
 class KnowledgeBase {
  public:
@@ -170,6 +184,7 @@ class KnowledgeBase {
   struct Compiled;  // compiled patterns of one entry (lib/kb internal)
 
  private:
+  friend class KbMatcher;
   // Appends other's entries; one with an id already present replaces it.
   void absorb(KnowledgeBase&& other);
   // Fills the fix facts of entries naming a CVE (fix.cve) from the indexes.
@@ -201,5 +216,25 @@ KbKernel kb_kernel(const KernelRelease& kernel);
 
 // Does the entry's `kernels` table admit this kernel?
 bool kernel_in_range(const KbCondition& condition, const KernelRelease& kernel);
+
+// match() for a log read in windows: add() each window's analysis (its
+// findings ranked as diagnose() ranks them), then verdicts() says what
+// match() says of the whole log. Keeps one match per entry, not the reports.
+class KbMatcher {
+ public:
+  KbMatcher(const KnowledgeBase& kb, const KbLogKernel& kernel);
+  ~KbMatcher();
+  KbMatcher(const KbMatcher&) = delete;
+  KbMatcher& operator=(const KbMatcher&) = delete;
+
+  // `window.reports[0]` is report `first_report` of the log.
+  void add(const Analysis& window, size_t first_report);
+  KbVerdicts verdicts() const;
+
+ private:
+  struct State;
+  const KnowledgeBase& kb_;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace ktriage

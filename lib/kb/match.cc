@@ -384,149 +384,197 @@ std::vector<KbEntry> KnowledgeBase::search(std::string_view text, size_t limit) 
 
 namespace {
 
-// The one kernel a match judges against: the flag, then the analysis, then
-// the log. A report printing the same release supplies its build string
-// (Debian package, Ubuntu upload).
+// The one kernel a match judges against (KbLogKernel).
 class JudgedKernel {
  public:
-  JudgedKernel(const Analysis& analysis, std::string_view kernel_version)
-      : analysis_(analysis), flag_(!kernel_version.empty()) {
-    release_ = flag_ ? kernel_version : std::string_view(analysis.kernel_version);
-    std::string_view build;
-    for (const Report& r : analysis.reports) {
-      if (r.kernel_release.empty()) continue;
-      if (release_.empty()) release_ = r.kernel_release;
-      if (r.kernel_release == release_) {
-        build = r.kernel_version;
-        break;
-      }
-    }
-    kernel_ = classify_kernel_release(release_, build);
+  explicit JudgedKernel(const KbLogKernel& log) : release_(log.release), flag_(log.flag) {
+    kernel_ = classify_kernel_release(release_, log.build);
   }
 
   const KernelRelease& kernel() const { return kernel_; }
 
   // A report of another boot runs another kernel: no verdict of this one's
   // applies to it, and a run judges one kernel (unknown for that report).
-  const KernelRelease& of(size_t report) const {
+  const KernelRelease& of(const Report& report) const {
     static const KernelRelease kUnknownKernel;
-    const std::string& own = analysis_.reports[report].kernel_release;
+    const std::string& own = report.kernel_release;
     return flag_ || own.empty() || own == release_ ? kernel_ : kUnknownKernel;
   }
 
  private:
-  const Analysis& analysis_;
+  std::string release_;
   bool flag_;
-  std::string_view release_;
   KernelRelease kernel_;
 };
 
 }  // namespace
 
-bool KnowledgeBase::needs_diagnosis(const Analysis& analysis, std::string_view kernel_version) const {
-  const JudgedKernel kernels(analysis, kernel_version);
-  std::vector<KbReason> reasons;
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    const KbCondition& m = entries_[i].match;
-    if (m.findings.empty() && m.causes.empty()) continue;
-    for (size_t r = 0; r < analysis.reports.size(); ++r)
-      if (kernel_in_range(m, kernels.of(r)) &&
-          report_matches(m, *compiled_[i], analysis, r, kernels.of(r), reasons, /*findings=*/nullptr))
-        return true;
-  }
-  return false;
-}
-
-KbVerdicts KnowledgeBase::match(const Analysis& analysis, std::string_view kernel_version) const {
-  KbVerdicts out;
-  const JudgedKernel kernels(analysis, kernel_version);
-  out.kernel = kernels.kernel();
-
-  // Hand-written entries: every condition holds for one report.
+struct KbMatcher::State {
+  explicit State(const KbLogKernel& log) : kernels(log) {}
+  JudgedKernel kernels;
+  // Hand-written entries: the first report every condition held for, per entry.
   struct Hit {
-    size_t entry;
     KbMatch match;
+    bool judged;  // the report runs the judged kernel
   };
-  std::vector<Hit> hits;
-  const FindingsByReport findings(analysis);
+  std::vector<std::optional<Hit>> hits;
   std::set<std::string, std::less<>> hand_written;
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    const KbEntry& e = entries_[i];
-    hand_written.insert(e.id);
-    if (!e.cve.empty()) hand_written.insert(e.cve);  // the same bug, described by hand
-    std::vector<KbReason> reasons;
-    for (size_t r = 0; r < analysis.reports.size(); ++r) {
-      if (!kernel_in_range(e.match, kernels.of(r))) continue;
-      if (!report_matches(e.match, *compiled_[i], analysis, r, kernels.of(r), reasons, &findings)) continue;
-      KbMatch m = judge(e, kernels.of(r));
-      m.strength = KbStrength::likely;
-      m.reasons = std::move(reasons);
-      m.report = r;
-      hits.push_back({i, std::move(m)});
-      break;
-    }
-  }
-  std::stable_sort(hits.begin(), hits.end(),
-                   [&](const Hit& a, const Hit& b) { return rank(a.match.verdict) < rank(b.match.verdict); });
-  for (Hit& h : hits) out.matches.push_back(std::move(h.match));
-
   // Index entries: the best-scoring report per entry; a later index's entry
   // replaces an earlier one's with the same id.
   struct Best {
     KbCandidate candidate;
     size_t index;
     size_t report;
+    bool judged;
   };
   std::map<std::string, Best, std::less<>> best;
-  const size_t reports = std::min(analysis.reports.size(), kMaxIndexedReports);
-  for (size_t r = 0; r < reports && !indexes_.empty(); ++r) {
-    KbSignature sig = signature_of(analysis.reports[r]);
+};
+
+KbMatcher::KbMatcher(const KnowledgeBase& kb, const KbLogKernel& log)
+    : kb_(kb), state_(std::make_unique<State>(log)) {
+  state_->hits.resize(kb.entries_.size());
+  for (const KbEntry& e : kb.entries_) {
+    state_->hand_written.insert(e.id);
+    if (!e.cve.empty()) state_->hand_written.insert(e.cve);  // the same bug, described by hand
+  }
+}
+KbMatcher::~KbMatcher() = default;
+
+void KbMatcher::add(const Analysis& window, size_t first_report) {
+  State& st = *state_;
+  const FindingsByReport findings(window);
+  std::vector<KbReason> reasons;
+  for (size_t i = 0; i < kb_.entries_.size(); ++i) {
+    if (st.hits[i]) continue;
+    const KbEntry& e = kb_.entries_[i];
+    for (size_t r = 0; r < window.reports.size(); ++r) {
+      const KernelRelease& kernel = st.kernels.of(window.reports[r]);
+      if (!kernel_in_range(e.match, kernel)) continue;
+      if (!report_matches(e.match, *kb_.compiled_[i], window, r, kernel, reasons, &findings)) continue;
+      KbMatch m = kb_.judge(e, kernel);
+      m.strength = KbStrength::likely;
+      m.reasons = std::move(reasons);
+      m.report = first_report + r;
+      st.hits[i] = State::Hit{std::move(m), &kernel == &st.kernels.kernel()};
+      break;
+    }
+  }
+
+  const size_t reports = first_report >= kMaxIndexedReports
+                             ? 0
+                             : std::min(window.reports.size(), kMaxIndexedReports - first_report);
+  for (size_t r = 0; r < reports && !kb_.indexes_.empty(); ++r) {
+    KbSignature sig = signature_of(window.reports[r]);
     if (sig.empty()) continue;
-    for (size_t x = 0; x < indexes_.size(); ++x) {
-      for (KbCandidate& c : indexes_[x]->candidates(sig)) {
-        if (hand_written.contains(c.id)) continue;
-        auto it = best.find(c.id);
-        bool better = it == best.end() || x > it->second.index ||
+    for (size_t x = 0; x < kb_.indexes_.size(); ++x) {
+      for (KbCandidate& c : kb_.indexes_[x]->candidates(sig)) {
+        if (st.hand_written.contains(c.id)) continue;
+        auto it = st.best.find(c.id);
+        bool better = it == st.best.end() || x > it->second.index ||
                       (x == it->second.index &&
                        (c.strength == KbStrength::likely) > (it->second.candidate.strength == KbStrength::likely)) ||
                       (x == it->second.index && c.strength == it->second.candidate.strength &&
                        c.score > it->second.candidate.score);
         if (better) {
           std::string id = c.id;  // the key, before c is moved
-          best[id] = Best{std::move(c), x, r};
+          const bool judged = &st.kernels.of(window.reports[r]) == &st.kernels.kernel();
+          st.best[id] = State::Best{std::move(c), x, first_report + r, judged};
         }
       }
     }
   }
-  std::vector<Best*> ranked;
-  for (auto& [id, b] : best) ranked.push_back(&b);
-  std::sort(ranked.begin(), ranked.end(), [](const Best* a, const Best* b) {
+}
+
+KbVerdicts KbMatcher::verdicts() const {
+  static const KernelRelease kUnknownKernel;
+  const State& st = *state_;
+  KbVerdicts out;
+  out.kernel = st.kernels.kernel();
+  std::vector<const State::Hit*> hits;
+  for (const std::optional<State::Hit>& h : st.hits)
+    if (h) hits.push_back(&*h);
+  std::stable_sort(hits.begin(), hits.end(),
+                   [&](const State::Hit* a, const State::Hit* b) { return rank(a->match.verdict) < rank(b->match.verdict); });
+  std::vector<bool> judged;  // per match: the report runs the judged kernel
+  for (const State::Hit* h : hits) {
+    out.matches.push_back(h->match);
+    judged.push_back(h->judged);
+  }
+
+  std::vector<const State::Best*> ranked;
+  for (const auto& [id, b] : st.best) ranked.push_back(&b);
+  std::sort(ranked.begin(), ranked.end(), [](const State::Best* a, const State::Best* b) {
     if (a->candidate.strength != b->candidate.strength) return a->candidate.strength == KbStrength::likely;
     if (a->candidate.score != b->candidate.score) return a->candidate.score > b->candidate.score;
     return a->candidate.id > b->candidate.id;
   });
   size_t likely = 0, similar = 0;
-  for (Best* b : ranked) {
+  for (const State::Best* b : ranked) {
     bool is_likely = b->candidate.strength == KbStrength::likely;
     if (is_likely ? likely >= kMaxLikely : similar >= kMaxSimilar) continue;
-    std::optional<KbEntry> e = indexes_[b->index]->entry(b->candidate.id);
+    std::optional<KbEntry> e = kb_.indexes_[b->index]->entry(b->candidate.id);
     if (!e) continue;
-    KbMatch m = judge(*e, kernels.of(b->report));
+    KbMatch m = kb_.judge(*e, b->judged ? st.kernels.kernel() : kUnknownKernel);
     m.strength = b->candidate.strength;
-    m.reasons = std::move(b->candidate.reasons);
+    m.reasons = b->candidate.reasons;
     m.score = b->candidate.score;
     m.report = b->report;
     out.matches.push_back(std::move(m));
+    judged.push_back(b->judged);
     ++(is_likely ? likely : similar);
   }
   // Likely before similar; the order within each group stays.
-  std::stable_partition(out.matches.begin(), out.matches.end(),
-                        [](const KbMatch& m) { return m.strength == KbStrength::likely; });
+  std::vector<size_t> order(out.matches.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_partition(order.begin(), order.end(),
+                        [&](size_t i) { return out.matches[i].strength == KbStrength::likely; });
+  std::vector<KbMatch> matches;
+  std::vector<bool> judged_in_order;
+  for (size_t i : order) {
+    matches.push_back(std::move(out.matches[i]));
+    judged_in_order.push_back(judged[i]);
+  }
+  out.matches = std::move(matches);
   // The summary speaks of one kernel: matches of another boot's reports are not in it.
-  std::vector<bool> judged;
-  for (const KbMatch& m : out.matches) judged.push_back(&kernels.of(m.report) == &kernels.kernel());
-  out.summary = summarize(out.kernel, out.matches, judged);
+  out.summary = summarize(out.kernel, out.matches, judged_in_order);
   return out;
+}
+
+bool KnowledgeBase::needs_diagnosis(const Analysis& analysis, std::string_view kernel_version) const {
+  const JudgedKernel kernels(KbLogKernel::of(analysis, kernel_version));
+  std::vector<KbReason> reasons;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const KbCondition& m = entries_[i].match;
+    if (m.findings.empty() && m.causes.empty()) continue;
+    for (size_t r = 0; r < analysis.reports.size(); ++r)
+      if (kernel_in_range(m, kernels.of(analysis.reports[r])) &&
+          report_matches(m, *compiled_[i], analysis, r, kernels.of(analysis.reports[r]), reasons, /*findings=*/nullptr))
+        return true;
+  }
+  return false;
+}
+
+KbLogKernel KbLogKernel::of(const Analysis& analysis, std::string_view kernel_version) {
+  KbLogKernel k;
+  k.flag = !kernel_version.empty();
+  k.release = k.flag ? std::string(kernel_version) : analysis.kernel_version;
+  for (const Report& r : analysis.reports) k.see(r);
+  return k;
+}
+
+void KbLogKernel::see(const Report& r) {
+  if (build_seen || r.kernel_release.empty()) return;
+  if (release.empty()) release = r.kernel_release;
+  if (r.kernel_release == release) {
+    build = r.kernel_version;
+    build_seen = true;
+  }
+}
+
+KbVerdicts KnowledgeBase::match(const Analysis& analysis, std::string_view kernel_version) const {
+  KbMatcher matcher(*this, KbLogKernel::of(analysis, kernel_version));
+  matcher.add(analysis, 0);
+  return matcher.verdicts();
 }
 
 }  // namespace ktriage
