@@ -2,6 +2,7 @@
 # How `ktriage analyze` grows with the number of reports in one log.
 #
 #   scripts/bench-scale.sh [MAX]     # N = 1000, 10000, ... up to MAX (default 100000)
+#   scripts/bench-scale.sh gib       # one log of 1 GiB: the target is < 64 MiB peak RSS
 #
 # Two shapes of log, each with N reports:
 #   oneline  a page fault header and its RIP line, N times (the shape that
@@ -10,6 +11,9 @@
 # Each is analysed to text and to --json. Prints wall seconds and peak RSS
 # (GNU time), and the ratio to the row of N/10: linear cost is ~10x per row.
 # Peak RSS per report is (RSS - RSS of the 1000 row) / (N - 1000).
+# `gib`: the shared corpora (distro, syzkaller, kernel-lab) and examples/
+# concatenated and repeated to 1 GiB (~350,000 reports of ~5,000 boots
+# each), to text and to --json; needs ../shared and ~1 GiB in $TMPDIR.
 # Build dir: $KTRIAGE_BUILD (default build). Logs go to a temp dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +45,33 @@ with open(path, "w") as out:
             out.write(seed)
 PY
 }
+
+if [ "$max" = gib ]; then
+  log=$dir/corpora-1g.log
+  python3 - "$log" <<'PY'
+import glob, os, sys
+parts = []
+for d in ["../shared/corpus/distro/logs", "../shared/corpus/syzkaller/linux/report", "../shared/kernel-lab/logs", "examples"]:
+    for f in sorted(glob.glob(d + "/*")):
+        if os.path.isfile(f) and (f.endswith(".log") or "corpus" in d):
+            parts.append(open(f, errors="replace").read())
+blob = "\n".join(parts) + "\n"
+if len(blob) < 1 << 20:
+    sys.exit("bench-scale: the shared corpora are not beside the checkout")
+with open(sys.argv[1], "w") as out:
+    for _ in range((1 << 30) // len(blob) + 1):
+        out.write(blob)
+PY
+  printf '%-6s %10s %9s %10s %s\n' out "log MiB" "wall s" "peak MiB" "(target < 64)"
+  for out in text json; do
+    flags=()
+    [ $out = json ] && flags=(--json)
+    /usr/bin/time -f '%e %M' -o "$dir/time" "$build/ktriage" analyze "${flags[@]}" "$log" >/dev/null || [ $? = 1 ]
+    read -r s k <"$dir/time"
+    printf '%-6s %10d %9.1f %10.1f\n' "$out" $(($(stat -c %s "$log") >> 20)) "$s" "$(awk -v k="$k" 'BEGIN { print k / 1024 }')"
+  done
+  exit 0
+fi
 
 printf '%-8s %-5s %8s %9s %8s %11s %8s %12s\n' shape out reports "wall s" "x prev" "peak KiB" "x prev" "KiB/report"
 for shape in oneline seed; do

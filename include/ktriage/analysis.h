@@ -37,6 +37,25 @@ struct Finding {
   std::vector<std::string> actions;
 };
 
+// Findings best first, wherever they are kept: Analysis::findings, or a
+// temporary file for a log analysed in windows (TriageStream).
+class FindingSource {
+ public:
+  virtual ~FindingSource() = default;
+  virtual size_t size() const = 0;
+  virtual Finding at(size_t i) const = 0;
+};
+
+class FindingList final : public FindingSource {
+ public:
+  explicit FindingList(const std::vector<Finding>& findings) : findings_(findings) {}
+  size_t size() const override { return findings_.size(); }
+  Finding at(size_t i) const override { return findings_[i]; }
+
+ private:
+  const std::vector<Finding>& findings_;
+};
+
 // What the symbolizer and the disassembler made of one report.
 struct ReportDetails {
   std::optional<Symbolization> symbols;    // with debug info (--vmlinux, --debug-root)

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "ktriage/analysis.h"
+#include "ktriage/error.h"
 
 namespace ktriage {
 
@@ -41,6 +43,33 @@ void render_text(const Analysis& analysis, const RenderOptions& options, std::os
 // The output formats of `analyze --format`.
 enum class ReportFormat { text, json, markdown, html };
 std::optional<ReportFormat> report_format_from_string(std::string_view name);  // "text", "json", "markdown", "html"
+
+// render_text or render_json of a log analysed in windows (TriageStream),
+// byte for byte what they write for the log analysed at once: window()
+// renders each window's reports as it comes, into a temporary file;
+// finish() writes the document. Memory: the text report's groups of
+// identical reports and findings (two 64-bit digests each), not their text.
+class ReportStream {
+ public:
+  static Expected<ReportStream> open(ReportFormat format, const RenderOptions& options,
+                                     std::vector<std::string> sources);  // text or json
+  ReportStream(ReportStream&&) noexcept;
+  ReportStream& operator=(ReportStream&&) noexcept;
+  ~ReportStream();
+
+  void window(const Analysis& window, size_t first);  // `first`: the log's index of window.reports[0]
+  // `head`: what Analysis says of the log besides its reports, details and
+  // findings; `used`, `refused`: Analysis::used_debuginfo(), refused_debuginfo().
+  // An error when the temporary file failed.
+  Expected<bool> finish(const Analysis& head, size_t reports, const FindingSource& findings,
+                        const std::vector<DebugInfoFile>& used, const std::vector<DebugInfoFile>& refused,
+                        std::ostream& out);
+
+ private:
+  struct State;
+  explicit ReportStream(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
 
 // GitHub-flavoured Markdown for issues, Bugzilla/GitLab comments and mail
 // (lib/render/markdown.cc): the top finding with its evidence and actions,

@@ -9,6 +9,10 @@
 #include "ktriage/render.h"
 #include "render/stack_usage_json.h"
 #include "support/json_writer.h"
+#include "support/spool.h"
+
+#include <functional>
+#include <sstream>
 
 namespace ktriage {
 namespace {
@@ -378,55 +382,101 @@ std::string render_parsed_json(const Report& report) {
   return w.take();
 }
 
-void render_json(const Analysis& analysis, std::ostream& out) {
-  // Invalid UTF-8 from the log is replaced, never a throw.
-  auto dump = [](const Json& j) { return j.dump(2, ' ', false, Json::error_handler_t::replace); };
+namespace {
+
+// Invalid UTF-8 from the log is replaced, never a throw.
+std::string dump(const Json& j) { return j.dump(2, ' ', false, Json::error_handler_t::replace); }
+
+// `element` as an element of a top-level array (indented four), after a
+// separator unless it is the first.
+void write_element(std::ostream& out, const std::string& element, bool first) {
+  if (!first) out << ",\n";
+  std::string_view rest = element;
+  for (size_t nl; (nl = rest.find('\n')) != std::string_view::npos; rest.remove_prefix(nl + 1))
+    out << "    " << rest.substr(0, nl + 1);
+  out << "    " << rest;
+}
+
+std::string report_element(const Report& r, const ReportDetails& d) {
+  Json j = report_json(r);
+  add_details(j, r, d);
+  return dump(j);
+}
+
+// The document: a fleet's log has thousands of reports and findings, so
+// each is built and written one at a time (a whole nlohmann document costs
+// ~10x the text), spliced in where a placeholder is dumped.
+void write_document(const Analysis& head, size_t reports, const FindingSource& findings,
+                    const std::function<void(std::ostream&)>& write_reports, std::ostream& out) {
+  const std::string reports_marker = "@ktriage:reports@", findings_marker = "@ktriage:findings@";
   Json doc;
   doc["schema_version"] = kJsonSchemaVersion;
-  doc["source"] = analysis.source;
-  doc["sources"] = analysis.sources.empty() ? Json::array({analysis.source}) : Json(analysis.sources);
-  // A fleet's log has thousands of reports: each report's JSON is built and
-  // written one at a time (a whole nlohmann document costs ~10x the text),
-  // spliced in where this placeholder is dumped.
-  const std::string marker = "@ktriage:reports@";
-  doc["reports"] = analysis.reports.empty() ? Json::array() : Json(marker);
-  doc["kernel_version"] = str_or_null(analysis.kernel_version);
-  Json findings = Json::array();
-  for (const Finding& f : analysis.findings) findings.push_back(finding_json(f));
-  doc["findings"] = std::move(findings);
+  doc["source"] = head.source;
+  doc["sources"] = head.sources.empty() ? Json::array({head.source}) : Json(head.sources);
+  doc["reports"] = reports == 0 ? Json::array() : Json(reports_marker);
+  doc["kernel_version"] = str_or_null(head.kernel_version);
+  doc["findings"] = findings.size() == 0 ? Json::array() : Json(findings_marker);
   Json matches = Json::array();
-  for (const KbMatch& m : analysis.kb_matches) matches.push_back(kb_match_json(m, analysis.kb_summary.kernel));
+  for (const KbMatch& m : head.kb_matches) matches.push_back(kb_match_json(m, head.kb_summary.kernel));
   doc["kb_matches"] = std::move(matches);
-  doc["kb_summary"] = kb_summary_text(analysis.kb_matches, analysis.kb_summary);
-  const StackLimit& limit = analysis.stack_limit;
+  doc["kb_summary"] = kb_summary_text(head.kb_matches, head.kb_summary);
+  const StackLimit& limit = head.stack_limit;
   doc["stack_limit"] = Json{{"thread_size", opt(limit.thread_size)},
                             {"assumption", limit.assumption},
                             {"thread_info_on_stack", opt(limit.thread_info_on_stack)},
                             {"thread_info_reason", limit.thread_info_reason}};
-  doc["debuginfo_fetch"] = analysis.debuginfo_fetch ? fetch_json(*analysis.debuginfo_fetch) : Json(nullptr);
-  if (analysis.reports.empty()) {
-    out << dump(doc) << '\n';
-    return;
-  }
+  doc["debuginfo_fetch"] = head.debuginfo_fetch ? fetch_json(*head.debuginfo_fetch) : Json(nullptr);
   const std::string text = dump(doc);
-  // A newline cannot occur inside a dumped string: this is the key itself.
-  const std::string slot = "\n  \"reports\": \"" + marker + "\"";
-  const size_t at = text.find(slot);
-  out << std::string_view(text).substr(0, at) << "\n  \"reports\": [\n";
-  static const ReportDetails kNoDetails;
-  for (size_t i = 0; i < analysis.reports.size(); ++i) {
-    Json j = report_json(analysis.reports[i]);
-    add_details(j, analysis.reports[i], i < analysis.details.size() ? analysis.details[i] : kNoDetails);
-    // Indented as an element of the top-level "reports" array.
-    const std::string element = dump(j);
-    std::string_view rest = element;
-    for (size_t nl; (nl = rest.find('\n')) != std::string_view::npos; rest.remove_prefix(nl + 1)) {
-      out << "    " << rest.substr(0, nl + 1);
+  std::string_view rest = text;
+  // A newline cannot occur inside a dumped string: these are the keys themselves.
+  const std::string reports_slot = "\n  \"reports\": \"" + reports_marker + "\"";
+  const std::string findings_slot = "\n  \"findings\": \"" + findings_marker + "\"";
+  for (;;) {
+    const size_t r = rest.find(reports_slot), f = rest.find(findings_slot);
+    const size_t at = std::min(r, f);
+    if (at == std::string_view::npos) break;
+    const bool is_reports = at == r;
+    out << rest.substr(0, at) << (is_reports ? "\n  \"reports\": [\n" : "\n  \"findings\": [\n");
+    if (is_reports) {
+      write_reports(out);
+    } else {
+      for (size_t i = 0; i < findings.size(); ++i) write_element(out, dump(finding_json(findings.at(i))), i == 0);
     }
-    out << "    " << rest;
-    out << (i + 1 < analysis.reports.size() ? ",\n" : "\n");
+    out << "\n  ]";
+    rest.remove_prefix(at + (is_reports ? reports_slot : findings_slot).size());
   }
-  out << "  ]" << std::string_view(text).substr(at + slot.size()) << '\n';
+  out << rest << '\n';
 }
+
+}  // namespace
+
+void render_json(const Analysis& analysis, std::ostream& out) {
+  static const ReportDetails kNoDetails;
+  const FindingList findings(analysis.findings);
+  write_document(analysis, analysis.reports.size(), findings, [&](std::ostream& o) {
+    for (size_t i = 0; i < analysis.reports.size(); ++i)
+      write_element(o, report_element(analysis.reports[i], i < analysis.details.size() ? analysis.details[i] : kNoDetails),
+                    i == 0);
+  }, out);
+}
+
+namespace render_stream {
+
+void json_window(const Analysis& window, size_t first, support::Spool& spool) {
+  static const ReportDetails kNoDetails;
+  for (size_t i = 0; i < window.reports.size(); ++i) {
+    std::ostringstream s;
+    write_element(s, report_element(window.reports[i], i < window.details.size() ? window.details[i] : kNoDetails),
+                  first + i == 0);
+    spool.append(s.str());
+  }
+}
+
+void json_finish(const Analysis& head, size_t reports, const FindingSource& findings, const support::Spool& spool,
+                 std::ostream& out) {
+  write_document(head, reports, findings, [&](std::ostream& o) { spool.copy_to(o, 0, spool.size()); }, out);
+}
+
+}  // namespace render_stream
 
 }  // namespace ktriage

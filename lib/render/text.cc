@@ -5,11 +5,14 @@
 #include <algorithm>
 #include <cctype>
 #include <sstream>
+#include <iterator>
 #include <tuple>
 #include <unordered_map>
 
 #include "ktriage/render.h"
 #include "render/display.h"
+#include "render/stream.h"
+#include "support/spool.h"
 
 namespace ktriage {
 namespace {
@@ -225,53 +228,158 @@ std::string finding_key(const Finding& f) {
   return key;
 }
 
-// Report indices as 1-based numbers and runs, "1-3, 7, 9-12"; past
-// `max_runs` runs, "..." and how many reports in all.
-std::string number_runs(std::vector<size_t> reports, size_t max_runs = 8) {
-  std::sort(reports.begin(), reports.end());
-  reports.erase(std::unique(reports.begin(), reports.end()), reports.end());
-  std::string out;
-  size_t runs = 0;
-  for (size_t i = 0; i < reports.size(); ++runs) {
-    if (runs == max_runs) return out + fmt::format(", ... ({} reports)", reports.size());
-    size_t j = i;
-    while (j + 1 < reports.size() && reports[j + 1] == reports[j] + 1) ++j;
-    out += fmt::format("{}{}", out.empty() ? "" : ", ", reports[i] + 1);
-    if (j > i) out += fmt::format("-{}", reports[j] + 1);
-    i = j + 1;
+// Report indices, kept as runs of consecutive ones.
+class Runs {
+ public:
+  void add(size_t r) {
+    if (runs_.empty() || r > runs_.back().second + 1) {
+      runs_.emplace_back(r, r);
+    } else if (r == runs_.back().second + 1) {
+      ++runs_.back().second;
+    } else if (r >= runs_.back().first) {
+      return;  // already in
+    } else {
+      // Out of order (rare): insert, merging with the neighbours.
+      auto at = std::lower_bound(runs_.begin(), runs_.end(), r,
+                                 [](const std::pair<size_t, size_t>& run, size_t v) { return run.second + 1 < v; });
+      if (at->first <= r) return;
+      if (at->first == r + 1) {
+        at->first = r;
+      } else {
+        at = runs_.insert(at, {r, r});
+      }
+      if (at != runs_.begin() && std::prev(at)->second + 1 == at->first) {
+        std::prev(at)->second = at->second;
+        runs_.erase(at);
+      }
+    }
+    ++count_;
   }
-  return out;
+  size_t count() const { return count_; }
+
+  // As 1-based numbers, "1-3, 7, 9-12"; past `max_runs` runs, "..." and how
+  // many reports in all.
+  std::string text(size_t max_runs = 8) const {
+    std::string out;
+    for (size_t i = 0; i < runs_.size(); ++i) {
+      if (i == max_runs) return out + fmt::format(", ... ({} reports)", count_);
+      out += fmt::format("{}{}", out.empty() ? "" : ", ", runs_[i].first + 1);
+      if (runs_[i].second > runs_[i].first) out += fmt::format("-{}", runs_[i].second + 1);
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::pair<size_t, size_t>> runs_;
+  size_t count_ = 0;
+};
+
+// A key as a 128-bit digest: what groups reports and findings is kept for
+// the whole log, not its text.
+struct Digest {
+  uint64_t a, b;
+  bool operator==(const Digest&) const = default;
+};
+struct DigestHash {
+  size_t operator()(const Digest& d) const { return d.a ^ (d.b * 0x9e3779b97f4a7c15ull); }
+};
+Digest digest(std::string_view key) {
+  uint64_t fnv = 0xcbf29ce484222325ull;
+  for (unsigned char c : key) fnv = (fnv ^ c) * 0x100000001b3ull;
+  return {std::hash<std::string_view>{}(key), fnv};
 }
 
-// Groups equal keys: each group's members in order, groups in the order of
-// their first member. Only one key per group is kept.
-template <typename KeyOf>
-std::vector<std::vector<size_t>> group_by(size_t n, KeyOf key_of) {
-  std::vector<std::vector<size_t>> groups;
-  std::unordered_map<std::string, size_t> seen;
-  for (size_t i = 0; i < n; ++i) {
-    auto [at, fresh] = seen.try_emplace(key_of(i), groups.size());
-    if (fresh) groups.emplace_back();
-    groups[at->second].push_back(i);
+// Groups of identical things (reports, findings) by key, among the last
+// kRecent different keys: a storm of one oops is one group, and memory stays
+// bounded on a log of a million different ones. An older key's group is
+// handed to `retire` when it leaves; the same key later starts a new group.
+template <typename Group>
+class RecentGroups {
+ public:
+  static constexpr size_t kRecent = 4096;
+
+  // The key's group, and whether it is new.
+  template <typename Retire>
+  std::pair<Group*, bool> find_or_add(const Digest& key, Retire retire) {
+    if (auto it = current_.find(key); it != current_.end()) return {&it->second, false};
+    if (auto it = previous_.find(key); it != previous_.end()) {
+      auto node = previous_.extract(it);
+      return {&current_.insert(std::move(node)).position->second, false};
+    }
+    if (current_.size() >= kRecent) {
+      for (auto& [k, g] : previous_) retire(g);
+      evicted_ |= !previous_.empty();
+      previous_ = std::move(current_);
+      current_.clear();
+    }
+    return {&current_.try_emplace(key).first->second, true};
   }
-  return groups;
-}
+  // The groups still held, in no order.
+  template <typename Retire>
+  void retire_all(Retire retire) {
+    for (auto& [k, g] : previous_) retire(g);
+    for (auto& [k, g] : current_) retire(g);
+    previous_.clear();
+    current_.clear();
+  }
+  // Whether a group left before the end: "in all" no longer holds.
+  bool evicted() const { return evicted_; }
+
+ private:
+  std::unordered_map<Digest, Group, DigestHash> current_, previous_;
+  bool evicted_ = false;
+};
 
 // Every finding; the same finding about several reports once, with a count.
-void render_findings(const std::vector<Finding>& findings, const Style& st, std::ostream& out) {
-  for (const std::vector<size_t>& g : group_by(findings.size(), [&](size_t i) { return finding_key(findings[i]); })) {
-    out << '\n';
-    if (g.size() == 1) {
-      render_finding(findings[g.front()], g.front() == 0, st, out);
-      continue;
+// Two passes over the findings: the first counts each group's members, the
+// second prints each group where its first member is.
+class FindingGroups {
+ public:
+  explicit FindingGroups(const FindingSource& findings) : findings_(findings) {
+    RecentGroups<Group> recent;
+    auto retire = [&](Group& g) {
+      if (g.members > 1) repeated_.emplace(g.first, std::move(g));
+    };
+    for (size_t i = 0; i < findings.size(); ++i) {
+      const Finding f = findings.at(i);
+      auto [g, fresh] = recent.find_or_add(digest(finding_key(f)), retire);
+      if (fresh) g->first = i;
+      ++g->members;
+      for (size_t r : f.reports) g->reports.add(r);
     }
-    std::vector<size_t> reports;
-    for (size_t k : g) reports.insert(reports.end(), findings[k].reports.begin(), findings[k].reports.end());
-    render_finding(findings[g.front()], g.front() == 0, st, out,
-                   fmt::format("{} ({} in all: the same finding for each; evidence of the first)",
-                               number_runs(std::move(reports)), st.bold(fmt::format("\u00d7{}", g.size()))));
+    recent.retire_all(retire);
+    evicted_ = recent.evicted();
   }
-}
+  bool evicted() const { return evicted_; }
+
+  void render(const Style& st, std::ostream& out) const {
+    struct Seen {};
+    RecentGroups<Seen> recent;  // the first pass again: the same groups start at the same findings
+    for (size_t i = 0; i < findings_.size(); ++i) {
+      const Finding f = findings_.at(i);
+      if (!recent.find_or_add(digest(finding_key(f)), [](Seen&) {}).second) continue;
+      out << '\n';
+      auto g = repeated_.find(i);
+      if (g == repeated_.end()) {
+        render_finding(f, i == 0, st, out);
+        continue;
+      }
+      render_finding(f, i == 0, st, out,
+                     fmt::format("{} ({} {}: the same finding for each; evidence of the first)", g->second.reports.text(),
+                                 st.bold(fmt::format("\u00d7{}", g->second.members)), evicted_ ? "nearby" : "in all"));
+    }
+  }
+
+ private:
+  struct Group {
+    size_t first = 0;
+    size_t members = 0;
+    Runs reports;
+  };
+  const FindingSource& findings_;
+  std::unordered_map<size_t, Group> repeated_;  // groups of several, by first member
+  bool evicted_ = false;
+};
 
 // --fetch-debuginfo: the files found, or that the analysis has none.
 void render_fetch(const FetchReport& f, const Style& st, std::ostream& out) {
@@ -361,50 +469,160 @@ std::string without_number_and_lines(std::string_view text) {
 
 // Every report; identical ones (but for their number and lines) once, with
 // a count: a log of the same oops 8000 times reads as one report "x8000".
-void render_reports(const Analysis& analysis, const Style& st, std::ostream& out) {
-  static const ReportDetails kNoDetails;
-  const std::string_view source = analysis.sources.size() > 1 ? std::string_view() : std::string_view(analysis.source);
-  auto text_of = [&](size_t i) {
+// The reports come a window at a time; each group's first report is
+// written to `spool` when it comes, the count after it at the end.
+class ReportGroups {
+ public:
+  void add(const Report& r, const ReportDetails& d, size_t index, std::string_view source, const Style& st,
+           support::Spool& spool) {
     std::ostringstream s;
-    render_report(analysis.reports[i], i < analysis.details.size() ? analysis.details[i] : kNoDetails, i, source, st, s);
-    return std::move(s).str();
-  };
-  const auto groups =
-      group_by(analysis.reports.size(),
-               [&](size_t i) { return analysis.reports[i].title + '\n' + without_number_and_lines(text_of(i)); });
-  for (const std::vector<size_t>& g : groups) {
-    out << '\n' << text_of(g.front());
-    if (g.size() > 1)
-      out << fmt::format("  {:<14} {} in all: reports {}, the same but for their lines (the last: {}-{})\n", "repeated",
-                         st.bold(fmt::format("\u00d7{}", g.size())), number_runs(g),
-                         analysis.reports[g.back()].span.first_line, analysis.reports[g.back()].span.last_line);
+    render_report(r, d, index, source, st, s);
+    const std::string text = std::move(s).str();
+    auto [g, fresh] = recent_.find_or_add(digest(r.title + '\n' + without_number_and_lines(text)),
+                                          [&](Group& old) { retire(old); });
+    if (fresh) {
+      spool.append("\n");
+      spool.append(text);
+      g->end = spool.size();
+    }
+    g->reports.add(index);
+    g->last = r.span;
   }
+
+  // Whether identical reports far apart were shown apart.
+  bool evicted() const { return recent_.evicted(); }
+
+  void write(const support::Spool& spool, const Style& st, std::ostream& out) {
+    recent_.retire_all([&](Group& g) { retire(g); });
+    std::sort(repeated_.begin(), repeated_.end(), [](const Group& a, const Group& b) { return a.end < b.end; });
+    uint64_t at = 0;
+    for (const Group& g : repeated_) {
+      spool.copy_to(out, at, g.end);
+      at = g.end;
+      out << fmt::format("  {:<14} {} {}: reports {}, the same but for their lines (the last: {}-{})\n", "repeated",
+                         st.bold(fmt::format("\u00d7{}", g.reports.count())), evicted() ? "nearby" : "in all",
+                         g.reports.text(), g.last.first_line, g.last.last_line);
+    }
+    spool.copy_to(out, at, spool.size());
+  }
+
+ private:
+  struct Group {
+    uint64_t end = 0;  // of the first report's text in the spool
+    Runs reports;
+    Span last;
+  };
+  void retire(Group& g) {
+    if (g.reports.count() > 1) repeated_.push_back(std::move(g));
+  }
+  RecentGroups<Group> recent_;
+  std::vector<Group> repeated_;  // groups of several that left recent_
+};
+
+// The lines above the findings: inputs, kernel, debug files.
+void render_head(const Analysis& head, size_t reports, const std::vector<DebugInfoFile>& refused,
+                 const std::vector<DebugInfoFile>& used, bool grouped_nearby, const Style& st, std::ostream& out) {
+  const std::string inputs = head.sources.size() > 1 ? fmt::format("{} inputs", head.sources.size()) : head.source;
+  out << st.bold(fmt::format("{}: {} crash report{}\n", inputs, reports, reports == 1 ? "" : "s"));
+  if (!head.kernel_version.empty()) out << fmt::format("kernel version: {}\n", head.kernel_version);
+  for (const DebugInfoFile& f : refused) out << st.red(mismatch_text(f)) << '\n';
+  // Which files every location below comes from, once.
+  for (const DebugInfoFile& f : used) {
+    std::string notes = f.has_dwarf ? "" : ", symbols only";
+    if (f.match == DebugMatch::mismatch) notes += fmt::format(", may not match ({})", to_string(f.confidence));
+    out << fmt::format("debug info: {} {}{}\n", f.role == "module" ? "module " + f.name + ":" : f.role, f.path, notes);
+  }
+  if (head.debuginfo_fetch) render_fetch(*head.debuginfo_fetch, st, out);
+  if (grouped_nearby)
+    out << fmt::format("identical reports and findings are grouped among the last {} different ones: a repeat "
+                       "further apart is shown again\n",
+                       RecentGroups<int>::kRecent);
+}
+
+std::string_view report_source(const Analysis& a) {
+  return a.sources.size() > 1 ? std::string_view() : std::string_view(a.source);
 }
 
 }  // namespace
 
 void render_text(const Analysis& analysis, const RenderOptions& options, std::ostream& out) {
   Style st{options.color, options.width};
-  const std::string inputs =
-      analysis.sources.size() > 1 ? fmt::format("{} inputs", analysis.sources.size()) : analysis.source;
   if (analysis.reports.empty()) {
+    const std::string inputs =
+        analysis.sources.size() > 1 ? fmt::format("{} inputs", analysis.sources.size()) : analysis.source;
     out << fmt::format("{}: no crash reports found\n", inputs);
     return;
   }
-  out << st.bold(fmt::format("{}: {} crash report{}\n", inputs, analysis.reports.size(),
-                             analysis.reports.size() == 1 ? "" : "s"));
-  if (!analysis.kernel_version.empty()) out << fmt::format("kernel version: {}\n", analysis.kernel_version);
-  for (const DebugInfoFile& f : analysis.refused_debuginfo()) out << st.red(mismatch_text(f)) << '\n';
-  // Which files every location below comes from, once.
-  for (const DebugInfoFile& f : analysis.used_debuginfo()) {
-    std::string notes = f.has_dwarf ? "" : ", symbols only";
-    if (f.match == DebugMatch::mismatch) notes += fmt::format(", may not match ({})", to_string(f.confidence));
-    out << fmt::format("debug info: {} {}{}\n", f.role == "module" ? "module " + f.name + ":" : f.role, f.path, notes);
-  }
-  if (analysis.debuginfo_fetch) render_fetch(*analysis.debuginfo_fetch, st, out);
-  render_findings(analysis.findings, st, out);
+  static const ReportDetails kNoDetails;
+  support::Spool spool;
+  ReportGroups groups;
+  for (size_t i = 0; i < analysis.reports.size(); ++i)
+    groups.add(analysis.reports[i], i < analysis.details.size() ? analysis.details[i] : kNoDetails, i,
+               report_source(analysis), st, spool);
+  const FindingList list(analysis.findings);
+  const FindingGroups findings(list);
+  render_head(analysis, analysis.reports.size(), analysis.refused_debuginfo(), analysis.used_debuginfo(),
+              groups.evicted() || findings.evicted(), st, out);
+  findings.render(st, out);
   render_kb(analysis, st, out);
-  render_reports(analysis, st, out);
+  groups.write(spool, st, out);
+}
+
+// --- A log analysed in windows --------------------------------------------
+
+struct ReportStream::State {
+  ReportFormat format;
+  Style style;
+  std::vector<std::string> sources;
+  support::Spool spool;
+  ReportGroups groups;  // text
+};
+
+ReportStream::ReportStream(std::unique_ptr<State> state) : state_(std::move(state)) {}
+ReportStream::ReportStream(ReportStream&&) noexcept = default;
+ReportStream& ReportStream::operator=(ReportStream&&) noexcept = default;
+ReportStream::~ReportStream() = default;
+
+Expected<ReportStream> ReportStream::open(ReportFormat format, const RenderOptions& options,
+                                          std::vector<std::string> sources) {
+  if (format != ReportFormat::text && format != ReportFormat::json)
+    return Error{"only text and JSON are written window by window"};
+  Expected<support::Spool> spoolOrErr = support::Spool::file();
+  if (!spoolOrErr) return spoolOrErr.error();
+  auto st = std::make_unique<State>(State{format, Style{options.color, options.width}, std::move(sources),
+                                          std::move(*spoolOrErr), {}});
+  return ReportStream(std::move(st));
+}
+
+void ReportStream::window(const Analysis& window, size_t first) {
+  State& st = *state_;
+  if (st.format == ReportFormat::json) return render_stream::json_window(window, first, st.spool);
+  static const ReportDetails kNoDetails;
+  const std::string_view source = st.sources.size() > 1 ? std::string_view() : std::string_view(window.source);
+  for (size_t i = 0; i < window.reports.size(); ++i)
+    st.groups.add(window.reports[i], i < window.details.size() ? window.details[i] : kNoDetails, first + i, source,
+                  st.style, st.spool);
+}
+
+Expected<bool> ReportStream::finish(const Analysis& head, size_t reports, const FindingSource& findings,
+                                    const std::vector<DebugInfoFile>& used, const std::vector<DebugInfoFile>& refused,
+                                    std::ostream& out) {
+  State& st = *state_;
+  if (!st.spool.error().empty()) return Error{st.spool.error()};
+  if (st.format == ReportFormat::json) {
+    render_stream::json_finish(head, reports, findings, st.spool, out);
+  } else if (reports == 0) {
+    const std::string inputs = head.sources.size() > 1 ? fmt::format("{} inputs", head.sources.size()) : head.source;
+    out << fmt::format("{}: no crash reports found\n", inputs);
+  } else {
+    const FindingGroups groups(findings);
+    render_head(head, reports, refused, used, st.groups.evicted() || groups.evicted(), st.style, out);
+    groups.render(st.style, out);
+    render_kb(head, st.style, out);
+    st.groups.write(st.spool, st.style, out);
+  }
+  if (!st.spool.error().empty()) return Error{st.spool.error()};
+  return true;
 }
 
 }  // namespace ktriage

@@ -8,6 +8,7 @@
 #include "ktriage/kb.h"
 #include "ktriage/stack_usage.h"
 #include "triage/debuginfo.h"
+#include "triage/stages.h"
 
 namespace ktriage {
 namespace {
@@ -36,59 +37,96 @@ bool has_debug_info(const DebugInfoOptions& o) {
   return !o.vmlinux.empty() || !o.debug_root.empty() || !o.module_dirs.empty();
 }
 
-Expected<Analysis> triage(std::string source, std::vector<Report> reports, const TriageOptions& options) {
-  Analysis analysis;
-  analysis.source = std::move(source);
-  analysis.reports = std::move(reports);
+namespace triage_stage {
+
+void analyse_reports(Analysis& analysis, const TriageOptions& options, Symbolizer* sym,
+                     debuginfo::Relocations& relocations) {
   analysis.details.reserve(analysis.reports.size());
   for (const Report& r : analysis.reports) analysis.details.push_back(decode_and_explain(r, options));
-
-  if (has_debug_info(options.debug)) {
-    Expected<Symbolizer> symOrErr = Symbolizer::open(options.debug);
-    if (!symOrErr) return symOrErr.error();
-    debuginfo::Relocations relocations;
+  if (sym) {
     for (size_t i = 0; i < analysis.reports.size(); ++i) {
-      analysis.details[i].symbols = symOrErr->symbolize(analysis.reports[i], analysis.reports[i].kernel_offset);
+      analysis.details[i].symbols = sym->symbolize(analysis.reports[i], analysis.reports[i].kernel_offset);
       // Right after symbolize(): the frames' code comes from that call's files.
-      analysis.details[i].stack_usage = estimate_stack_usage(analysis.reports[i], *analysis.details[i].symbols, *symOrErr);
-      debuginfo::disassemble(*symOrErr, analysis.reports[i], options, relocations, analysis.details[i]);
+      analysis.details[i].stack_usage = estimate_stack_usage(analysis.reports[i], *analysis.details[i].symbols, *sym);
+      debuginfo::disassemble(*sym, analysis.reports[i], options, relocations, analysis.details[i]);
     }
   } else if (!options.disasm.empty()) {
     // Asked for listings it cannot make: say so rather than print none.
     for (ReportDetails& d : analysis.details)
       d.disassembly_errors.push_back("no debug info given (--vmlinux, --modules or --debug-root): nothing to disassemble");
   }
+}
+
+void BootLimits::apply(Analysis& analysis, const DiagnoseOptions& options) {
+  for (size_t i = 0; i < analysis.details.size(); ++i) {
+    ReportDetails& d = analysis.details[i];
+    if (!d.stack_usage) continue;
+    const StackLimit& limit = of(analysis.reports, i, options);
+    d.stack_usage->thread_size = limit.thread_size;
+    d.stack_usage->thread_size_assumption = limit.assumption;
+  }
+}
+
+const StackLimit& BootLimits::of(const std::vector<Report>& reports, size_t i, const DiagnoseOptions& options) {
+  // Boots are runs of reports: the last one's is what the next asks for.
+  auto [at, fresh] = limits_.try_emplace(reports[i].boot);
+  if (fresh) at->second = stack_limit(reports, i, options);
+  if (limits_.size() > kKept) {
+    const uint32_t keep = reports[i].boot;
+    std::erase_if(limits_, [&](const auto& e) { return e.first != keep && e.first != first_boot_; });
+  }
+  return at->second;
+}
+
+}  // namespace triage_stage
+
+Expected<Analysis> triage(std::string source, std::vector<Report> reports, const TriageOptions& options) {
+  Analysis analysis;
+  analysis.source = std::move(source);
+  analysis.reports = std::move(reports);
+  std::optional<Symbolizer> sym;
+  if (has_debug_info(options.debug)) {
+    Expected<Symbolizer> symOrErr = Symbolizer::open(options.debug);
+    if (!symOrErr) return symOrErr.error();
+    sym = std::move(*symOrErr);
+  }
+  debuginfo::Relocations relocations;
+  triage_stage::analyse_reports(analysis, options, sym ? &*sym : nullptr, relocations);
 
   DiagnoseOptions diagnose_options;
   diagnose_options.kernel_version = options.kernel_version;
   diagnose_options.details = &analysis.details;
-  // The first report's boot; the reports of other boots get their own below.
-  if (!analysis.reports.empty()) analysis.stack_limit = stack_limit(analysis.reports, 0, diagnose_options);
-  std::map<uint32_t, StackLimit> limits;  // per boot: each boot's own kernel (a log can hold several)
-  if (!analysis.reports.empty()) limits[analysis.reports[0].boot] = analysis.stack_limit;
-  for (size_t i = 0; i < analysis.details.size(); ++i) {
-    ReportDetails& d = analysis.details[i];
-    if (!d.stack_usage) continue;
-    auto [at, fresh] = limits.try_emplace(analysis.reports[i].boot);
-    if (fresh) at->second = stack_limit(analysis.reports, i, diagnose_options);
-    d.stack_usage->thread_size = at->second.thread_size;
-    d.stack_usage->thread_size_assumption = at->second.assumption;
-  }
+  // Each boot's own kernel (a log can hold several); the first report's
+  // boot's is the log's.
+  triage_stage::BootLimits limits(analysis.reports.empty() ? 0 : analysis.reports[0].boot);
+  if (!analysis.reports.empty()) analysis.stack_limit = limits.of(analysis.reports, 0, diagnose_options);
+  limits.apply(analysis, diagnose_options);
   analysis.findings = diagnose(analysis.reports, diagnose_options);
 
-  std::vector<std::filesystem::path> kb_dirs;
-  if (options.shipped_kb) kb_dirs.push_back(default_kb_dir());
-  kb_dirs.insert(kb_dirs.end(), options.kb_dirs.begin(), options.kb_dirs.end());
-  if (!kb_dirs.empty()) {
-    Expected<KnowledgeBase> kbOrErr = KnowledgeBase::load(kb_dirs);
-    if (!kbOrErr) return kbOrErr.error();
-    KbVerdicts verdicts = kbOrErr->match(analysis, options.kernel_version);
+  Expected<std::optional<KnowledgeBase>> kbOrErr = triage_stage::load_kb(options);
+  if (!kbOrErr) return kbOrErr.error();
+  if (*kbOrErr) {
+    KbVerdicts verdicts = (*kbOrErr)->match(analysis, options.kernel_version);
     analysis.kb_matches = std::move(verdicts.matches);
     analysis.kb_summary = std::move(verdicts.summary);
     analysis.kernel_version = verdicts.kernel.display();
   }
   return analysis;
 }
+
+namespace triage_stage {
+
+Expected<std::optional<KnowledgeBase>> load_kb(const TriageOptions& options) {
+  std::vector<std::filesystem::path> kb_dirs;
+  if (options.shipped_kb) kb_dirs.push_back(default_kb_dir());
+  kb_dirs.insert(kb_dirs.end(), options.kb_dirs.begin(), options.kb_dirs.end());
+  if (kb_dirs.empty()) return std::optional<KnowledgeBase>();
+  Expected<KnowledgeBase> kbOrErr = KnowledgeBase::load(kb_dirs);
+  if (!kbOrErr) return kbOrErr.error();
+  return std::optional<KnowledgeBase>(std::move(*kbOrErr));
+}
+
+}  // namespace triage_stage
 
 namespace {
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "ktriage/triage.h"
 #include "support/io.h"
 #include "support/log_input.h"
+#include "support/spool.h"
 
 namespace ktriage::cli {
 namespace {
@@ -95,25 +97,148 @@ Expected<std::vector<std::string>> expand_inputs(const AnalyzeOptions& o) {
   return out;
 }
 
-// Parses one input; its reports name it as their source.
-bool parse_input(const std::string& path, std::vector<Report>& reports) {
-  LogParser parser({}, [&](Report&& r) {
-    r.source = path;
-    reports.push_back(std::move(r));
-  });
-  Progress progress;
-  Expected<support::LogStreamResult> readOrErr = support::stream_log(
-      path, 1 << 20, [&](std::string_view chunk, const support::StreamProgress& p) {
-        parser.feed(chunk);
-        progress.update(p);
-      });
-  if (!readOrErr) {
-    std::fprintf(stderr, "ktriage: %s\n", readOrErr.error().message.c_str());
-    return false;
+// The reports of every input, read in two passes when there are too many
+// to hold: the first learns what the whole log says about its kernels (and
+// keeps the reports while they are few), the second hands them on one at a
+// time. Standard input is kept in a temporary file for the second pass.
+class Inputs {
+ public:
+  // More reports than this are analysed in windows (TriageStream).
+  static constexpr size_t kHeld = 256;
+
+  explicit Inputs(std::vector<std::string> paths, std::string kernel_version) : paths_(std::move(paths)) {
+    kernel_.release = kernel_version;
+    kernel_.flag = !kernel_version.empty();
   }
-  if (!readOrErr->problem.empty()) std::fprintf(stderr, "ktriage: %s: %s\n", path.c_str(), readOrErr->problem.c_str());
-  parser.finish();
-  return true;
+
+  // The first pass; false when an input could not be read (reported).
+  bool read_all() {
+    bool ok = true;
+    for (const std::string& path : paths_) {
+      const bool from_stdin = path == "-";
+      if (from_stdin) {
+        Expected<support::Spool> spoolOrErr = support::Spool::file();
+        if (spoolOrErr) stdin_ = std::move(*spoolOrErr);
+      }
+      ok &= read(path, [&](Report&& r) {
+        facts_.add(r);
+        kernel_.see(r);
+        if (held_.size() <= kHeld) held_.push_back(std::move(r));
+      }, from_stdin && stdin_ ? &*stdin_ : nullptr);
+    }
+    return ok;
+  }
+
+  bool fits() const { return held_.size() <= kHeld; }
+  std::vector<Report>& held() { return held_; }
+  const LogFacts& facts() const { return facts_; }
+  const KbLogKernel& kernel() const { return kernel_; }
+  size_t count() const { return facts_.reports(); }
+
+  // The second pass.
+  bool replay(const std::function<void(Report&&)>& sink) {
+    held_.clear();
+    held_.shrink_to_fit();
+    bool ok = true;
+    for (const std::string& path : paths_) {
+      if (path != "-") {
+        ok &= read(path, sink, nullptr);
+        continue;
+      }
+      if (!stdin_) return false;
+      LogParser parser({}, [&](Report&& r) {
+        r.source = path;
+        sink(std::move(r));
+      });
+      constexpr uint64_t kChunk = 1 << 20;
+      for (uint64_t at = 0; at < stdin_->size(); at += kChunk) parser.feed(stdin_->read(at, kChunk));
+      parser.finish();
+      if (!stdin_->error().empty()) {
+        std::fprintf(stderr, "ktriage: %s\n", stdin_->error().c_str());
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+ private:
+  // Parses one input; its reports name it as their source.
+  static bool read(const std::string& path, const std::function<void(Report&&)>& sink, support::Spool* copy) {
+    LogParser parser({}, [&](Report&& r) {
+      r.source = path;
+      sink(std::move(r));
+    });
+    Progress progress;
+    Expected<support::LogStreamResult> readOrErr = support::stream_log(
+        path, 1 << 20, [&](std::string_view chunk, const support::StreamProgress& p) {
+          if (copy) copy->append(chunk);
+          parser.feed(chunk);
+          progress.update(p);
+        });
+    if (!readOrErr) {
+      std::fprintf(stderr, "ktriage: %s\n", readOrErr.error().message.c_str());
+      return false;
+    }
+    if (!readOrErr->problem.empty()) std::fprintf(stderr, "ktriage: %s: %s\n", path.c_str(), readOrErr->problem.c_str());
+    parser.finish();
+    return true;
+  }
+
+  std::vector<std::string> paths_;
+  LogFacts facts_;
+  KbLogKernel kernel_;
+  std::vector<Report> held_;
+  std::optional<support::Spool> stdin_;
+};
+
+// Writes the document to -o FILE or standard output. A full disk or a
+// closed pipe is an error, not a truncated report and success.
+class Output {
+ public:
+  explicit Output(const std::string& path) : path_(path) {}
+  bool open() {
+    if (path_.empty()) return true;
+    file_.open(path_, std::ios::binary | std::ios::trunc);
+    if (!file_) fail(fmt::format("cannot write {}: {}", path_, std::strerror(errno)));
+    return static_cast<bool>(file_);
+  }
+  std::ostream& stream() { return path_.empty() ? std::cout : file_; }
+  bool close() {
+    if (path_.empty()) return true;
+    file_.close();
+    if (!file_) fail(fmt::format("writing {} failed (disk full?)", path_));
+    return static_cast<bool>(file_);
+  }
+
+ private:
+  std::string path_;
+  std::ofstream file_;
+};
+
+// A log of more than Inputs::kHeld reports: analysed and rendered in windows.
+int analyze_in_windows(AnalyzeOptions& o, Inputs& inputs, const std::string& source, ReportFormat format,
+                       const RenderOptions& render, std::optional<FetchReport> fetched, bool failed) {
+  Expected<ReportStream> outOrErr = ReportStream::open(format, render, o.inputs);
+  if (!outOrErr) return fail(outOrErr.error().message);
+  Expected<TriageStream> streamOrErr = TriageStream::open(
+      source, o.triage, inputs.facts(), inputs.kernel(),
+      [&](const Analysis& window, size_t first) { outOrErr->window(window, first); });
+  if (!streamOrErr) return fail(streamOrErr.error().message);
+  failed |= !inputs.replay([&](Report&& r) { streamOrErr->add(std::move(r)); });
+  Expected<TriageTotals> totalsOrErr = streamOrErr->finish();
+  if (!totalsOrErr) return fail(totalsOrErr.error().message);
+  Analysis& head = totalsOrErr->summary;
+  head.debuginfo_fetch = std::move(fetched);
+  head.sources = o.inputs;
+  for (const DebugInfoFile& f : totalsOrErr->refused_debuginfo) std::fprintf(stderr, "ktriage: %s\n", mismatch_text(f).c_str());
+  Output out(o.output);
+  if (!out.open()) return kError;
+  Expected<bool> doneOrErr = outOrErr->finish(head, totalsOrErr->reports, *totalsOrErr->findings,
+                                              totalsOrErr->used_debuginfo, totalsOrErr->refused_debuginfo, out.stream());
+  if (!doneOrErr) return fail(doneOrErr.error().message);
+  if (!out.close()) return kError;
+  if (failed) return kError;
+  return totalsOrErr->reports == 0 ? kNothingFound : kFound;
 }
 
 int run_analyze(AnalyzeOptions& o) {
@@ -126,16 +251,15 @@ int run_analyze(AnalyzeOptions& o) {
     std::fprintf(stderr, "ktriage: %s\n", inputsOrErr.error().message.c_str());
     return kError;
   }
-  std::vector<Report> reports;
-  bool failed = false;
-  for (const std::string& path : *inputsOrErr) failed |= !parse_input(path, reports);
+  Inputs inputs(*inputsOrErr, o.triage.kernel_version);
+  bool failed = !inputs.read_all();
   // One input: a broken one is the answer. Several: the others still count,
   // and the exit status says something went wrong.
   if (failed && inputsOrErr->size() == 1) return kError;
-  // Debug info fetched before symbolization; what the user gave wins.
+  // Debug info fetched before symbolization (for the first reports); what the user gave wins.
   std::optional<FetchReport> fetched;
-  if ((o.fetch.enabled || !o.fetch.debuginfod_urls.empty() || !o.fetch.rpm_urls.empty()) && !reports.empty()) {
-    FetchResult got = fetch_debuginfo(reports, fetch_options(o.fetch));
+  if ((o.fetch.enabled || !o.fetch.debuginfod_urls.empty() || !o.fetch.rpm_urls.empty()) && !inputs.held().empty()) {
+    FetchResult got = fetch_debuginfo(inputs.held(), fetch_options(o.fetch));
     for (const std::string& p : got.report.problems) std::fprintf(stderr, "ktriage: debug info: %s\n", p.c_str());
     if (o.triage.debug.vmlinux.empty()) o.triage.debug.vmlinux = got.debug.vmlinux;
     o.triage.debug.module_dirs.insert(o.triage.debug.module_dirs.end(), got.debug.module_dirs.begin(),
@@ -146,7 +270,17 @@ int run_analyze(AnalyzeOptions& o) {
   o.triage.shipped_kb = !o.no_shipped_kb;
   o.triage.kb_dirs.assign(o.kb_dirs.begin(), o.kb_dirs.end());
   std::string source = inputsOrErr->size() == 1 ? inputsOrErr->front() : o.inputs.front();
-  Expected<Analysis> analysisOrErr = triage(source, std::move(reports), o.triage);
+  const ReportFormat format = o.json ? ReportFormat::json : *report_format_from_string(o.format);
+  // Colour only on a terminal, never into a file.
+  const RenderOptions render{.color = o.output.empty() && use_color(o.color),
+                             .width = o.output.empty() ? terminal_width() : 0};
+  if (!inputs.fits() && (format == ReportFormat::text || format == ReportFormat::json)) {
+    o.inputs = *inputsOrErr;
+    return analyze_in_windows(o, inputs, source, format, render, std::move(fetched), failed);
+  }
+  if (!inputs.fits()) failed |= !inputs.replay([&](Report&& r) { inputs.held().push_back(std::move(r)); });
+
+  Expected<Analysis> analysisOrErr = triage(source, std::move(inputs.held()), o.triage);
   if (!analysisOrErr) {
     std::fprintf(stderr, "ktriage: %s\n", analysisOrErr.error().message.c_str());
     return kError;
@@ -157,30 +291,15 @@ int run_analyze(AnalyzeOptions& o) {
   for (const DebugInfoFile& f : analysis.refused_debuginfo())
     std::fprintf(stderr, "ktriage: %s\n", mismatch_text(f).c_str());
 
-  const ReportFormat format = o.json ? ReportFormat::json : *report_format_from_string(o.format);
-  std::ofstream file;
-  if (!o.output.empty()) {
-    file.open(o.output, std::ios::binary | std::ios::trunc);
-    if (!file) return fail(fmt::format("cannot write {}: {}", o.output, std::strerror(errno)));
-  }
-  std::ostream& out = o.output.empty() ? std::cout : file;
+  Output out(o.output);
+  if (!out.open()) return kError;
   switch (format) {
-    case ReportFormat::json: render_json(analysis, out); break;
-    case ReportFormat::markdown: render_markdown(analysis, out); break;
-    case ReportFormat::html: render_html(analysis, HtmlOptions{}, out); break;
-    case ReportFormat::text:
-      // Colour only on a terminal, never into a file.
-      render_text(analysis,
-                  RenderOptions{.color = o.output.empty() && use_color(o.color),
-                                .width = o.output.empty() ? terminal_width() : 0},
-                  out);
-      break;
+    case ReportFormat::json: render_json(analysis, out.stream()); break;
+    case ReportFormat::markdown: render_markdown(analysis, out.stream()); break;
+    case ReportFormat::html: render_html(analysis, HtmlOptions{}, out.stream()); break;
+    case ReportFormat::text: render_text(analysis, render, out.stream()); break;
   }
-  // A full disk or a closed pipe is an error, not a truncated report and success.
-  if (!o.output.empty()) {
-    file.close();
-    if (!file) return fail(fmt::format("writing {} failed (disk full?)", o.output));
-  }
+  if (!out.close()) return kError;
   if (failed) return kError;
   return analysis.reports.empty() ? kNothingFound : kFound;
 }
