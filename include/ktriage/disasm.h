@@ -207,6 +207,12 @@ struct ChainStop {
   std::string register_name;
   std::string function;       // no_writer: the function whose entry was reached ("" for Code: bytes)
   int depth = 0;              // depth_limit
+  // With DWARF: the variable `register_name` holds where the slice stopped
+  // (before the instruction that read it), when the trail cannot go on: at
+  // a join, DWARF knows what the register holds on every path.
+  std::string variable;       // "i"; "p - 0x10"
+  std::string variable_type;  // "int"
+  bool variable_entry_value = false;  // only if the register is unchanged since the function's entry
 };
 
 // Everything known about the faulting instruction: from the log alone, and

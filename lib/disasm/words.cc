@@ -114,7 +114,17 @@ std::string step_expression(const ChainStep& step) {
                      step.source_expression->text);
 }
 
+std::string chain_stop_reason_text(const ChainStop& s);
+
 std::string chain_stop_text(const ChainStop& s) {
+  std::string out = chain_stop_reason_text(s);
+  if (out.empty() || s.variable.empty()) return out;
+  return out + fmt::format("; DWARF says {} holds `{}`{} there{}", s.register_name, s.variable,
+                           s.variable_type.empty() ? "" : fmt::format(" ({})", s.variable_type),
+                           s.variable_entry_value ? ", if it is unchanged since the function's entry" : "");
+}
+
+std::string chain_stop_reason_text(const ChainStop& s) {
   switch (s.reason) {
     case StopReason::none: return "";
     case StopReason::join:

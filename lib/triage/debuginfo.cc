@@ -74,6 +74,24 @@ void add_source_expressions(Symbolizer& sym, const FunctionCode& fc, uint64_t ip
   e.source_access = std::move(access);
 }
 
+// Where the slice stopped without a writer for its register (a join: a
+// branch brings another path; a call that may change it; the function's
+// entry), DWARF may still say which variable the register holds there, on
+// every path: at the instruction that read it.
+void stopped_register_variable(Symbolizer& sym, const FunctionCode& fc, uint64_t ip_offset, FaultExplanation& e) {
+  ChainStop& stop = e.chain_stop;
+  if (stop.register_name.empty()) return;
+  if (stop.reason != StopReason::join && stop.reason != StopReason::call_clobbers &&
+      stop.reason != StopReason::no_writer)
+    return;
+  const uint64_t reader = e.chain.empty() ? ip_offset : e.chain.back().instruction.offset;
+  std::optional<SourceVariable> v = sym.variable_in_register(fc.object, fc.link_address + reader, stop.register_name);
+  if (!v || v->text.empty()) return;
+  stop.variable = v->text;
+  stop.variable_type = v->type;
+  stop.variable_entry_value = v->entry_value;
+}
+
 // The whole function's bytes give the backward slice more room than the
 // Code: window: explain again over them, with source lines for each step.
 // The Code: bytes are what really ran, so where they overlap they replace
@@ -118,6 +136,7 @@ void explain_with_function(Symbolizer& sym, const Report& report, const Function
     if (where.source) step.source = where.source;
   }
   add_source_expressions(sym, fc, ip_offset, arch, listing, e);
+  stopped_register_variable(sym, fc, ip_offset, e);
   d.fault = std::move(e);
 }
 

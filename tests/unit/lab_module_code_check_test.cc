@@ -52,6 +52,34 @@ TEST(LabModuleCodeCheck, EveryModuleFaultIsTheSameBuild) {
     EXPECT_TRUE(checked.contains(fn)) << fn << " was not checked";
 }
 
+// Issue 12.6: nullderef's slice stops at a loop head (`zoo_table[i]` loads
+// through rax, the index, which a branch also sets). DWARF still knows what
+// rax holds there on every path: the loop's `i`.
+TEST(LabModuleCodeCheck, AtAJoinDwarfNamesTheVariableTheRegisterHolds) {
+  const fs::path logs = fs::path(KTRIAGE_SHARED_DIR) / "kernel-lab" / "logs";
+  if (!fs::exists(logs / "debug" / "crashzoo.ko")) GTEST_SKIP() << "no shared kernel-lab logs";
+  TriageOptions options;
+  options.shipped_kb = false;
+  options.debug.module_dirs = {logs / "debug"};
+  Expected<Analysis> a = triage("nullderef.log", parse_log(test::read_file(logs / "nullderef.log")), options);
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_FALSE(a->details.empty());
+  ASSERT_TRUE(a->details[0].fault);
+  const FaultExplanation& f = *a->details[0].fault;
+  EXPECT_EQ(f.chain_stop.reason, StopReason::join);
+  EXPECT_EQ(f.chain_stop.register_name, "rax");
+  EXPECT_EQ(f.chain_stop.variable, "i");
+  EXPECT_EQ(f.chain_stop.variable_type, "int");
+  EXPECT_FALSE(f.chain_stop.variable_entry_value);
+  EXPECT_NE(chain_stop_text(f.chain_stop).find("so rax may come from another path; DWARF says rax holds `i` (int) there"),
+            std::string::npos)
+      << chain_stop_text(f.chain_stop);
+  // Without debug info nothing names it.
+  Expected<Analysis> plain = triage("nullderef.log", parse_log(test::read_file(logs / "nullderef.log")), {});
+  ASSERT_TRUE(plain && !plain->details.empty() && plain->details[0].fault);
+  EXPECT_EQ(plain->details[0].fault->chain_stop.variable, "");
+}
+
 // The file offset and size of section `name` of a little-endian ELF64 file.
 std::pair<size_t, size_t> elf64_section(const std::string& elf, std::string_view name) {
   auto u = [&](size_t at, size_t n) {
