@@ -6,8 +6,8 @@ set -euo pipefail
 packages=(
   # toolchain
   g++ cmake ninja-build pkg-config python3
-  # fuzzing: clang's libFuzzer runtime
-  clang libclang-rt-14-dev
+  # fuzzing: clang's libFuzzer runtime; arm64 test kernels: clang --target, lld, llvm-objdump
+  clang libclang-rt-14-dev lld llvm
   # libraries
   libdw-dev libelf-dev elfutils libcapstone-dev libre2-dev libfmt-dev
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libsqlite3-dev
