@@ -119,12 +119,15 @@ class Inputs {
       if (from_stdin) {
         Expected<support::Spool> spoolOrErr = support::Spool::file();
         if (spoolOrErr) stdin_ = std::move(*spoolOrErr);
+        else stdin_error_ = spoolOrErr.error().message;
       }
-      ok &= read(path, [&](Report&& r) {
+      const bool read_ok = read(path, [&](Report&& r) {
         facts_.add(r);
         kernel_.see(r);
         if (held_.size() <= kHeld) held_.push_back(std::move(r));
       }, from_stdin && stdin_ ? &*stdin_ : nullptr);
+      if (!read_ok) unreadable_.push_back(path);
+      ok &= read_ok;
     }
     return ok;
   }
@@ -133,7 +136,6 @@ class Inputs {
   std::vector<Report>& held() { return held_; }
   const LogFacts& facts() const { return facts_; }
   const KbLogKernel& kernel() const { return kernel_; }
-  size_t count() const { return facts_.reports(); }
 
   // The second pass.
   bool replay(const std::function<void(Report&&)>& sink) {
@@ -141,11 +143,18 @@ class Inputs {
     held_.shrink_to_fit();
     bool ok = true;
     for (const std::string& path : paths_) {
+      // Said once, in the first pass.
+      if (std::find(unreadable_.begin(), unreadable_.end(), path) != unreadable_.end()) continue;
       if (path != "-") {
         ok &= read(path, sink, nullptr);
         continue;
       }
-      if (!stdin_) return false;
+      if (!stdin_ || !stdin_->error().empty()) {
+        std::fprintf(stderr, "ktriage: standard input could not be kept for a second reading: %s\n",
+                     stdin_ ? stdin_->error().c_str() : stdin_error_.c_str());
+        ok = false;
+        continue;
+      }
       LogParser parser({}, [&](Report&& r) {
         r.source = path;
         sink(std::move(r));
@@ -189,6 +198,8 @@ class Inputs {
   KbLogKernel kernel_;
   std::vector<Report> held_;
   std::optional<support::Spool> stdin_;
+  std::string stdin_error_;
+  std::vector<std::string> unreadable_;
 };
 
 // Writes the document to -o FILE or standard output. A full disk or a
