@@ -239,18 +239,20 @@ class Runs {
     } else if (r >= runs_.back().first) {
       return;  // already in
     } else {
-      // Out of order (rare): insert, merging with the neighbours.
+      // Out of order (rare): the first run ending at or after r - 1.
       auto at = std::lower_bound(runs_.begin(), runs_.end(), r,
                                  [](const std::pair<size_t, size_t>& run, size_t v) { return run.second + 1 < v; });
-      if (at->first <= r) return;
-      if (at->first == r + 1) {
-        at->first = r;
+      if (at->first <= r && r <= at->second) return;  // already in
+      if (at->second + 1 == r) {
+        at->second = r;
+        if (auto next = std::next(at); next != runs_.end() && next->first == r + 1) {
+          at->second = next->second;
+          runs_.erase(next);
+        }
+      } else if (at->first == r + 1) {
+        at->first = r;  // the run before ends before r - 1
       } else {
-        at = runs_.insert(at, {r, r});
-      }
-      if (at != runs_.begin() && std::prev(at)->second + 1 == at->first) {
-        std::prev(at)->second = at->second;
-        runs_.erase(at);
+        runs_.insert(at, {r, r});
       }
     }
     ++count_;

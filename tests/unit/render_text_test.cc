@@ -108,6 +108,32 @@ TEST(RenderText, IdenticalReportsAndFindingsAreShownOnceWithACount) {
   EXPECT_EQ(hundred.find("Report 2:"), std::string::npos);
 }
 
+// The same finding about reports that come out of order (findings are
+// ranked, not sorted by report): the runs are of the reports' numbers.
+TEST(RenderText, RunsOfReportsGivenOutOfOrder) {
+  Expected<Analysis> a = triage("storm.log", parse_log(storm(12)), TriageOptions{.shipped_kb = false});
+  ASSERT_TRUE(a);
+  Finding f;
+  f.id = "test.same";
+  f.cause = "other";
+  f.title = "the same finding";
+  auto with = [&](std::vector<std::vector<size_t>> reports) {
+    a->findings.clear();
+    for (std::vector<size_t>& r : reports) {
+      f.reports = std::move(r);
+      a->findings.push_back(f);
+    }
+    std::ostringstream out;
+    render_text(*a, RenderOptions{}, out);
+    return out.str();
+  };
+  // 1-based in the text: indices 4, 1, 2-3 are reports 5, 2, 3-4.
+  EXPECT_THAT(with({{4}, {1}, {2, 3}}), HasSubstr("reports: 2-5 (\u00d73 in all:"));
+  EXPECT_THAT(with({{0}, {2}, {1}}), HasSubstr("reports: 1-3 (\u00d73 in all:"));
+  EXPECT_THAT(with({{9}, {5}, {7}, {6}, {5}}), HasSubstr("reports: 6-8, 10 (\u00d75 in all:"));
+  EXPECT_THAT(with({{9}, {3}, {6}, {10}, {8}, {0}}), HasSubstr("reports: 1, 4, 7, 9-11 (\u00d76 in all:"));
+}
+
 TEST(RenderText, NumberRunsOfRepeatedReports) {
   // Every other report the same: listed as numbers, cut after eight runs.
   std::string log = storm(20);
