@@ -74,6 +74,21 @@ class CliTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
+  // ASan's quarantine keeps freed blocks (up to 256 MiB): without it, what
+  // is resident is what ktriage holds.
+  static void without_asan_quarantine() {
+    if (ktriage::test::kSanitizers.find("address") == std::string_view::npos) return;
+    std::string options = "quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
+    if (const char* given = std::getenv("ASAN_OPTIONS")) options = std::string(given) + ":" + options;
+    setenv("ASAN_OPTIONS", options.c_str(), 1);
+  }
+  // The largest peak RSS of the children waited for so far.
+  static long children_peak_kib() {
+    rusage usage{};
+    EXPECT_EQ(getrusage(RUSAGE_CHILDREN, &usage), 0);
+    return usage.ru_maxrss;
+  }
+
   // Runs `ktriage ARGS < stdin_path` with stdout and stderr captured apart.
   Result run(std::initializer_list<std::string> args, const std::string& stdin_path = "/dev/null") {
     std::string cmd = quote(KTRIAGE_BINARY);
@@ -405,26 +420,15 @@ TEST_F(CliTest, StreamsLargeInputInBoundedMemory) {
   // first on the small example: a sanitizer build's shadow memory and
   // allocator alone are ~110 MiB (plain build: ~23 MiB). Reading the log whole
   // would add at least its 128 MiB.
-  if (ktriage::test::kSanitizers.find("address") != std::string_view::npos) {
-    // ASan's quarantine keeps freed blocks (up to 256 MiB): without it, what
-    // is resident is what ktriage holds.
-    std::string options = "quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
-    if (const char* given = std::getenv("ASAN_OPTIONS")) options = std::string(given) + ":" + options;
-    setenv("ASAN_OPTIONS", options.c_str(), 1);
-  }
-  auto peak_kib = [] {
-    rusage usage{};
-    EXPECT_EQ(getrusage(RUSAGE_CHILDREN, &usage), 0);
-    return usage.ru_maxrss;  // the largest of the children waited for so far
-  };
+  without_asan_quarantine();
   Result small = run({"analyze", kExample});
   ASSERT_EQ(small.status, 0) << small.err;
-  const long baseline_kib = peak_kib();
+  const long baseline_kib = children_peak_kib();
   Result from_file = run({"analyze", big.string()});
   EXPECT_EQ(from_file.status, 0) << from_file.err;
   Result from_pipe = run({"analyze", "-"}, big.string());
   EXPECT_EQ(from_pipe.status, 0) << from_pipe.err;
-  EXPECT_LT(peak_kib() - baseline_kib, 32 * 1024)
+  EXPECT_LT(children_peak_kib() - baseline_kib, 32 * 1024)
       << "peak RSS (KiB) of ktriage on a 128 MiB log beyond its " << baseline_kib << " KiB on a small one";
   fs::remove(big);
 }
@@ -439,26 +443,17 @@ TEST_F(CliTest, ManyReportsInBoundedMemory) {
     const std::string seed = read_file(kExample);
     for (int i = 0; i < 3000; ++i) out << seed;
   }
-  if (ktriage::test::kSanitizers.find("address") != std::string_view::npos) {
-    std::string options = "quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
-    if (const char* given = std::getenv("ASAN_OPTIONS")) options = std::string(given) + ":" + options;
-    setenv("ASAN_OPTIONS", options.c_str(), 1);
-  }
-  auto peak_kib = [] {
-    rusage usage{};
-    EXPECT_EQ(getrusage(RUSAGE_CHILDREN, &usage), 0);
-    return usage.ru_maxrss;
-  };
+  without_asan_quarantine();
   Result small = run({"analyze", "--json", kExample});
   ASSERT_EQ(small.status, 0) << small.err;
-  const long baseline_kib = peak_kib();
+  const long baseline_kib = children_peak_kib();
   Result text = run({"analyze", path.string()});
   EXPECT_EQ(text.status, 0) << text.err;
   EXPECT_THAT(text.out, StartsWith(path.string() + ": 6000 crash reports\n"));
   Result json = run({"analyze", "--json", "-"}, path.string());
   EXPECT_EQ(json.status, 0) << json.err;
   EXPECT_EQ(Json::parse(json.out)["reports"].size(), 6000u);
-  EXPECT_LT(peak_kib() - baseline_kib, 32 * 1024)
+  EXPECT_LT(children_peak_kib() - baseline_kib, 32 * 1024)
       << "peak RSS (KiB) of ktriage on 6,000 reports beyond its " << baseline_kib << " KiB on one log";
 }
 
