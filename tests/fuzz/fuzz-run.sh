@@ -22,7 +22,8 @@
 # Seeds: examples/, the shared corpora and kernel-lab logs beside the
 # checkout (when present), and per target: Code: lines (code_fuzz), small
 # gcc-built ELF files and the lab's crashzoo.ko (elf_fuzz), the embedded
-# module's sections (dwarf_fuzz); a new target gets the text seeds.
+# module's sections (dwarf_fuzz), requests and gzip bodies besides the
+# text seeds (http_fuzz); a new target gets the text seeds.
 # Dictionaries: tests/fuzz/dict/TARGET.dict (dwarf_fuzz: elf_fuzz.dict).
 #
 # Time is CPU time of the fuzzer process: on a busy machine a target runs
@@ -62,6 +63,15 @@ smoke_seeds() {
   echo "$src/examples"
   for d in "$shared/corpus/distro/logs" "$shared/corpus/syzkaller/linux/report"; do
     [ -d "$d" ] && echo "$d"
+  done
+  return 0
+}
+
+# The crash logs of the shared corpora and the lab into $1.
+text_seeds() {
+  local d
+  for d in "$shared/corpus/distro/logs" "$shared/corpus/syzkaller/linux/report" "$shared/kernel-lab/logs"; do
+    [ -d "$d" ] && find "$d" -maxdepth 1 -type f \( -name '*.log' -o -name '[0-9]*' \) -exec cp -t "$1" {} +
   done
   return 0
 }
@@ -108,11 +118,37 @@ EOF
     dwarf_fuzz)
       KTRIAGE_FUZZ_SEEDS="$dir" "$bin" -runs=0 "$dir" >/dev/null 2>&1 || true
       ;;
-    *)
-      for d in "$shared/corpus/distro/logs" "$shared/corpus/syzkaller/linux/report" "$shared/kernel-lab/logs"; do
-        [ -d "$d" ] && find "$d" -maxdepth 1 -type f \( -name '*.log' -o -name '[0-9]*' \) -exec cp -t "$dir" {} +
-      done
+    http_fuzz)
+      # Byte 0 picks the framing (http_fuzz.cc): whole request streams (0),
+      # gzip upload bodies (2) and GET paths (3); the text seeds are bodies
+      # or paths by their first byte.
+      text_seeds "$dir"
+      python3 - "$dir" "$src/examples" <<'EOF'
+import gzip, hashlib, os, sys
+out, examples = sys.argv[1:]
+seeds = [
+    b'\0GET / HTTP/1.1\r\nHost: a\r\n\r\n',
+    b'\0GET /healthz HTTP/1.1\r\n\r\nGET /metrics HTTP/1.1\r\n\r\n',
+    b'\0POST /api/v1/logs HTTP/1.1\r\nContent-Length: 5\r\nX-Ktriage-Host: h\r\n\r\nOops:',
+    b'\0POST /api/v1/logs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nOops:\r\n0\r\n\r\n',
+    b'\0GET /api/v1/buckets?sort=last&page=2&since=7d HTTP/1.1\r\nConnection: keep-alive\r\n\r\n'
+    b'GET /api/v1/reports/1 HTTP/1.1\r\nConnection: close\r\n\r\n',
+    b'\3api/v1/buckets?sort=first&since=2024-05-01',
+    b'\3?q=xfs&kernel=2.6.32&host=a&page=1',
+    b'\3buckets/1',
+    b'\3reports/1',
+]
+for name in sorted(os.listdir(examples)):
+    if not os.path.isfile(os.path.join(examples, name)):
+        continue
+    with open(os.path.join(examples, name), 'rb') as f:
+        seeds.append(b'\2' + gzip.compress(f.read()[:16384], mtime=0))
+for seed in seeds:
+    with open(os.path.join(out, hashlib.sha1(seed).hexdigest()), 'wb') as o:
+        o.write(seed)
+EOF
       ;;
+    *) text_seeds "$dir" ;;
   esac
   cp "$src"/examples/* "$dir/" 2>/dev/null || true
   return 0
