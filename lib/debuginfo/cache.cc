@@ -1,4 +1,5 @@
 #include "debuginfo/cache.h"
+#include "support/json_text.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -88,7 +89,7 @@ std::optional<Error> write_json(const fs::path& file, const nlohmann::json& j) {
   const fs::path tmp = file.string() + fmt::format(".{}", getpid());
   {
     std::ofstream out(tmp);
-    out << j.dump(2) << '\n';
+    out << support::json_text(j, 2) << '\n';
     if (!out.flush()) return Error{fmt::format("{}: {}", tmp.string(), std::strerror(errno))};
   }
   std::error_code ec;

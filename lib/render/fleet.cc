@@ -8,14 +8,14 @@
 #include <nlohmann/json.hpp>
 
 #include "ktriage/render_fleet.h"
+#include "support/json_text.h"
 
 namespace ktriage {
 namespace {
 
 using Json = nlohmann::ordered_json;
 
-// Console text is not always UTF-8: invalid bytes print as U+FFFD.
-std::string dump(const Json& j, int indent = 2) { return j.dump(indent, ' ', false, Json::error_handler_t::replace); }
+std::string dump(const Json& j, int indent = 2) { return support::json_text(j, indent); }
 
 std::string utc(int64_t t, const char* format) {
   if (t == 0) return "";

@@ -8,6 +8,7 @@
 
 #include "ktriage/render.h"
 #include "render/stack_usage_json.h"
+#include "support/json_text.h"
 #include "support/json_writer.h"
 #include "support/spool.h"
 
@@ -384,8 +385,7 @@ std::string render_parsed_json(const Report& report) {
 
 namespace {
 
-// Invalid UTF-8 from the log is replaced, never a throw.
-std::string dump(const Json& j) { return j.dump(2, ' ', false, Json::error_handler_t::replace); }
+std::string dump(const Json& j) { return support::json_text(j, 2); }
 
 // `element` as an element of a top-level array (indented four), after a
 // separator unless it is the first.

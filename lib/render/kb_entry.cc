@@ -6,6 +6,7 @@
 
 #include "ktriage/kb.h"
 #include "ktriage/render.h"
+#include "support/json_text.h"
 
 namespace ktriage {
 namespace {
@@ -79,7 +80,7 @@ std::string render_kb_entry_json(const KbEntry& e, const KbMatch* verdict, const
     j["verdict"] = to_string(verdict->verdict);
     j["verdict_text"] = kb_verdict_text(*verdict, kernel);
   }
-  return j.dump(2, ' ', false, Json::error_handler_t::replace);
+  return support::json_text(j, 2);
 }
 
 }  // namespace ktriage

@@ -10,6 +10,7 @@
 #include "ktriage/ingest.h"
 #include "ktriage/render_fleet.h"
 #include "serve/service.h"
+#include "support/json_text.h"
 
 namespace ktriage::serve {
 namespace {
@@ -200,7 +201,8 @@ void handle_upload(Service& s, const httplib::Request& req, httplib::Response& r
   }
   s.metrics.ingested(stored, rows->size() - stored, body.size());
   json_body(res, stored ? 201 : 200,
-            Json{{"schema_version", kJsonSchemaVersion}, {"host", o.host}, {"reports", std::move(list)}}.dump() + "\n");
+            support::json_text(Json{{"schema_version", kJsonSchemaVersion}, {"host", o.host}, {"reports", std::move(list)}}) +
+                "\n");
 }
 
 void handle_api_buckets(Service& s, const httplib::Request& req, httplib::Response& res) {
@@ -259,9 +261,9 @@ void handle_healthz(Service& s, const httplib::Request&, httplib::Response& res)
   if (!v) {
     if (lease) lease->failed();
     res.set_header("Retry-After", "5");
-    return json_body(res, 503, Json{{"status", "unavailable"}, {"error", v.error().message}}.dump() + "\n");
+    return json_body(res, 503, support::json_text(Json{{"status", "unavailable"}, {"error", v.error().message}}) + "\n");
   }
-  json_body(res, 200, Json{{"status", "ok"}, {"database", (*lease)->backend()}, {"schema_version", *v}}.dump() + "\n");
+  json_body(res, 200, support::json_text(Json{{"status", "ok"}, {"database", (*lease)->backend()}, {"schema_version", *v}}) + "\n");
 }
 
 }  // namespace ktriage::serve

@@ -18,6 +18,7 @@
 
 #include "ktriage/serve.h"
 #include "serve/service.h"
+#include "support/json_text.h"
 
 namespace ktriage::serve {
 
@@ -113,7 +114,7 @@ Service::Service(Options o) : options(std::move(o)), stores(options.database), t
 
 void json_error(httplib::Response& res, int status, std::string_view message) {
   res.status = status;
-  res.set_content(nlohmann::json{{"error", message}}.dump() + "\n", "application/json");
+  res.set_content(support::json_text(nlohmann::json{{"error", message}}) + "\n", "application/json");
 }
 
 bool valid_bucket_id(std::string_view id) {

@@ -20,6 +20,7 @@
 #include "ktriage/debuginfo.h"
 #include "ktriage/logparse.h"
 #include "support/io.h"
+#include "support/json_text.h"
 
 namespace ktriage::cli {
 namespace {
@@ -172,7 +173,7 @@ int run_fetch(FetchCommand& c) {
   FetchResult got = fetch_debuginfo(reports, fetch_options(c.fetch));
   const FetchReport& r = got.report;
   if (c.json) {
-    std::cout << report_json(r).dump(2) << '\n';
+    std::cout << support::json_text(report_json(r), 2) << '\n';
   } else {
     std::cout << fmt::format("kernel {}{}\n", r.kernel.release.empty() ? "(release not printed)" : r.kernel.release,
                              r.kernel.version.empty() ? "" : " " + r.kernel.version);
@@ -205,8 +206,9 @@ int run_cache(CacheCommand& c) {
       kernels.push_back({{"release", k.release}, {"source", k.source}, {"bytes", k.bytes}, {"last_used", k.last_used},
                          {"has_vmlinux", k.has_vmlinux}, {"module_files", k.module_files}});
     }
-    std::cout << nlohmann::json{{"dir", s.dir}, {"bytes", s.bytes}, {"limit", *limit}, {"kernels", kernels},
-                                {"removed", s.removed}}.dump(2)
+    std::cout << support::json_text(nlohmann::json{{"dir", s.dir}, {"bytes", s.bytes}, {"limit", *limit},
+                                                   {"kernels", kernels}, {"removed", s.removed}},
+                                    2)
               << '\n';
   } else {
     std::cout << fmt::format("{}: {} (limit {})\n", s.dir, human_size(s.bytes), human_size(*limit));

@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "ktriage/kb_index.h"
 #include "ktriage/render.h"
+#include "support/json_text.h"
 
 namespace ktriage::cli {
 namespace {
@@ -160,7 +161,7 @@ int run_stats(const KbOptions& o) {
       std::cout
           << "  CVE records are used under the CVE Terms of Use (kb stats --json, or the NOTICE beside the index)\n";
   }
-  if (o.json) std::cout << j.dump(2) << '\n';
+  if (o.json) std::cout << support::json_text(j, 2) << '\n';
   return kFound;
 }
 
