@@ -1,5 +1,4 @@
 #include "debuginfo/cache.h"
-#include "support/json_text.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -20,6 +19,8 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "support/json_text.h"
 
 namespace ktriage::debuginfo {
 namespace fs = std::filesystem;

@@ -200,9 +200,8 @@ void handle_upload(Service& s, const httplib::Request& req, httplib::Response& r
                     {"content_hash", r.content_hash}});
   }
   s.metrics.ingested(stored, rows->size() - stored, body.size());
-  json_body(res, stored ? 201 : 200,
-            support::json_text(Json{{"schema_version", kJsonSchemaVersion}, {"host", o.host}, {"reports", std::move(list)}}) +
-                "\n");
+  const Json answer{{"schema_version", kJsonSchemaVersion}, {"host", o.host}, {"reports", std::move(list)}};
+  json_body(res, stored ? 201 : 200, support::json_text(answer) + "\n");
 }
 
 void handle_api_buckets(Service& s, const httplib::Request& req, httplib::Response& res) {
@@ -261,9 +260,11 @@ void handle_healthz(Service& s, const httplib::Request&, httplib::Response& res)
   if (!v) {
     if (lease) lease->failed();
     res.set_header("Retry-After", "5");
-    return json_body(res, 503, support::json_text(Json{{"status", "unavailable"}, {"error", v.error().message}}) + "\n");
+    const Json answer{{"status", "unavailable"}, {"error", v.error().message}};
+    return json_body(res, 503, support::json_text(answer) + "\n");
   }
-  json_body(res, 200, support::json_text(Json{{"status", "ok"}, {"database", (*lease)->backend()}, {"schema_version", *v}}) + "\n");
+  const Json answer{{"status", "ok"}, {"database", (*lease)->backend()}, {"schema_version", *v}};
+  json_body(res, 200, support::json_text(answer) + "\n");
 }
 
 }  // namespace ktriage::serve
